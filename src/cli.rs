@@ -1,0 +1,517 @@
+//! All clap definitions: the grep face (`ee PATTERN -- CMD`), the wrapper face (`ee run`) and every
+//! subcommand. Nothing here does I/O; the same types feed the parser, the completion scripts and the
+//! man pages.
+
+use std::ffi::OsString;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Exit-status table of the grep face, shown in `--help` and the man page.
+pub const GREP_EXIT_STATUS: &str = "\
+Exit status (grep face):
+  0    pattern matched (or a --success-pattern matched)
+  1    no match (or an --error-pattern matched)
+  2    timeout (overall, idle or first-output) or output stuck
+  3    usage error, invalid regex, bad duration, command not found
+  130  interrupted (Ctrl-C)
+  Without any pattern the child's own exit status is returned.
+  --unix-exit-codes swaps 0 and 1.";
+
+/// Exit-status table of the wrapper face (`ee run`).
+pub const RUN_EXIT_STATUS: &str = "\
+Exit status (ee run):
+  N      the child's own exit status when it ran to the end (128+N when it died of signal N)
+  1      ee stopped it on an error pattern
+  124    a timeout stopped it (as coreutils timeout)
+  125    usage error or internal failure of ee
+  126    the command is not executable
+  127    the command was not found
+  130    interrupted (Ctrl-C)";
+
+/// Names of the subcommands: a first word that is exactly one of these is the subcommand.
+pub const SUBCOMMANDS: &[&str] = &[
+    "run",
+    "init",
+    "route",
+    "suggest",
+    "stats",
+    "telemetry",
+    "feedback",
+    "profile",
+    "completions",
+    "man",
+    "help",
+];
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "ee",
+    bin_name = "ee",
+    version,
+    about = "Watch a command's output and stop it the moment the outcome is known",
+    long_about = "Watch a command's output (or a pipe) line by line and stop it the moment the outcome \
+is known: an error pattern matched, a success pattern matched, a timeout, or output stuck repeating.\n\n\
+  cmd | ee [OPTIONS] PATTERN                 pipe mode\n  \
+ee [OPTIONS] PATTERN [--] COMMAND [ARGS...]  command mode\n  \
+ee [OPTIONS] -- COMMAND [ARGS...]            command mode, timeouts and stuck detection only\n\n\
+The first positional word is always the pattern. To use a pattern that is a subcommand name \
+(run, init, ...), pass it with --pattern.",
+    after_help = GREP_EXIT_STATUS,
+    args_conflicts_with_subcommands = true,
+    subcommand_negates_reqs = true,
+    disable_help_subcommand = true,
+    max_term_width = 100
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+
+    #[command(flatten)]
+    pub grep: GrepArgs,
+}
+
+/// The grep face: pattern positional plus an optional command.
+#[derive(Debug, Args, Clone, Default)]
+pub struct GrepArgs {
+    /// Regex whose match decides the outcome (Rust regex syntax, matched on bytes)
+    #[arg(value_name = "PATTERN", conflicts_with = "pattern")]
+    pub pattern_pos: Option<String>,
+
+    /// Pattern given as an option (use it for a pattern that is a subcommand name)
+    #[arg(long = "pattern", value_name = "PATTERN")]
+    pub pattern: Option<String>,
+
+    /// Command to run and watch (after the pattern, or after `--`)
+    #[arg(value_name = "COMMAND", last = true, allow_hyphen_values = true)]
+    pub command: Vec<OsString>,
+
+    #[command(flatten)]
+    pub engine: EngineOpts,
+}
+
+impl GrepArgs {
+    /// The main pattern, from the positional or `--pattern`.
+    pub fn main_pattern(&self) -> Option<&str> {
+        self.pattern_pos.as_deref().or(self.pattern.as_deref())
+    }
+}
+
+/// Options shared by both faces: matching, time, stuck detection, process and output control.
+#[derive(Debug, Args, Clone, Default)]
+pub struct EngineOpts {
+    /// Case-insensitive matching
+    #[arg(short = 'i', long = "ignore-case", help_heading = "Matching")]
+    pub ignore_case: bool,
+    /// Invert: a line that does NOT match counts as a match
+    #[arg(short = 'v', long = "invert-match", help_heading = "Matching")]
+    pub invert: bool,
+    /// Match whole words only
+    #[arg(short = 'w', long = "word-regexp", help_heading = "Matching")]
+    pub word: bool,
+    /// Match whole lines only
+    #[arg(short = 'x', long = "line-regexp", help_heading = "Matching")]
+    pub line: bool,
+    /// Stop after N matches
+    #[arg(
+        short = 'm',
+        long = "max-count",
+        value_name = "N",
+        default_value_t = 1,
+        help_heading = "Matching"
+    )]
+    pub max_count: u64,
+    /// Lines matching PAT never count (repeatable)
+    #[arg(
+        short = 'X',
+        long = "exclude",
+        value_name = "PAT",
+        help_heading = "Matching"
+    )]
+    pub exclude: Vec<String>,
+    /// A match means success: exit 0 (repeatable; first of -s/-e to match decides)
+    #[arg(
+        short = 's',
+        long = "success-pattern",
+        value_name = "PAT",
+        help_heading = "Matching"
+    )]
+    pub success: Vec<String>,
+    /// A match means failure: exit 1 (repeatable; first of -s/-e to match decides)
+    #[arg(
+        short = 'e',
+        long = "error-pattern",
+        value_name = "PAT",
+        help_heading = "Matching"
+    )]
+    pub error: Vec<String>,
+    /// Match only the child's stdout (stderr is still passed through)
+    #[arg(
+        long = "stdout",
+        conflicts_with = "stderr_only",
+        help_heading = "Matching"
+    )]
+    pub stdout_only: bool,
+    /// Match only the child's stderr (stdout is still passed through)
+    #[arg(long = "stderr", help_heading = "Matching")]
+    pub stderr_only: bool,
+
+    /// Lines before the match kept as context in the report (never printed twice)
+    #[arg(
+        short = 'B',
+        long = "before-context",
+        value_name = "N",
+        default_value_t = 3,
+        help_heading = "Context"
+    )]
+    pub before: usize,
+    /// Keep reading this long after the match to capture the stack trace [default: 10s command, 0 pipe]
+    #[arg(short = 'A', long = "delay-exit", value_name = "DURATION", value_parser = parse_duration, help_heading = "Context")]
+    pub delay_exit: Option<Duration>,
+    /// End the delay early after N more lines
+    #[arg(
+        long = "delay-exit-after-lines",
+        value_name = "N",
+        default_value_t = 100,
+        help_heading = "Context"
+    )]
+    pub delay_exit_after_lines: u64,
+    /// End the delay early once output has been quiet this long after the match [ee run: learned, 300ms]
+    #[arg(long = "delay-exit-quiet", value_name = "DURATION", value_parser = parse_duration, help_heading = "Context")]
+    pub delay_exit_quiet: Option<Duration>,
+
+    /// Overall timeout (plain seconds, or with ms/s/m/h/d: 1.5m, 500ms)
+    #[arg(short = 't', long = "timeout", value_name = "DURATION", value_parser = parse_duration, help_heading = "Time")]
+    pub timeout: Option<Duration>,
+    /// Stop when there has been no output for DURATION
+    #[arg(short = 'I', long = "idle-timeout", value_name = "DURATION", value_parser = parse_duration, help_heading = "Time")]
+    pub idle_timeout: Option<Duration>,
+    /// Stop when there is no first output within DURATION
+    #[arg(short = 'F', long = "first-output-timeout", value_name = "DURATION", value_parser = parse_duration, help_heading = "Time")]
+    pub first_output_timeout: Option<Duration>,
+
+    /// Stuck when the same line repeats N times in a row (blank lines never count)
+    #[arg(
+        long = "max-repeat",
+        value_name = "N",
+        help_heading = "Stuck detection"
+    )]
+    pub max_repeat: Option<u64>,
+    /// Compare lines with clock times, dates, ISO-8601 stamps and epochs removed
+    #[arg(long = "stuck-ignore-timestamps", help_heading = "Stuck detection")]
+    pub stuck_ignore_timestamps: bool,
+    /// Compare only the part of each line that RE extracts (first group, else whole match)
+    #[arg(
+        long = "stuck-pattern",
+        value_name = "RE",
+        help_heading = "Stuck detection"
+    )]
+    pub stuck_pattern: Option<String>,
+    /// Stuck when the counter RE extracts does not change for N lines (N from --max-repeat, default 100)
+    #[arg(
+        long = "progress-pattern",
+        value_name = "RE",
+        help_heading = "Stuck detection"
+    )]
+    pub progress_pattern: Option<String>,
+
+    /// After SIGTERM, wait this long before SIGKILL
+    #[arg(long = "kill-after", value_name = "DURATION", value_parser = parse_duration, default_value = "5s", help_heading = "Process")]
+    pub kill_after: Duration,
+    /// Give the child a pseudo-terminal for its output (auto: always, except when stdout is neither a terminal nor a pipe/file)
+    #[arg(long = "pty", value_enum, value_name = "WHEN", default_value_t = When::Auto, help_heading = "Process")]
+    pub pty: When,
+    /// Colour escapes in the child's output (auto: kept only when stdout is a terminal)
+    #[arg(long = "color", alias = "colour", value_enum, value_name = "WHEN", default_value_t = When::Auto, help_heading = "Process")]
+    pub color: When,
+
+    /// Silence ee's own messages (not the child's output)
+    #[arg(short = 'q', long = "quiet", help_heading = "Output")]
+    pub quiet: bool,
+    /// Print one JSON object describing the run on stdout; the child's output goes to stderr
+    #[arg(long = "json", help_heading = "Output")]
+    pub json: bool,
+    /// Swap exit statuses 0 and 1 (0 = no match, 1 = match)
+    #[arg(long = "unix-exit-codes", help_heading = "Output")]
+    pub unix_exit_codes: bool,
+    /// Record nothing in the telemetry database (also EARLYEXIT_NO_TELEMETRY=1)
+    #[arg(long = "no-telemetry", help_heading = "Output")]
+    pub no_telemetry: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum When {
+    #[default]
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Shell {
+    Bash,
+    Zsh,
+    Fish,
+}
+
+impl Shell {
+    pub fn name(self) -> &'static str {
+        match self {
+            Shell::Bash => "bash",
+            Shell::Zsh => "zsh",
+            Shell::Fish => "fish",
+        }
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run a command with command semantics, applying learned patterns and timeouts
+    #[command(after_help = RUN_EXIT_STATUS)]
+    Run(RunArgs),
+    /// Print the shell hook code: eval "$(ee init bash)"
+    Init(InitArgs),
+    /// Manage the commands routed through ee by the shell hooks
+    Route(RouteArgs),
+    /// Show the recommended patterns and timeout for a command
+    Suggest(SuggestArgs),
+    /// Show statistics from the telemetry database
+    Stats(StatsArgs),
+    /// Inspect and maintain the telemetry database
+    Telemetry(TelemetryArgs),
+    /// Correct a learned judgement about a run
+    Feedback(FeedbackArgs),
+    /// List and show pattern profiles (built-in and user)
+    Profile(ProfileArgs),
+    /// Print a shell completion script
+    Completions(CompletionsArgs),
+    /// Print or install the man pages
+    Man(ManArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Error pattern given positionally is not accepted here; use -e/--pattern
+    #[arg(long = "pattern", value_name = "PATTERN")]
+    pub pattern: Option<String>,
+    /// Apply no learned pattern or timeout
+    #[arg(long = "no-learn")]
+    pub no_learn: bool,
+    /// Print what would be applied and why, without running
+    #[arg(long = "dry-run")]
+    pub dry_run: bool,
+    #[command(flatten)]
+    pub engine: EngineOpts,
+    /// The command to run
+    #[arg(
+        value_name = "COMMAND",
+        required = true,
+        trailing_var_arg = true,
+        allow_hyphen_values = true
+    )]
+    pub command: Vec<OsString>,
+}
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// The shell to print hook code for
+    #[arg(value_enum)]
+    pub shell: Shell,
+    /// Route this command too (repeatable), besides the routes file
+    #[arg(long = "route", value_name = "COMMAND")]
+    pub route: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct RouteArgs {
+    #[command(subcommand)]
+    pub action: RouteAction,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RouteAction {
+    /// Route a command (a program, optionally with a leading subcommand: 'cargo test')
+    Add {
+        #[arg(value_name = "COMMAND", required = true)]
+        names: Vec<String>,
+    },
+    /// Stop routing a command
+    Remove {
+        #[arg(value_name = "COMMAND", required = true)]
+        names: Vec<String>,
+    },
+    /// List the routed commands
+    List,
+}
+
+#[derive(Debug, Args)]
+pub struct SuggestArgs {
+    /// Machine-readable output
+    #[arg(long)]
+    pub json: bool,
+    /// The command to suggest for
+    #[arg(
+        value_name = "COMMAND",
+        required = true,
+        trailing_var_arg = true,
+        allow_hyphen_values = true
+    )]
+    pub command: Vec<OsString>,
+}
+
+#[derive(Debug, Args)]
+pub struct StatsArgs {
+    /// Machine-readable output
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct TelemetryArgs {
+    #[command(subcommand)]
+    pub action: TelemetryAction,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TelemetryAction {
+    /// Integrity check, journal mode, foreign keys, size, row counts, spool backlog
+    Check,
+    /// Print the database path
+    Path,
+    /// Export executions (redacted)
+    Export {
+        #[arg(long, value_enum, default_value_t = ExportFormat::Jsonl)]
+        format: ExportFormat,
+    },
+    /// Delete all recorded data
+    Clear {
+        /// Do not ask for confirmation
+        #[arg(short = 'y', long = "yes")]
+        yes: bool,
+    },
+    /// Delete old executions
+    Prune {
+        /// Delete executions older than DURATION (e.g. 30d)
+        #[arg(long = "older-than", value_name = "DURATION", value_parser = parse_duration)]
+        older_than: Option<Duration>,
+        /// Keep only the newest N executions
+        #[arg(long = "keep", value_name = "N")]
+        keep: Option<u64>,
+    },
+    /// Fill the database with N synthetic executions (for benchmarks)
+    #[command(hide = true)]
+    Generate {
+        #[arg(value_name = "N")]
+        count: u64,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ExportFormat {
+    Jsonl,
+    Csv,
+}
+
+#[derive(Debug, Args)]
+pub struct FeedbackArgs {
+    /// The run id, or `last`
+    #[arg(value_name = "RUN_ID", default_value = "last")]
+    pub run: String,
+    /// The pattern matched but the run did not really fail
+    #[arg(long = "false-positive", group = "verdict")]
+    pub false_positive: bool,
+    /// The run failed but the pattern did not catch it
+    #[arg(long = "missed", group = "verdict")]
+    pub missed: bool,
+    /// The judgement was right
+    #[arg(long = "good", group = "verdict")]
+    pub good: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ProfileArgs {
+    #[command(subcommand)]
+    pub action: ProfileAction,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ProfileAction {
+    /// List built-in and user profiles
+    List,
+    /// Show one profile
+    Show {
+        #[arg(value_name = "NAME")]
+        name: String,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    #[arg(value_enum)]
+    pub shell: Shell,
+}
+
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// The subcommand whose page to show
+    #[arg(value_name = "SUBCOMMAND")]
+    pub page: Option<String>,
+    /// Write all pages into DIR instead of showing one
+    #[arg(long = "install-dir", value_name = "DIR")]
+    pub install_dir: Option<std::path::PathBuf>,
+}
+
+/// Parse a duration: plain seconds (fractions allowed) or a number with `ms`, `s`, `m`, `h`, `d`.
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let t = s.trim();
+    let (num, mult) = if let Some(n) = t.strip_suffix("ms") {
+        (n, 0.001)
+    } else if let Some(n) = t.strip_suffix('s') {
+        (n, 1.0)
+    } else if let Some(n) = t.strip_suffix('m') {
+        (n, 60.0)
+    } else if let Some(n) = t.strip_suffix('h') {
+        (n, 3600.0)
+    } else if let Some(n) = t.strip_suffix('d') {
+        (n, 86400.0)
+    } else {
+        (t, 1.0)
+    };
+    let ok_chars = !num.is_empty()
+        && num.chars().all(|c| c.is_ascii_digit() || c == '.')
+        && num.chars().filter(|&c| c == '.').count() <= 1
+        && num != ".";
+    let bad =
+        || format!("invalid duration '{s}' (expected seconds or a number with ms, s, m, h, d)");
+    if !ok_chars {
+        return Err(bad());
+    }
+    let secs = num.parse::<f64>().map_err(|_| bad())? * mult;
+    if !secs.is_finite() || secs > 1e9 {
+        return Err(bad());
+    }
+    Ok(Duration::from_secs_f64(secs))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("1.5m").unwrap(), Duration::from_secs(90));
+        assert_eq!(parse_duration("500ms").unwrap(), Duration::from_millis(500));
+        assert_eq!(parse_duration("2").unwrap(), Duration::from_secs(2));
+        assert_eq!(parse_duration("0.25").unwrap(), Duration::from_millis(250));
+        assert_eq!(parse_duration("1d").unwrap(), Duration::from_secs(86400));
+        for bad in ["", "abc", "1x", "-1", "1..2", "ms", ".", "1 s s"] {
+            assert!(parse_duration(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn cli_is_consistent() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
+}

@@ -1,0 +1,31 @@
+//! The grep face: `cmd | ee PATTERN` and `ee PATTERN [--] COMMAND`.
+
+use crate::cli::GrepArgs;
+use crate::cmd::{watch, CmdResult, Fail};
+use crate::outcome::{grep_exit_code, Mode};
+use crate::plan::{pattern_spec, Plan};
+
+pub fn run(a: GrepArgs) -> CmdResult {
+    let spec = pattern_spec(a.main_pattern(), &a.engine);
+    let command_mode = !a.command.is_empty();
+    if !command_mode
+        && !spec.decides()
+        && a.engine.timeout.is_none()
+        && a.engine.idle_timeout.is_none()
+        && a.engine.first_output_timeout.is_none()
+        && a.engine.max_repeat.is_none()
+        && a.engine.progress_pattern.is_none()
+    {
+        return Err(Fail::usage("nothing to watch for: give a PATTERN, a COMMAND after --, or a timeout (see 'ee --help')"));
+    }
+    let plan = Plan::new(spec, &a.engine, command_mode, None).map_err(|e| Fail::usage(e.0))?;
+    let mode = if command_mode {
+        Mode::Command
+    } else {
+        Mode::Pipe
+    };
+    let mut outcome =
+        watch::execute(&plan, &a.command, mode).map_err(|e| watch::spawn_fail(e, false))?;
+    outcome.exit_code = grep_exit_code(outcome.reason, outcome.child, a.engine.unix_exit_codes);
+    Ok(watch::finish(&plan, &outcome))
+}

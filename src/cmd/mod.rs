@@ -1,0 +1,232 @@
+//! Subcommand dispatch: argument preparation (`EARLYEXIT_OPTIONS`, the optional `--` of the grep
+//! face), clap parsing with one-line errors, and the mapping of results to exit statuses. One file
+//! per subcommand below this module.
+
+use std::ffi::OsString;
+
+use clap::{CommandFactory, FromArgMatches};
+
+use crate::cli::{Cli, Command, SUBCOMMANDS};
+
+pub mod grep;
+pub mod run;
+pub mod watch;
+
+/// Exit status for usage errors of the grep face (and most subcommands).
+pub const EXIT_USAGE: i32 = 3;
+/// Exit status for usage errors of `ee run` (coreutils `timeout` convention).
+pub const EXIT_RUN_USAGE: i32 = 125;
+
+/// An error reported as one line on stderr, with the exit status to use.
+#[derive(Debug)]
+pub struct Fail {
+    pub code: i32,
+    pub msg: String,
+}
+
+impl Fail {
+    pub fn new(code: i32, msg: impl Into<String>) -> Fail {
+        Fail {
+            code,
+            msg: msg.into(),
+        }
+    }
+    pub fn usage(msg: impl Into<String>) -> Fail {
+        Fail::new(EXIT_USAGE, msg)
+    }
+}
+
+pub type CmdResult = Result<i32, Fail>;
+
+/// Run ee with the process's arguments; returns the exit status.
+pub fn main() -> i32 {
+    let args: Vec<OsString> = std::env::args_os().collect();
+    let is_run = args.get(1).is_some_and(|a| a == "run");
+    let code = match parse(args) {
+        Ok(cli) => dispatch(cli),
+        Err(f) => Err(f),
+    };
+    match code {
+        Ok(c) => c,
+        Err(f) => {
+            if !f.msg.is_empty() {
+                crate::printer::note(false, &f.msg);
+            }
+            if f.code == EXIT_USAGE && is_run {
+                EXIT_RUN_USAGE
+            } else {
+                f.code
+            }
+        }
+    }
+}
+
+fn dispatch(cli: Cli) -> CmdResult {
+    match cli.command {
+        None => grep::run(cli.grep),
+        Some(Command::Run(a)) => run::run(a),
+        Some(other) => Err(Fail::usage(format!(
+            "'{}' is not available yet",
+            name_of(&other)
+        ))),
+    }
+}
+
+fn name_of(c: &Command) -> &'static str {
+    match c {
+        Command::Run(_) => "run",
+        Command::Init(_) => "init",
+        Command::Route(_) => "route",
+        Command::Suggest(_) => "suggest",
+        Command::Stats(_) => "stats",
+        Command::Telemetry(_) => "telemetry",
+        Command::Feedback(_) => "feedback",
+        Command::Profile(_) => "profile",
+        Command::Completions(_) => "completions",
+        Command::Man(_) => "man",
+    }
+}
+
+/// Parse the arguments: prepend `EARLYEXIT_OPTIONS`, make the grep face's `--` optional, and turn
+/// clap errors into one line.
+pub fn parse(mut args: Vec<OsString>) -> Result<Cli, Fail> {
+    let first = args.get(1).and_then(|a| a.to_str()).unwrap_or("");
+    let sub = SUBCOMMANDS.contains(&first);
+    if let Some(env) = std::env::var_os("EARLYEXIT_OPTIONS") {
+        let env = env.to_string_lossy().into_owned();
+        let extra =
+            shell_words::split(&env).map_err(|e| Fail::usage(format!("EARLYEXIT_OPTIONS: {e}")))?;
+        let at = if !sub {
+            Some(1)
+        } else if first == "run" {
+            Some(2)
+        } else {
+            None
+        };
+        if let Some(at) = at {
+            let at = at.min(args.len());
+            args.splice(at..at, extra.into_iter().map(OsString::from));
+        }
+    }
+    if !sub {
+        insert_double_dash(&mut args);
+    }
+    let cmd = Cli::command();
+    let matches = cmd.try_get_matches_from(args).map_err(clap_fail)?;
+    Cli::from_arg_matches(&matches).map_err(clap_fail)
+}
+
+fn clap_fail(e: clap::Error) -> Fail {
+    use clap::error::ErrorKind;
+    match e.kind() {
+        ErrorKind::DisplayHelp
+        | ErrorKind::DisplayVersion
+        | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+            let _ = e.print();
+            Fail::new(0, "")
+        }
+        _ => {
+            let text = e.render().to_string();
+            let line = text
+                .lines()
+                .find(|l| !l.trim().is_empty())
+                .unwrap_or("invalid arguments");
+            let line = line.trim_start_matches("error: ");
+            Fail::usage(format!("{line} (see 'ee --help')"))
+        }
+    }
+}
+
+/// In the grep face the first positional word is the pattern and the second starts the command;
+/// insert the `--` clap needs before the command when the user left it out.
+fn insert_double_dash(args: &mut Vec<OsString>) {
+    let cmd = Cli::command();
+    let mut long_vals: Vec<String> = Vec::new();
+    let mut short_vals: Vec<char> = Vec::new();
+    for a in cmd.get_arguments() {
+        if a.get_action().takes_values() && !a.is_positional() {
+            long_vals.extend(a.get_long().map(str::to_string));
+            if let Some(al) = a.get_all_aliases() {
+                long_vals.extend(al.into_iter().map(str::to_string));
+            }
+            short_vals.extend(a.get_short());
+        }
+    }
+    let mut positionals = 0;
+    let mut pattern_opt = false;
+    let mut i = 1;
+    while i < args.len() {
+        let Some(a) = args[i].to_str() else {
+            positionals += 1;
+            if positionals == 2 || (pattern_opt && positionals == 1) {
+                args.insert(i, OsString::from("--"));
+                return;
+            }
+            i += 1;
+            continue;
+        };
+        if a == "--" {
+            return;
+        }
+        if let Some(long) = a.strip_prefix("--") {
+            let name = long.split('=').next().unwrap_or("");
+            if name == "pattern" {
+                pattern_opt = true;
+            }
+            if !long.contains('=') && long_vals.iter().any(|l| l == name) {
+                i += 1;
+            }
+        } else if a.len() > 1 && a.starts_with('-') {
+            let chars: Vec<char> = a[1..].chars().collect();
+            for (k, c) in chars.iter().enumerate() {
+                if short_vals.contains(c) {
+                    if k + 1 == chars.len() {
+                        i += 1;
+                    }
+                    break;
+                }
+            }
+        } else {
+            positionals += 1;
+            if positionals == 2 || (pattern_opt && positionals == 1) {
+                args.insert(i, OsString::from("--"));
+                return;
+            }
+        }
+        i += 1;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(v: &[&str]) -> Vec<String> {
+        let mut a: Vec<OsString> = v.iter().map(OsString::from).collect();
+        insert_double_dash(&mut a);
+        a.into_iter().map(|s| s.into_string().unwrap()).collect()
+    }
+
+    #[test]
+    fn double_dash() {
+        assert_eq!(p(&["ee", "x", "true"]), ["ee", "x", "--", "true"]);
+        assert_eq!(
+            p(&["ee", "-t", "5", "x", "sh", "-c", "y"]),
+            ["ee", "-t", "5", "x", "--", "sh", "-c", "y"]
+        );
+        assert_eq!(
+            p(&["ee", "-it5", "x", "sh"]),
+            ["ee", "-it5", "x", "--", "sh"]
+        );
+        assert_eq!(
+            p(&["ee", "--timeout=5", "x", "sh"]),
+            ["ee", "--timeout=5", "x", "--", "sh"]
+        );
+        assert_eq!(
+            p(&["ee", "--pattern", "run", "sh"]),
+            ["ee", "--pattern", "run", "--", "sh"]
+        );
+        assert_eq!(p(&["ee", "x", "--", "true"]), ["ee", "x", "--", "true"]);
+        assert_eq!(p(&["ee", "x"]), ["ee", "x"]);
+    }
+}

@@ -1,0 +1,75 @@
+//! The engine run shared by the grep face and `ee run`: execute a plan, build the outcome, print
+//! the `--json` report, record telemetry after the user's output is flushed.
+
+use std::ffi::OsString;
+use std::time::SystemTime;
+
+use crate::cmd::Fail;
+use crate::outcome::{Mode, Outcome};
+use crate::plan::Plan;
+use crate::supervisor::{self, Observed, SpawnError};
+
+/// Run the plan. `argv` empty means pipe mode.
+pub fn execute(plan: &Plan, argv: &[OsString], mode: Mode) -> Result<Outcome, SpawnError> {
+    let started = SystemTime::now();
+    let setup = plan.setup(argv, plan.opts.json);
+    let obs: Observed = if argv.is_empty() {
+        supervisor::watch_stdin(&setup).map_err(|e| SpawnError::Other(e.to_string()))?
+    } else {
+        supervisor::watch_command(&setup)?
+    };
+    let cwd = std::env::current_dir()
+        .map(|p| p.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    Ok(Outcome {
+        mode,
+        argv: argv
+            .iter()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect(),
+        started,
+        cwd,
+        patterns: plan.patterns.clone(),
+        limits: plan.limits_used,
+        exit_code: 0,
+        child: obs.child,
+        reason: obs.reason,
+        total: obs.total,
+        to_first_output: obs.to_first_output,
+        to_first_match: obs.to_first_match,
+        match_count: obs.match_count,
+        stdout: obs.stdout,
+        stderr: obs.stderr,
+        stopped_early: obs.stopped_early,
+        matches: obs.matches,
+        observed: obs.observed,
+    })
+}
+
+/// Print the JSON report (when asked) and record the run; returns the exit status.
+pub fn finish(plan: &Plan, outcome: &Outcome) -> i32 {
+    if plan.opts.json {
+        let mut s = outcome.to_json().to_string();
+        s.push('\n');
+        let _ = crate::printer::write_all(1, s.as_bytes());
+    }
+    if !plan.opts.no_telemetry && !crate::telemetry::disabled_by_env() {
+        crate::telemetry::record(outcome, plan.opts.quiet);
+    }
+    outcome.exit_code
+}
+
+/// One-line message for a command that could not be started, with the face's exit status.
+pub fn spawn_fail(e: SpawnError, run_face: bool) -> Fail {
+    match e {
+        SpawnError::NotFound(n) => Fail::new(
+            if run_face { 127 } else { 3 },
+            format!("command not found: {n}"),
+        ),
+        SpawnError::NotExecutable(n) => Fail::new(
+            if run_face { 126 } else { 3 },
+            format!("permission denied: {n}"),
+        ),
+        SpawnError::Other(m) => Fail::new(if run_face { 125 } else { 3 }, m),
+    }
+}

@@ -1,0 +1,15 @@
+//! earlyexit (`ee`): run a command or read a pipe, watch its output line by line, and stop it the
+//! moment the outcome is known. See README.md for the architecture; each module's doc says what
+//! it owns.
+
+pub mod cli;
+pub mod cmd;
+pub mod learn;
+pub mod matcher;
+pub mod outcome;
+pub mod plan;
+pub mod policy;
+pub mod printer;
+pub mod scan;
+pub mod supervisor;
+pub mod telemetry;

@@ -1,0 +1,5 @@
+//! Entry point of both binaries (`ee` and `earlyexit`): everything happens in `cmd::main`.
+
+fn main() {
+    std::process::exit(earlyexit::cmd::main());
+}

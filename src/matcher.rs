@@ -1,0 +1,343 @@
+//! Compiled pattern sets and the classification of one line.
+//!
+//! Owns: building `regex::bytes` regexes from the user's patterns and flags (`-i -w -x -v`), the
+//! combined "any interesting line" regex used to search whole buffers at once, per-line
+//! classification (exclude → error → success → main → observe), and ANSI escape stripping.
+//! Knows nothing about processes, streams or time.
+
+use std::borrow::Cow;
+
+use regex::bytes::{Regex, RegexBuilder};
+
+/// What a line was classified as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Class {
+    /// The main pattern matched (or, with `-v`, did not match).
+    Match,
+    /// A `--success-pattern` matched.
+    Success,
+    /// An `--error-pattern` matched.
+    Error,
+    /// No pattern of the user's matched but the line looks like an error (observation lexicon).
+    Observed,
+}
+
+impl Class {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Class::Match => "match",
+            Class::Success => "success",
+            Class::Error => "error",
+            Class::Observed => "observed",
+        }
+    }
+}
+
+/// The user's patterns and flags, before compilation.
+#[derive(Debug, Clone, Default)]
+pub struct PatternSpec {
+    pub main: Option<String>,
+    pub success: Vec<String>,
+    pub error: Vec<String>,
+    pub exclude: Vec<String>,
+    /// Error-like lexicon watched (but never deciding) when no pattern is applied.
+    pub observe: Vec<String>,
+    pub ignore_case: bool,
+    pub invert: bool,
+    pub word: bool,
+    pub line: bool,
+}
+
+impl PatternSpec {
+    /// True when some pattern can decide the outcome.
+    pub fn decides(&self) -> bool {
+        self.main.is_some() || !self.success.is_empty() || !self.error.is_empty()
+    }
+}
+
+/// A compiled pattern with its source text, for reports.
+#[derive(Debug, Clone)]
+pub struct Pat {
+    pub source: String,
+    pub re: Regex,
+}
+
+/// Error compiling a pattern: a one-line message.
+#[derive(Debug)]
+pub struct PatternError(pub String);
+
+impl std::fmt::Display for PatternError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// The compiled matcher.
+#[derive(Debug, Clone)]
+pub struct Matcher {
+    pub main: Option<Pat>,
+    pub success: Vec<Pat>,
+    pub error: Vec<Pat>,
+    pub exclude: Vec<Pat>,
+    pub observe: Vec<Pat>,
+    pub invert: bool,
+    /// Regex matching any line that may be interesting (main/success/error/observe); `None` when
+    /// nothing is searched or when every line must be looked at (`-v`).
+    any: Option<Regex>,
+}
+
+/// Longest line prefix that is matched; the rest of a longer line is passed through unmatched.
+pub const MAX_LINE: usize = 1 << 20;
+
+fn wrap(p: &str, spec: &PatternSpec, deciding: bool) -> String {
+    let mut s = format!("(?:{p})");
+    if deciding && spec.word {
+        s = format!(r"\b{s}\b");
+    }
+    if deciding && spec.line {
+        s = format!("^{s}$");
+    }
+    s
+}
+
+fn build(src: &str, wrapped: &str, ci: bool) -> Result<Regex, PatternError> {
+    RegexBuilder::new(wrapped)
+        .case_insensitive(ci)
+        .multi_line(true)
+        .crlf(true)
+        .size_limit(64 << 20)
+        .build()
+        .map_err(|e| {
+            PatternError(format!(
+                "invalid pattern '{src}': {}",
+                one_line(&e.to_string())
+            ))
+        })
+}
+
+/// The regex crate's messages span several lines (with a caret diagram); keep the last line.
+fn one_line(msg: &str) -> String {
+    msg.lines()
+        .rev()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or(msg)
+        .trim()
+        .trim_start_matches("error: ")
+        .to_string()
+}
+
+/// Compile a standalone regex (stuck/progress patterns), with the same one-line errors.
+pub fn compile_plain(src: &str) -> Result<Regex, PatternError> {
+    build(src, src, false)
+}
+
+impl Matcher {
+    pub fn new(spec: &PatternSpec) -> Result<Matcher, PatternError> {
+        let ci = spec.ignore_case;
+        let comp = |p: &String, deciding: bool, ci: bool| -> Result<Pat, PatternError> {
+            Ok(Pat {
+                source: p.clone(),
+                re: build(p, &wrap(p, spec, deciding), ci)?,
+            })
+        };
+        let main = spec.main.as_ref().map(|p| comp(p, true, ci)).transpose()?;
+        let success = spec
+            .success
+            .iter()
+            .map(|p| comp(p, true, ci))
+            .collect::<Result<Vec<_>, _>>()?;
+        let error = spec
+            .error
+            .iter()
+            .map(|p| comp(p, true, ci))
+            .collect::<Result<Vec<_>, _>>()?;
+        let exclude = spec
+            .exclude
+            .iter()
+            .map(|p| comp(p, false, ci))
+            .collect::<Result<Vec<_>, _>>()?;
+        let observe = spec
+            .observe
+            .iter()
+            .map(|p| comp(p, false, true))
+            .collect::<Result<Vec<_>, _>>()?;
+        let any = if spec.invert && main.is_some() {
+            None
+        } else {
+            let mut parts: Vec<String> = Vec::new();
+            let flag = |ci: bool| if ci { "(?i)" } else { "" };
+            for p in main.iter().chain(&success).chain(&error) {
+                parts.push(format!("(?:{}{})", flag(ci), wrap(&p.source, spec, true)));
+            }
+            for p in &observe {
+                parts.push(format!("(?:(?i){})", p.source));
+            }
+            if parts.is_empty() {
+                None
+            } else {
+                Some(build("(combined)", &parts.join("|"), false)?)
+            }
+        };
+        Ok(Matcher {
+            main,
+            success,
+            error,
+            exclude,
+            observe,
+            invert: spec.invert,
+            any,
+        })
+    }
+
+    /// True when nothing needs to be searched at all.
+    pub fn is_empty(&self) -> bool {
+        self.main.is_none()
+            && self.success.is_empty()
+            && self.error.is_empty()
+            && self.observe.is_empty()
+    }
+
+    /// True when every line must be classified one by one (no combined search possible).
+    pub fn needs_every_line(&self) -> bool {
+        self.any.is_none() && !self.is_empty()
+    }
+
+    /// The combined regex for searching whole buffers, if any.
+    pub fn any(&self) -> Option<&Regex> {
+        self.any.as_ref()
+    }
+
+    /// Classify one line (without its line terminator, ANSI already stripped). Returns the class
+    /// and the span of the matched text within the line.
+    pub fn classify(&self, line: &[u8]) -> Option<(Class, usize, usize, &str)> {
+        if self.exclude.iter().any(|p| p.re.is_match(line)) {
+            return None;
+        }
+        for p in &self.error {
+            if let Some(m) = p.re.find(line) {
+                return Some((Class::Error, m.start(), m.end(), &p.source));
+            }
+        }
+        for p in &self.success {
+            if let Some(m) = p.re.find(line) {
+                return Some((Class::Success, m.start(), m.end(), &p.source));
+            }
+        }
+        if let Some(p) = &self.main {
+            match (p.re.find(line), self.invert) {
+                (Some(m), false) => return Some((Class::Match, m.start(), m.end(), &p.source)),
+                (None, true) => return Some((Class::Match, 0, line.len(), &p.source)),
+                _ => {}
+            }
+        }
+        for p in &self.observe {
+            if let Some(m) = p.re.find(line) {
+                return Some((Class::Observed, m.start(), m.end(), &p.source));
+            }
+        }
+        None
+    }
+}
+
+/// Remove ANSI escape sequences (CSI, OSC, and two-byte escapes) from a line.
+pub fn strip_ansi(line: &[u8]) -> Cow<'_, [u8]> {
+    if memchr::memchr(0x1b, line).is_none() {
+        return Cow::Borrowed(line);
+    }
+    let mut out = Vec::with_capacity(line.len());
+    let mut i = 0;
+    while i < line.len() {
+        let b = line[i];
+        if b != 0x1b {
+            out.push(b);
+            i += 1;
+            continue;
+        }
+        i += 1;
+        match line.get(i) {
+            Some(b'[') => {
+                // CSI: parameters and intermediates, then one final byte 0x40..=0x7e.
+                i += 1;
+                while i < line.len() && !(0x40..=0x7e).contains(&line[i]) {
+                    i += 1;
+                }
+                i += 1;
+            }
+            Some(b']') => {
+                // OSC: until BEL or ESC \.
+                i += 1;
+                while i < line.len() {
+                    if line[i] == 0x07 {
+                        i += 1;
+                        break;
+                    }
+                    if line[i] == 0x1b && line.get(i + 1) == Some(&b'\\') {
+                        i += 2;
+                        break;
+                    }
+                    i += 1;
+                }
+            }
+            Some(_) => i += 1,
+            None => {}
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// Remove colour/cursor escapes from output bound for a non-terminal, keeping everything else.
+/// Only complete CSI and OSC sequences are removed.
+pub fn strip_ansi_stream(buf: &[u8], out: &mut Vec<u8>) {
+    out.clear();
+    out.extend_from_slice(&strip_ansi(buf));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(main: &str) -> PatternSpec {
+        PatternSpec {
+            main: Some(main.into()),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn classify_order_and_flags() {
+        let mut s = spec("fail");
+        s.error.push("boom".into());
+        s.exclude.push("ignore".into());
+        let m = Matcher::new(&s).unwrap();
+        assert_eq!(m.classify(b"a fail").unwrap().0, Class::Match);
+        assert_eq!(m.classify(b"boom fail").unwrap().0, Class::Error);
+        assert!(m.classify(b"fail ignore").is_none());
+        s.word = true;
+        let m = Matcher::new(&s).unwrap();
+        assert!(m.classify(b"failure").is_none());
+        s.line = true;
+        let m = Matcher::new(&s).unwrap();
+        assert!(m.classify(b"a fail").is_none());
+        assert!(m.classify(b"fail\r").is_some());
+    }
+
+    #[test]
+    fn invert_and_errors() {
+        let mut s = spec("ok");
+        s.invert = true;
+        let m = Matcher::new(&s).unwrap();
+        assert!(m.needs_every_line());
+        assert!(m.classify(b"ok").is_none());
+        assert!(m.classify(b"bad").is_some());
+        let e = Matcher::new(&spec("x(")).unwrap_err();
+        assert!(!e.0.contains('\n'), "{}", e.0);
+        assert!(e.0.starts_with("invalid pattern 'x('"), "{}", e.0);
+    }
+
+    #[test]
+    fn ansi() {
+        assert_eq!(&*strip_ansi(b"\x1b[31mFAILED\x1b[0m x"), b"FAILED x");
+        assert_eq!(&*strip_ansi(b"\x1b]0;title\x07hi"), b"hi");
+        assert_eq!(&*strip_ansi(b"plain"), b"plain");
+    }
+}

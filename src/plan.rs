@@ -1,0 +1,147 @@
+//! From parsed options to what the engine needs: the compiled matcher, the limits and the
+//! supervisor setup. Shared by the grep face and `ee run`; the only place defaults that differ
+//! between pipe and command mode are decided.
+
+use std::ffi::OsString;
+use std::time::Duration;
+
+use crate::cli::EngineOpts;
+use crate::matcher::{compile_plain, Matcher, PatternError, PatternSpec};
+use crate::outcome::{LimitsUsed, PatternsUsed};
+use crate::policy::{Limits, StuckSpec};
+use crate::supervisor::Setup;
+
+/// Default `--delay-exit` in command mode.
+pub const DEFAULT_DELAY_COMMAND: Duration = Duration::from_secs(10);
+/// Default quiet gap that ends the delay early in `ee run`.
+pub const DEFAULT_QUIET_RUN: Duration = Duration::from_millis(300);
+
+/// A fully resolved run.
+pub struct Plan {
+    pub matcher: Matcher,
+    pub limits: Limits,
+    pub patterns: PatternsUsed,
+    pub limits_used: LimitsUsed,
+    pub opts: EngineOpts,
+}
+
+/// The pattern spec from the options and the main pattern.
+pub fn pattern_spec(main: Option<&str>, o: &EngineOpts) -> PatternSpec {
+    PatternSpec {
+        main: main.map(str::to_string),
+        success: o.success.clone(),
+        error: o.error.clone(),
+        exclude: o.exclude.clone(),
+        observe: Vec::new(),
+        ignore_case: o.ignore_case,
+        invert: o.invert,
+        word: o.word,
+        line: o.line,
+    }
+}
+
+fn flags(o: &EngineOpts) -> String {
+    let mut f = String::new();
+    for (on, c) in [
+        (o.ignore_case, 'i'),
+        (o.invert, 'v'),
+        (o.word, 'w'),
+        (o.line, 'x'),
+    ] {
+        if on {
+            f.push(c);
+        }
+    }
+    f
+}
+
+impl Plan {
+    /// Build the plan. `command_mode` picks the default delay; `quiet` the default quiet gap.
+    pub fn new(
+        spec: PatternSpec,
+        o: &EngineOpts,
+        command_mode: bool,
+        quiet: Option<Duration>,
+    ) -> Result<Plan, PatternError> {
+        let matcher = Matcher::new(&spec)?;
+        let stuck = StuckSpec {
+            max_repeat: if o.progress_pattern.is_some() {
+                None
+            } else {
+                o.max_repeat
+            },
+            ignore_timestamps: o.stuck_ignore_timestamps,
+            extract: o.stuck_pattern.as_deref().map(compile_plain).transpose()?,
+            progress: o
+                .progress_pattern
+                .as_deref()
+                .map(compile_plain)
+                .transpose()?,
+            progress_lines: o.max_repeat.unwrap_or(100),
+        };
+        let stuck = StuckSpec {
+            max_repeat: if stuck.extract.is_some() {
+                o.max_repeat.or(Some(3))
+            } else {
+                stuck.max_repeat
+            },
+            ..stuck
+        };
+        let delay = o.delay_exit.unwrap_or(if command_mode {
+            DEFAULT_DELAY_COMMAND
+        } else {
+            Duration::ZERO
+        });
+        let limits = Limits {
+            timeout: o.timeout,
+            idle: o.idle_timeout,
+            first_output: o.first_output_timeout,
+            delay_exit: delay,
+            delay_lines: o.delay_exit_after_lines,
+            delay_quiet: o.delay_exit_quiet.or(quiet),
+            max_count: o.max_count.max(1),
+            stuck,
+        };
+        let patterns = PatternsUsed {
+            main: spec.main.clone(),
+            success: spec.success.clone(),
+            error: spec.error.clone(),
+            exclude: spec.exclude.clone(),
+            flags: flags(o),
+            learned: false,
+        };
+        let secs = |d: Option<Duration>| d.map(|d| d.as_secs_f64());
+        let limits_used = LimitsUsed {
+            timeout: secs(o.timeout),
+            idle_timeout: secs(o.idle_timeout),
+            first_output_timeout: secs(o.first_output_timeout),
+            delay_exit: delay.as_secs_f64(),
+            timeout_learned: false,
+        };
+        Ok(Plan {
+            matcher,
+            limits,
+            patterns,
+            limits_used,
+            opts: o.clone(),
+        })
+    }
+
+    /// The supervisor setup for this plan.
+    pub fn setup<'a>(&'a self, argv: &'a [OsString], json: bool) -> Setup<'a> {
+        let o = &self.opts;
+        Setup {
+            argv,
+            matcher: &self.matcher,
+            limits: self.limits.clone(),
+            match_stdout: !o.stderr_only,
+            match_stderr: !o.stdout_only,
+            before: o.before,
+            kill_after: o.kill_after,
+            pty: o.pty,
+            color: o.color,
+            stdout_to_stderr: json,
+            env: Vec::new(),
+        }
+    }
+}

@@ -1,0 +1,456 @@
+//! The decision: folds line events and clocks into Continue / Drain / Stop.
+//!
+//! Owns: overall, idle and first-output timeouts; the delay after a match (capped by time, by a
+//! line count, and ended early when output goes quiet); `-m N`; success/error patterns; stuck
+//! detection (`--max-repeat`, `--stuck-ignore-timestamps`, `--stuck-pattern`, `--progress-pattern`);
+//! and the exit reason. Pure: every method takes `now`, nothing here touches a process or a file.
+
+use std::time::{Duration, Instant};
+
+use regex::bytes::Regex;
+
+use crate::matcher::Class;
+use crate::scan::LineEvent;
+
+/// Why a run ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reason {
+    Match,
+    SuccessMatch,
+    ErrorMatch,
+    NoMatch,
+    /// The command ran to the end and no pattern was given.
+    Completed,
+    Timeout,
+    IdleTimeout,
+    FirstOutputTimeout,
+    Stuck,
+    /// A signal (SIGINT, SIGTERM, SIGHUP, SIGQUIT) stopped the run.
+    Interrupted(i32),
+    /// ee's stdout was closed (`| head -1`).
+    OutputClosed,
+    Error,
+}
+
+impl Reason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Reason::Match => "match",
+            Reason::SuccessMatch => "success_match",
+            Reason::ErrorMatch => "error_match",
+            Reason::NoMatch => "no_match",
+            Reason::Completed => "completed",
+            Reason::Timeout => "timeout",
+            Reason::IdleTimeout => "idle_timeout",
+            Reason::FirstOutputTimeout => "first_output_timeout",
+            Reason::Stuck => "stuck",
+            Reason::Interrupted(_) => "interrupted",
+            Reason::OutputClosed => "output_closed",
+            Reason::Error => "error",
+        }
+    }
+
+    pub fn is_timeout(self) -> bool {
+        matches!(
+            self,
+            Reason::Timeout | Reason::IdleTimeout | Reason::FirstOutputTimeout
+        )
+    }
+}
+
+/// How stuck output is recognised.
+#[derive(Debug, Clone, Default)]
+pub struct StuckSpec {
+    /// Same (normalised) line this many times in a row.
+    pub max_repeat: Option<u64>,
+    pub ignore_timestamps: bool,
+    pub extract: Option<Regex>,
+    /// Counter extracted by this regex unchanged for `progress_lines` lines.
+    pub progress: Option<Regex>,
+    pub progress_lines: u64,
+}
+
+impl StuckSpec {
+    pub fn enabled(&self) -> bool {
+        self.max_repeat.is_some() || self.progress.is_some()
+    }
+}
+
+/// Limits and knobs of one run.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    pub timeout: Option<Duration>,
+    pub idle: Option<Duration>,
+    pub first_output: Option<Duration>,
+    pub delay_exit: Duration,
+    pub delay_lines: u64,
+    pub delay_quiet: Option<Duration>,
+    pub max_count: u64,
+    pub stuck: StuckSpec,
+}
+
+#[derive(Debug)]
+struct Drain {
+    until: Instant,
+    lines_left: u64,
+}
+
+/// The running decision.
+#[derive(Debug)]
+pub struct Policy {
+    pub limits: Limits,
+    pub start: Instant,
+    pub first_output: Option<Instant>,
+    pub last_output: Option<Instant>,
+    pub first_match: Option<Instant>,
+    /// Lines of the deciding kind counted so far (main-pattern matches, plus -s/-e hits).
+    pub matches: u64,
+    pub reason: Option<Reason>,
+    drain: Option<Drain>,
+    pub stop: bool,
+    stuck_last: Option<Vec<u8>>,
+    stuck_count: u64,
+    progress_last: Option<Vec<u8>>,
+    progress_count: u64,
+    ts: Option<Regex>,
+}
+
+fn timestamp_regex() -> Regex {
+    // Clock times, dates, ISO-8601 stamps and 10/13-digit epochs.
+    Regex::new(
+        r"(?x)
+        \d{4}-\d{2}-\d{2}([T\ ]\d{2}:\d{2}(:\d{2}([.,]\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?
+        | \d{1,2}/\d{1,2}/\d{2,4}
+        | \b\d{1,2}:\d{2}(:\d{2}([.,]\d+)?)?\b
+        | \b\d{13}\b | \b\d{10}\b
+        | \b(Mon|Tue|Wed|Thu|Fri|Sat|Sun|Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)\b",
+    )
+    .expect("static regex")
+}
+
+impl Policy {
+    pub fn new(limits: Limits, start: Instant) -> Policy {
+        let ts = limits.stuck.ignore_timestamps.then(timestamp_regex);
+        Policy {
+            limits,
+            start,
+            first_output: None,
+            last_output: None,
+            first_match: None,
+            matches: 0,
+            reason: None,
+            drain: None,
+            stop: false,
+            stuck_last: None,
+            stuck_count: 0,
+            progress_last: None,
+            progress_count: 0,
+            ts,
+        }
+    }
+
+    /// Does the scanner need to report every line (not only hits)?
+    pub fn wants_every_line(&self) -> bool {
+        (self.reason.is_none() && self.limits.stuck.enabled())
+            || self
+                .drain
+                .as_ref()
+                .is_some_and(|d| d.lines_left != u64::MAX)
+    }
+
+    pub fn draining(&self) -> bool {
+        self.drain.is_some()
+    }
+
+    /// Bytes arrived from the watched source.
+    pub fn on_output(&mut self, now: Instant) {
+        self.first_output.get_or_insert(now);
+        self.last_output = Some(now);
+    }
+
+    /// A line event. Returns true when the run stops after this line.
+    pub fn on_line(&mut self, ev: &LineEvent, now: Instant) -> bool {
+        if self.stop {
+            return true;
+        }
+        if let Some(d) = &mut self.drain {
+            if let Some(h) = &ev.hit {
+                if h.class == Class::Match {
+                    self.matches += 1;
+                }
+            }
+            if d.lines_left != u64::MAX {
+                d.lines_left = d.lines_left.saturating_sub(1);
+                if d.lines_left == 0 {
+                    self.stop = true;
+                }
+            }
+            return self.stop;
+        }
+        if let Some(h) = &ev.hit {
+            match h.class {
+                Class::Observed => {}
+                Class::Success => {
+                    self.first_match.get_or_insert(now);
+                    self.matches += 1;
+                    self.reason = Some(Reason::SuccessMatch);
+                    self.stop = true;
+                    return true;
+                }
+                Class::Error => {
+                    self.first_match.get_or_insert(now);
+                    self.matches += 1;
+                    self.decide_and_drain(Reason::ErrorMatch, now);
+                    return self.stop;
+                }
+                Class::Match => {
+                    self.first_match.get_or_insert(now);
+                    self.matches += 1;
+                    if self.matches >= self.limits.max_count {
+                        self.decide_and_drain(Reason::Match, now);
+                        return self.stop;
+                    }
+                }
+            }
+        }
+        if self.limits.stuck.enabled() && self.check_stuck(ev.line) {
+            self.reason = Some(Reason::Stuck);
+            self.stop = true;
+        }
+        self.stop
+    }
+
+    fn decide_and_drain(&mut self, reason: Reason, now: Instant) {
+        self.reason = Some(reason);
+        if self.limits.delay_exit.is_zero() || self.limits.delay_lines == 0 {
+            self.stop = true;
+            return;
+        }
+        self.drain = Some(Drain {
+            until: now + self.limits.delay_exit,
+            lines_left: self.limits.delay_lines,
+        });
+        // The quiet gap is measured from the match line itself.
+        self.last_output = Some(now);
+    }
+
+    fn check_stuck(&mut self, line: &[u8]) -> bool {
+        if line.iter().all(|b| b.is_ascii_whitespace()) {
+            return false;
+        }
+        let spec = &self.limits.stuck;
+        if let Some(p) = &spec.progress {
+            if let Some(c) = p.captures(line) {
+                let v = c
+                    .get(1)
+                    .or_else(|| c.get(0))
+                    .map(|m| m.as_bytes().to_vec())
+                    .unwrap_or_default();
+                if self.progress_last.as_ref() != Some(&v) {
+                    self.progress_last = Some(v);
+                    self.progress_count = 0;
+                }
+            }
+            if self.progress_last.is_some() {
+                self.progress_count += 1;
+                if self.progress_count >= spec.progress_lines.max(1) {
+                    return true;
+                }
+            }
+        }
+        if let Some(n) = spec.max_repeat {
+            let mut key: Vec<u8> = match &spec.extract {
+                Some(re) => match re.captures(line) {
+                    Some(c) => c
+                        .get(1)
+                        .or_else(|| c.get(0))
+                        .map(|m| m.as_bytes().to_vec())
+                        .unwrap_or_default(),
+                    None => line.to_vec(),
+                },
+                None => line.to_vec(),
+            };
+            if let Some(ts) = &self.ts {
+                key = ts.replace_all(&key, &b""[..]).into_owned();
+            }
+            let key_trim: Vec<u8> = key.trim_ascii().to_vec();
+            if self.stuck_last.as_ref() == Some(&key_trim) {
+                self.stuck_count += 1;
+            } else {
+                self.stuck_last = Some(key_trim);
+                self.stuck_count = 1;
+            }
+            if self.stuck_count >= n.max(1) {
+                return true;
+            }
+        }
+        false
+    }
+
+    /// The next instant at which `on_tick` may change something.
+    pub fn next_deadline(&self) -> Option<Instant> {
+        let mut d: Option<Instant> = None;
+        let mut min = |t: Instant| d = Some(d.map_or(t, |x: Instant| x.min(t)));
+        if self.stop {
+            return None;
+        }
+        if let Some(dr) = &self.drain {
+            min(dr.until);
+            if let (Some(q), Some(last)) = (self.limits.delay_quiet, self.last_output) {
+                min(last + q);
+            }
+        }
+        if let Some(t) = self.limits.timeout {
+            min(self.start + t);
+        }
+        if self.drain.is_none() {
+            if let Some(i) = self.limits.idle {
+                min(self.last_output.unwrap_or(self.start) + i);
+            }
+            if let (Some(f), None) = (self.limits.first_output, self.first_output) {
+                min(self.start + f);
+            }
+        }
+        d
+    }
+
+    /// Clocks advanced. Returns true when the run must stop now.
+    pub fn on_tick(&mut self, now: Instant) -> bool {
+        if self.stop {
+            return true;
+        }
+        if let Some(dr) = &self.drain {
+            let quiet = matches!((self.limits.delay_quiet, self.last_output), (Some(q), Some(l)) if now >= l + q);
+            let timed_out = self.limits.timeout.is_some_and(|t| now >= self.start + t);
+            if now >= dr.until || quiet || timed_out {
+                self.stop = true;
+            }
+            return self.stop;
+        }
+        let expired = |d: Option<Duration>, from: Instant| d.is_some_and(|d| now >= from + d);
+        let reason = if expired(self.limits.timeout, self.start) {
+            Some(Reason::Timeout)
+        } else if self.first_output.is_none() && expired(self.limits.first_output, self.start) {
+            Some(Reason::FirstOutputTimeout)
+        } else if expired(self.limits.idle, self.last_output.unwrap_or(self.start)) {
+            Some(Reason::IdleTimeout)
+        } else {
+            None
+        };
+        if let Some(r) = reason {
+            self.reason = Some(r);
+            self.stop = true;
+        }
+        self.stop
+    }
+
+    /// The run was suspended (Ctrl-Z) for `d`: clocks do not count that time.
+    pub fn pause(&mut self, d: Duration) {
+        self.start += d;
+        if let Some(t) = &mut self.last_output {
+            *t += d;
+        }
+        if let Some(dr) = &mut self.drain {
+            dr.until += d;
+        }
+    }
+
+    /// Stop for an outside reason (signal, closed output) unless a decision was already taken.
+    pub fn force(&mut self, reason: Reason) {
+        if self.reason.is_none() || matches!(reason, Reason::Interrupted(_)) {
+            self.reason = Some(reason);
+        }
+        self.stop = true;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::matcher::Class;
+    use crate::scan::{Hit, Stream};
+
+    fn limits() -> Limits {
+        Limits {
+            timeout: None,
+            idle: None,
+            first_output: None,
+            delay_exit: Duration::ZERO,
+            delay_lines: 100,
+            delay_quiet: None,
+            max_count: 1,
+            stuck: StuckSpec::default(),
+        }
+    }
+
+    fn ev(line: &[u8], class: Option<Class>) -> LineEvent<'_> {
+        LineEvent {
+            stream: Stream::Stdout,
+            line_no: 1,
+            line,
+            hit: class.map(|class| Hit {
+                class,
+                start: 0,
+                end: 0,
+                pattern: "p",
+            }),
+            context: vec![],
+        }
+    }
+
+    #[test]
+    fn match_with_delay_drains_until_lines_or_quiet() {
+        let t0 = Instant::now();
+        let mut l = limits();
+        l.delay_exit = Duration::from_secs(10);
+        l.delay_lines = 2;
+        l.delay_quiet = Some(Duration::from_millis(300));
+        let mut p = Policy::new(l, t0);
+        assert!(!p.on_line(&ev(b"FAIL", Some(Class::Match)), t0));
+        assert!(p.wants_every_line());
+        assert_eq!(p.next_deadline(), Some(t0 + Duration::from_millis(300)));
+        assert!(!p.on_line(&ev(b"trace", None), t0));
+        assert!(p.on_line(&ev(b"trace", None), t0));
+        assert_eq!(p.reason, Some(Reason::Match));
+    }
+
+    #[test]
+    fn timeouts() {
+        let t0 = Instant::now();
+        let mut l = limits();
+        l.idle = Some(Duration::from_secs(1));
+        l.timeout = Some(Duration::from_secs(5));
+        let mut p = Policy::new(l, t0);
+        p.on_output(t0 + Duration::from_millis(900));
+        assert!(!p.on_tick(t0 + Duration::from_millis(1500)));
+        assert!(p.on_tick(t0 + Duration::from_millis(1900)));
+        assert_eq!(p.reason, Some(Reason::IdleTimeout));
+    }
+
+    #[test]
+    fn stuck_with_timestamps() {
+        let t0 = Instant::now();
+        let mut l = limits();
+        l.stuck = StuckSpec {
+            max_repeat: Some(3),
+            ignore_timestamps: true,
+            ..Default::default()
+        };
+        let mut p = Policy::new(l, t0);
+        assert!(!p.on_line(&ev(b"12:00:01 waiting", None), t0));
+        assert!(!p.on_line(&ev(b"", None), t0));
+        assert!(!p.on_line(&ev(b"12:00:02 waiting", None), t0));
+        assert!(p.on_line(&ev(b"2024-01-01T12:00:03Z waiting", None), t0));
+        assert_eq!(p.reason, Some(Reason::Stuck));
+    }
+
+    #[test]
+    fn max_count() {
+        let t0 = Instant::now();
+        let mut l = limits();
+        l.max_count = 2;
+        let mut p = Policy::new(l, t0);
+        assert!(!p.on_line(&ev(b"x", Some(Class::Match)), t0));
+        assert!(p.on_line(&ev(b"x", Some(Class::Match)), t0));
+    }
+}
