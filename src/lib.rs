@@ -4,6 +4,7 @@
 
 pub mod cli;
 pub mod cmd;
+pub mod completions;
 pub mod learn;
 pub mod matcher;
 pub mod outcome;

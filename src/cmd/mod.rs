@@ -8,8 +8,17 @@ use clap::{CommandFactory, FromArgMatches};
 
 use crate::cli::{Cli, Command, SUBCOMMANDS};
 
+pub mod completions;
+pub mod feedback;
 pub mod grep;
+pub mod init;
+pub mod man;
+pub mod profile;
+pub mod route;
 pub mod run;
+pub mod stats;
+pub mod suggest;
+pub mod telemetry;
 pub mod watch;
 
 /// Exit status for usage errors of the grep face (and most subcommands).
@@ -65,25 +74,15 @@ fn dispatch(cli: Cli) -> CmdResult {
     match cli.command {
         None => grep::run(cli.grep),
         Some(Command::Run(a)) => run::run(a),
-        Some(other) => Err(Fail::usage(format!(
-            "'{}' is not available yet",
-            name_of(&other)
-        ))),
-    }
-}
-
-fn name_of(c: &Command) -> &'static str {
-    match c {
-        Command::Run(_) => "run",
-        Command::Init(_) => "init",
-        Command::Route(_) => "route",
-        Command::Suggest(_) => "suggest",
-        Command::Stats(_) => "stats",
-        Command::Telemetry(_) => "telemetry",
-        Command::Feedback(_) => "feedback",
-        Command::Profile(_) => "profile",
-        Command::Completions(_) => "completions",
-        Command::Man(_) => "man",
+        Some(Command::Init(a)) => init::run(a),
+        Some(Command::Route(a)) => route::run(a),
+        Some(Command::Suggest(a)) => suggest::run(a),
+        Some(Command::Stats(a)) => stats::run(a),
+        Some(Command::Telemetry(a)) => telemetry::run(a),
+        Some(Command::Feedback(a)) => feedback::run(a),
+        Some(Command::Profile(a)) => profile::run(a),
+        Some(Command::Completions(a)) => completions::run(a),
+        Some(Command::Man(a)) => man::run(a),
     }
 }
 

@@ -1,6 +1,8 @@
 //! Telemetry: every run recorded in a local SQLite database (issue 3). Placeholder until the
 //! store lands: records nothing.
 
+pub mod context;
+
 use crate::outcome::Outcome;
 
 /// Record a finished run. Never fails visibly: problems are reported once on stderr.
