@@ -268,7 +268,7 @@ impl Shell {
 pub enum Command {
     /// Run a command with command semantics, applying learned patterns and timeouts
     #[command(after_help = RUN_EXIT_STATUS)]
-    Run(RunArgs),
+    Run(Box<RunArgs>),
     /// Print the shell hook code: eval "$(ee init bash)"
     Init(InitArgs),
     /// Manage the commands routed through ee by the shell hooks

@@ -8,22 +8,24 @@
 use std::io;
 use std::os::fd::{BorrowedFd, RawFd};
 
-/// Removes CSI and OSC escape sequences from a byte stream.
+/// Where the colour filter is within an escape sequence.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
-enum Esc {
+enum EscState {
     #[default]
     Text,
-    Esc,
+    /// Saw ESC.
+    Escape,
+    /// Saw ESC [ and only SGR parameter bytes since.
     Csi,
-    Osc,
-    OscEsc,
 }
 
 /// One output destination.
 pub struct Out {
     fd: RawFd,
     strip: bool,
-    state: Esc,
+    state: EscState,
+    /// Bytes of a possible colour sequence not yet known to be one.
+    held: Vec<u8>,
     scratch: Vec<u8>,
     /// The destination was closed (EPIPE): nothing more is written.
     pub closed: bool,
@@ -34,7 +36,8 @@ impl Out {
         Out {
             fd,
             strip: strip_colour,
-            state: Esc::Text,
+            state: EscState::Text,
+            held: Vec::new(),
             scratch: Vec::new(),
             closed: false,
         }
@@ -46,7 +49,7 @@ impl Out {
         if self.closed || buf.is_empty() {
             return Ok(());
         }
-        if self.strip && (self.state != Esc::Text || memchr::memchr(0x1b, buf).is_some()) {
+        if self.strip && (self.state != EscState::Text || memchr::memchr(0x1b, buf).is_some()) {
             let mut scratch = std::mem::take(&mut self.scratch);
             scratch.clear();
             self.filter(buf, &mut scratch);
@@ -67,24 +70,46 @@ impl Out {
         r
     }
 
+    /// Remove SGR colour sequences (`ESC [ params m`); anything else, including other escape
+    /// sequences and binary data, passes unchanged.
     fn filter(&mut self, buf: &[u8], out: &mut Vec<u8>) {
         for &b in buf {
-            self.state = match (self.state, b) {
-                (Esc::Text, 0x1b) => Esc::Esc,
-                (Esc::Text, _) => {
-                    out.push(b);
-                    Esc::Text
+            match (self.state, b) {
+                (EscState::Text, 0x1b) => {
+                    self.held.push(b);
+                    self.state = EscState::Escape;
                 }
-                (Esc::Esc, b'[') => Esc::Csi,
-                (Esc::Esc, b']') => Esc::Osc,
-                (Esc::Esc, _) => Esc::Text,
-                (Esc::Csi, 0x40..=0x7e) => Esc::Text,
-                (Esc::Csi, _) => Esc::Csi,
-                (Esc::Osc, 0x07) => Esc::Text,
-                (Esc::Osc, 0x1b) => Esc::OscEsc,
-                (Esc::Osc, _) => Esc::Osc,
-                (Esc::OscEsc, _) => Esc::Text,
-            };
+                (EscState::Text, _) => out.push(b),
+                (EscState::Escape, b'[') => {
+                    self.held.push(b);
+                    self.state = EscState::Csi;
+                }
+                (EscState::Csi, b'0'..=b'9' | b';' | b':') => self.held.push(b),
+                (EscState::Csi, b'm') => {
+                    self.held.clear();
+                    self.state = EscState::Text;
+                }
+                (_, _) => {
+                    out.append(&mut self.held);
+                    self.state = EscState::Text;
+                    if b == 0x1b {
+                        self.held.push(b);
+                        self.state = EscState::Escape;
+                    } else {
+                        out.push(b);
+                    }
+                }
+            }
+        }
+    }
+
+    /// End of stream: bytes held as a possible colour sequence are written as they were.
+    pub fn flush(&mut self) {
+        if !self.held.is_empty() {
+            let held = std::mem::take(&mut self.held);
+            self.state = EscState::Text;
+            let r = write_all(self.fd, &held);
+            let _ = self.check(r);
         }
     }
 }
@@ -130,7 +155,7 @@ mod tests {
         let mut o = Out::new(-1, true);
         let mut out = Vec::new();
         o.filter(b"a\x1b[3", &mut out);
-        o.filter(b"1mred\x1b[0m b\x1b]0;t\x07c", &mut out);
-        assert_eq!(out, b"ared bc");
+        o.filter(b"1mred\x1b[0m b\x1b[2Kc\x1b\x1c", &mut out);
+        assert_eq!(out, b"ared b\x1b[2Kc\x1b\x1c");
     }
 }

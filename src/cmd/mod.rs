@@ -73,7 +73,7 @@ pub fn main() -> i32 {
 fn dispatch(cli: Cli) -> CmdResult {
     match cli.command {
         None => grep::run(cli.grep),
-        Some(Command::Run(a)) => run::run(a),
+        Some(Command::Run(a)) => run::run(*a),
         Some(Command::Init(a)) => init::run(a),
         Some(Command::Route(a)) => route::run(a),
         Some(Command::Suggest(a)) => suggest::run(a),

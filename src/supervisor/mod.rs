@@ -148,6 +148,7 @@ impl Engine<'_> {
     }
 
     fn eof(&mut self, i: usize, now: Instant) {
+        self.outs[i].flush();
         if self.policy.stop {
             return;
         }
