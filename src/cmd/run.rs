@@ -1,25 +1,76 @@
 //! `ee run [OPTIONS] [--] COMMAND…`: the wrapper face the shell hooks call. Command semantics for
-//! the exit status, learned patterns and timeouts applied when the user gave none, and a one-line
-//! notice when ee stops the command early.
+//! the exit status, learned patterns and timeouts applied when the user gave none (`--no-learn`
+//! disables, `--dry-run` shows them), the observation lexicon watched so the run's evidence is
+//! recorded, and a one-line notice when ee stops the command early.
 
 use std::time::Duration;
 
 use crate::cli::RunArgs;
 use crate::cmd::{watch, CmdResult, Fail};
+use crate::learn::{self, Advice};
 use crate::outcome::{run_exit_code, Mode, Outcome};
-use crate::plan::{pattern_spec, Plan, DEFAULT_QUIET_RUN};
+use crate::plan::{pattern_spec, Plan};
 use crate::policy::Reason;
 use crate::printer::note;
+use crate::telemetry::context::RunContext;
+
+/// What `ee run` takes from learning for this command.
+struct Applied {
+    patterns: Vec<String>,
+    timeout: Option<Duration>,
+    quiet: Duration,
+}
+
+fn decide(a: &RunArgs, advice: &Advice) -> Applied {
+    let e = &a.engine;
+    let user_patterns = a.pattern.is_some() || !e.error.is_empty() || !e.success.is_empty();
+    Applied {
+        patterns: if a.no_learn || user_patterns {
+            Vec::new()
+        } else {
+            advice.applied_patterns()
+        },
+        timeout: if a.no_learn || e.timeout.is_some() {
+            None
+        } else {
+            advice.applied_timeout()
+        },
+        quiet: if a.no_learn {
+            crate::plan::DEFAULT_QUIET_RUN
+        } else {
+            advice.quiet_duration()
+        },
+    }
+}
 
 pub fn run(a: RunArgs) -> CmdResult {
-    let spec = pattern_spec(a.pattern.as_deref(), &a.engine);
-    let plan =
-        Plan::new(spec, &a.engine, true, Some(DEFAULT_QUIET_RUN)).map_err(|e| Fail::usage(e.0))?;
+    let argv: Vec<String> = a
+        .command
+        .iter()
+        .map(|s| s.to_string_lossy().into_owned())
+        .collect();
+    let cwd = std::env::current_dir().unwrap_or_default();
+    let ctx = RunContext::new(&argv, &cwd);
+    let conn = open_store();
+    let advice = learn::advise(conn.as_ref(), &ctx);
+    drop(conn);
+    let applied = decide(&a, &advice);
+
+    let mut spec = pattern_spec(a.pattern.as_deref(), &a.engine);
+    spec.error.extend(applied.patterns.iter().cloned());
+    spec.observe = advice.observe.clone();
+    let mut plan =
+        Plan::new(spec, &a.engine, true, Some(applied.quiet)).map_err(|e| Fail::usage(e.0))?;
+    if !applied.patterns.is_empty() {
+        plan.patterns.learned = true;
+    }
+    if let Some(t) = applied.timeout {
+        plan.limits.timeout = Some(t);
+        plan.limits_used.timeout = Some(t.as_secs_f64());
+        plan.limits_used.timeout_learned = true;
+    }
     if a.dry_run {
-        println!(
-            "would run: {}",
-            shell_words::join(a.command.iter().map(|s| s.to_string_lossy()))
-        );
+        dry_run(&a, &ctx, &advice, &applied);
         return Ok(0);
     }
     let mut outcome =
@@ -31,24 +82,116 @@ pub fn run(a: RunArgs) -> CmdResult {
     Ok(watch::finish(&plan, &outcome))
 }
 
+/// The telemetry database for learning's reads, if it exists (never created here). Opening it
+/// must never fail a run: any problem means "nothing learned".
+pub(crate) fn open_store() -> Option<rusqlite::Connection> {
+    use rusqlite::OpenFlags;
+    let path = match std::env::var_os("EARLYEXIT_DB") {
+        Some(p) if !p.is_empty() => std::path::PathBuf::from(p),
+        _ => dirs::data_dir()?.join("earlyexit").join("telemetry.db"),
+    };
+    let c = rusqlite::Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .ok()?;
+    let _ = c.busy_timeout(Duration::from_millis(200));
+    Some(c)
+}
+
+/// `--dry-run`: what would be applied and why.
+fn dry_run(a: &RunArgs, ctx: &RunContext, advice: &Advice, applied: &Applied) {
+    let mut out = String::new();
+    let cmd = shell_words::join(a.command.iter().map(|s| s.to_string_lossy()));
+    out.push_str(&format!("would run: {cmd}\n"));
+    out.push_str(&format!(
+        "context: key `{}`, {} project, category {}\n",
+        ctx.key, ctx.project_type, ctx.category
+    ));
+    let e = &a.engine;
+    if a.pattern.is_some() || !e.error.is_empty() || !e.success.is_empty() {
+        out.push_str("patterns: yours (learned ones are not applied when you give a pattern)\n");
+    } else if a.no_learn {
+        out.push_str("patterns: none (--no-learn)\n");
+    } else if applied.patterns.is_empty() {
+        out.push_str("patterns: none applied (nothing learned with enough confidence)\n");
+    } else {
+        for r in advice.ranked.iter().filter(|r| r.applied) {
+            out.push_str(&format!("pattern: /{}/ ({}", r.pattern, r.why));
+            if r.tp + r.fp > 0 {
+                out.push_str(&format!(
+                    "; precision {:.2}, recall {:.2}, score {:.2}",
+                    r.precision, r.recall, r.score
+                ));
+            }
+            out.push_str(")\n");
+        }
+    }
+    match (&e.timeout, applied.timeout, &advice.timeout) {
+        (Some(t), _, _) => out.push_str(&format!("timeout: {} (yours)\n", secs(*t))),
+        (None, Some(t), Some(ta)) => out.push_str(&format!(
+            "timeout: {} (learned: {}; mean {:.2}s, σ {:.2}s, confidence {:.2})\n",
+            secs(t),
+            ta.why,
+            ta.mean,
+            ta.stddev,
+            ta.confidence
+        )),
+        (None, _, Some(ta)) if !a.no_learn => {
+            out.push_str(&format!("timeout: none ({})\n", ta.why))
+        }
+        _ => out.push_str("timeout: none\n"),
+    }
+    match e.delay_exit_quiet {
+        Some(q) => out.push_str(&format!("quiet gap after a match: {} (yours)\n", secs(q))),
+        None => out.push_str(&format!(
+            "quiet gap after a match: {} ({})\n",
+            secs(applied.quiet),
+            if a.no_learn {
+                "default, --no-learn"
+            } else {
+                advice.quiet.why.as_str()
+            }
+        )),
+    }
+    let _ = crate::printer::write_all(1, out.as_bytes());
+}
+
 fn secs(d: Duration) -> String {
-    format!("{:.1}s", d.as_secs_f64())
+    let s = d.as_secs_f64();
+    if s < 10.0 {
+        format!("{s:.1}s")
+    } else {
+        format!("{s:.0}s")
+    }
 }
 
 /// The one line said when ee stopped the command early.
 fn notice(o: &Outcome, quiet: bool) {
-    let prog = o.argv.first().map(String::as_str).unwrap_or("the command");
+    let prog = o
+        .argv
+        .first()
+        .map(|p| p.rsplit('/').next().unwrap_or(p))
+        .unwrap_or("the command");
+    let learned = |l: bool| if l { "learned " } else { "" };
     let what = match o.reason {
         Reason::Match | Reason::ErrorMatch => {
             let m = o.matches.iter().find(|m| m.kind != "observed");
             match m {
-                Some(m) => format!("matched /{}/ on {} line {}", m.pattern, m.stream, m.line_no),
+                Some(m) => format!(
+                    "{}pattern /{}/ matched on {} line {}",
+                    learned(o.patterns.learned),
+                    m.pattern,
+                    m.stream,
+                    m.line_no
+                ),
                 None => "matched".to_string(),
             }
         }
         Reason::SuccessMatch => "success pattern matched".to_string(),
         Reason::Timeout => format!(
-            "timeout {}",
+            "{}timeout {}",
+            learned(o.limits.timeout_learned),
             o.limits
                 .timeout
                 .map_or(String::new(), |t| secs(Duration::from_secs_f64(t)))
@@ -56,7 +199,6 @@ fn notice(o: &Outcome, quiet: bool) {
         Reason::IdleTimeout => "no output (idle timeout)".to_string(),
         Reason::FirstOutputTimeout => "no first output (first-output timeout)".to_string(),
         Reason::Stuck => "output stuck repeating".to_string(),
-        Reason::Interrupted(_) | Reason::OutputClosed => return,
         _ => return,
     };
     note(

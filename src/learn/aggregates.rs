@@ -1,0 +1,808 @@
+//! The learning aggregates: their schema, their update inside each run's write transaction, the
+//! indexed read used at every `ee run` start, and corrections from `ee feedback`.
+//!
+//! Three scopes are kept per run: `cmd:<command key>`, `prog:<program>` and
+//! `type:<category>/<project type>`. A scope row holds counts and Welford accumulators (runtimes
+//! of normal runs, of failed runs, and the largest gap inside post-match bursts); a pattern row
+//! holds one candidate pattern's TP/FP/FN and uses in that scope. A lookup reads at most three
+//! scope rows and their pattern rows by primary key; nothing here ever scans the executions.
+
+use std::collections::BTreeMap;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use regex::Regex;
+use rusqlite::{params, Connection, OptionalExtension, Transaction};
+
+use super::lexicon;
+use super::profiles;
+use super::stats::{Counts, Welford};
+use crate::matcher::strip_ansi;
+use crate::outcome::{MatchRecord, Mode, Outcome};
+use crate::policy::Reason;
+use crate::telemetry::context::RunContext;
+
+pub const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS learn_scopes (
+    scope      TEXT PRIMARY KEY,
+    runs       INTEGER NOT NULL DEFAULT 0,
+    judged     INTEGER NOT NULL DEFAULT 0,
+    failed     INTEGER NOT NULL DEFAULT 0,
+    stopped    INTEGER NOT NULL DEFAULT 0,
+    ok_n       INTEGER NOT NULL DEFAULT 0,
+    ok_mean    REAL    NOT NULL DEFAULT 0,
+    ok_m2      REAL    NOT NULL DEFAULT 0,
+    fail_n     INTEGER NOT NULL DEFAULT 0,
+    fail_mean  REAL    NOT NULL DEFAULT 0,
+    fail_m2    REAL    NOT NULL DEFAULT 0,
+    gap_n      INTEGER NOT NULL DEFAULT 0,
+    gap_mean   REAL    NOT NULL DEFAULT 0,
+    gap_m2     REAL    NOT NULL DEFAULT 0,
+    burst_n    INTEGER NOT NULL DEFAULT 0,
+    burst_mean REAL    NOT NULL DEFAULT 0,
+    burst_m2   REAL    NOT NULL DEFAULT 0,
+    updated    REAL    NOT NULL DEFAULT 0
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS learn_patterns (
+    scope     TEXT NOT NULL,
+    pattern   TEXT NOT NULL,
+    source    TEXT NOT NULL,
+    tp        INTEGER NOT NULL DEFAULT 0,
+    fp        INTEGER NOT NULL DEFAULT 0,
+    fneg      INTEGER NOT NULL DEFAULT 0,
+    uses      INTEGER NOT NULL DEFAULT 0,
+    last_seen REAL    NOT NULL DEFAULT 0,
+    PRIMARY KEY (scope, pattern)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS learn_runs (
+    run_id   INTEGER PRIMARY KEY,
+    scopes   TEXT NOT NULL,
+    verdicts TEXT NOT NULL,
+    feedback TEXT
+);
+";
+
+/// Post-match bursts end at a gap longer than this (seconds).
+pub const BURST_BREAK: f64 = 2.0;
+/// Most patterns kept per scope (mined ones are evicted first), and most user patterns.
+pub const MAX_PATTERNS: usize = 40;
+pub const MAX_USER_PATTERNS: usize = 8;
+/// Per-run judgements kept for `ee feedback`.
+pub const KEEP_RUNS: i64 = 10_000;
+/// Error-like lines of a failed run generalized into candidates.
+const MINE_LINES: usize = 6;
+
+/// One scope's aggregate row.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ScopeRow {
+    pub scope: String,
+    pub runs: u64,
+    pub judged: u64,
+    pub failed: u64,
+    pub stopped: u64,
+    pub ok: Welford,
+    pub fail: Welford,
+    /// Largest gap inside each post-match burst.
+    pub gap: Welford,
+    /// Length of each post-match burst.
+    pub burst: Welford,
+}
+
+/// One candidate pattern in one scope.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PatternRow {
+    pub scope: String,
+    pub pattern: String,
+    /// `user`, `mined` or `profile:<name>`.
+    pub source: String,
+    pub counts: Counts,
+    pub uses: u64,
+    pub last_seen: f64,
+}
+
+/// What is known about a context: its scope rows and their patterns.
+#[derive(Debug, Clone, Default)]
+pub struct Knowledge {
+    /// The scope names, most specific first.
+    pub scopes: Vec<String>,
+    pub rows: Vec<ScopeRow>,
+    pub patterns: Vec<PatternRow>,
+}
+
+impl Knowledge {
+    pub fn row(&self, scope: &str) -> Option<&ScopeRow> {
+        self.rows.iter().find(|r| r.scope == scope)
+    }
+    pub fn patterns_in<'a>(&'a self, scope: &'a str) -> impl Iterator<Item = &'a PatternRow> {
+        self.patterns.iter().filter(move |p| p.scope == scope)
+    }
+}
+
+/// The scopes of a context, most specific first.
+pub fn scopes(ctx: &RunContext) -> Vec<String> {
+    let mut v = Vec::new();
+    if !ctx.key.is_empty() {
+        v.push(format!("cmd:{}", ctx.key));
+    }
+    if !ctx.program.is_empty() && ctx.program != ctx.key {
+        v.push(format!("prog:{}", ctx.program));
+    }
+    v.push(format!("type:{}/{}", ctx.category, ctx.project_type));
+    v
+}
+
+fn now() -> f64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64())
+}
+
+fn w(n: i64, mean: f64, m2: f64) -> Welford {
+    Welford {
+        n: n.max(0) as u64,
+        mean,
+        m2,
+    }
+}
+
+fn placeholders(n: usize) -> String {
+    (1..=n)
+        .map(|i| format!("?{i}"))
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// Read what is known for the scopes: two primary-key reads. Missing tables read as empty.
+pub fn load(conn: &Connection, scopes: &[String]) -> rusqlite::Result<Knowledge> {
+    let mut k = Knowledge {
+        scopes: scopes.to_vec(),
+        ..Default::default()
+    };
+    if scopes.is_empty() {
+        return Ok(k);
+    }
+    let ph = placeholders(scopes.len());
+    let mut st = conn.prepare_cached(&format!(
+        "SELECT scope, runs, judged, failed, stopped, ok_n, ok_mean, ok_m2, fail_n, fail_mean, \
+         fail_m2, gap_n, gap_mean, gap_m2, burst_n, burst_mean, burst_m2 \
+         FROM learn_scopes WHERE scope IN ({ph})"
+    ))?;
+    let rows = st.query_map(rusqlite::params_from_iter(scopes), |r| {
+        Ok(ScopeRow {
+            scope: r.get(0)?,
+            runs: r.get::<_, i64>(1)? as u64,
+            judged: r.get::<_, i64>(2)? as u64,
+            failed: r.get::<_, i64>(3)? as u64,
+            stopped: r.get::<_, i64>(4)? as u64,
+            ok: w(r.get(5)?, r.get(6)?, r.get(7)?),
+            fail: w(r.get(8)?, r.get(9)?, r.get(10)?),
+            gap: w(r.get(11)?, r.get(12)?, r.get(13)?),
+            burst: w(r.get(14)?, r.get(15)?, r.get(16)?),
+        })
+    })?;
+    for r in rows {
+        k.rows.push(r?);
+    }
+    let mut st = conn.prepare_cached(&format!(
+        "SELECT scope, pattern, source, tp, fp, fneg, uses, last_seen \
+         FROM learn_patterns WHERE scope IN ({ph})"
+    ))?;
+    let rows = st.query_map(rusqlite::params_from_iter(scopes), |r| {
+        Ok(PatternRow {
+            scope: r.get(0)?,
+            pattern: r.get(1)?,
+            source: r.get(2)?,
+            counts: Counts {
+                tp: r.get::<_, i64>(3)? as u64,
+                fp: r.get::<_, i64>(4)? as u64,
+                fneg: r.get::<_, i64>(5)? as u64,
+            },
+            uses: r.get::<_, i64>(6)? as u64,
+            last_seen: r.get(7)?,
+        })
+    })?;
+    for r in rows {
+        k.patterns.push(r?);
+    }
+    Ok(k)
+}
+
+/// How a run ended, for judging patterns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Truth {
+    /// Ran to the end by itself and succeeded.
+    Succeeded,
+    /// Ran to the end by itself and failed (nonzero status or died of a signal).
+    Failed,
+    /// ee stopped it (match, timeout, stuck) or it was interrupted: the truth is unknown.
+    Unknown,
+}
+
+pub fn truth(o: &Outcome) -> Truth {
+    let Some(child) = o.child else {
+        return Truth::Unknown;
+    };
+    if o.stopped_early
+        || matches!(
+            o.reason,
+            Reason::Interrupted(_) | Reason::OutputClosed | Reason::Error
+        )
+    {
+        return Truth::Unknown;
+    }
+    if child.success() {
+        Truth::Succeeded
+    } else {
+        Truth::Failed
+    }
+}
+
+/// A pattern as the effective regex text, with the `-i -w -x` flags folded in.
+pub fn effective(pattern: &str, flags: &str) -> String {
+    let mut p = pattern.to_string();
+    if flags.contains('w') {
+        p = format!(r"\b(?:{p})\b");
+    }
+    if flags.contains('x') {
+        p = format!("^(?:{p})$");
+    }
+    if flags.contains('i') {
+        p = format!("(?i){p}");
+    }
+    p
+}
+
+/// The deciding patterns of a run (those that could stop it), as effective regex text.
+fn deciding(o: &Outcome) -> Vec<String> {
+    let pu = &o.patterns;
+    if pu.flags.contains('v') {
+        return Vec::new();
+    }
+    pu.main
+        .iter()
+        .chain(&pu.error)
+        .map(|p| {
+            if pu.learned {
+                p.clone()
+            } else {
+                effective(p, &pu.flags)
+            }
+        })
+        .collect()
+}
+
+/// Post-match burst of a run that ran to the end: (largest gap inside it, its length), seconds.
+pub fn burst(o: &Outcome, failed: bool) -> Option<(f64, f64)> {
+    let start = match o
+        .matches
+        .iter()
+        .find(|m| m.kind == "match" || m.kind == "error")
+    {
+        Some(m) => m.offset,
+        None if failed => o.observed.first()?.offset,
+        None => return None,
+    };
+    let mut offs: Vec<f64> = o
+        .matches
+        .iter()
+        .chain(&o.observed)
+        .map(|m| m.offset)
+        .filter(|&t| t >= start)
+        .collect();
+    offs.sort_by(|a, b| a.total_cmp(b));
+    let (mut prev, mut gap) = (start, 0.0f64);
+    for t in offs {
+        if t - prev > BURST_BREAK {
+            break;
+        }
+        gap = gap.max(t - prev);
+        prev = t;
+    }
+    Some((gap, prev - start))
+}
+
+fn line_text(m: &MatchRecord) -> String {
+    String::from_utf8_lossy(&strip_ansi(m.line.as_bytes())).into_owned()
+}
+
+/// One pattern's judgement in one run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    Tp,
+    Fp,
+    Fneg,
+    Use,
+}
+
+impl Verdict {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Tp => "tp",
+            Verdict::Fp => "fp",
+            Verdict::Fneg => "fn",
+            Verdict::Use => "use",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Verdict> {
+        Some(match s {
+            "tp" => Verdict::Tp,
+            "fp" => Verdict::Fp,
+            "fn" => Verdict::Fneg,
+            "use" => Verdict::Use,
+            _ => return None,
+        })
+    }
+    fn column(self) -> &'static str {
+        match self {
+            Verdict::Tp => "tp",
+            Verdict::Fp => "fp",
+            Verdict::Fneg => "fneg",
+            Verdict::Use => "uses",
+        }
+    }
+}
+
+/// Add `delta` to one counter of a pattern in the given scopes (creating rows as needed).
+pub fn bump(
+    tx: &Connection,
+    scopes: &[String],
+    pattern: &str,
+    source: &str,
+    v: Verdict,
+    delta: i64,
+    at: f64,
+) -> rusqlite::Result<()> {
+    let col = v.column();
+    let mut st = tx.prepare_cached(&format!(
+        "INSERT INTO learn_patterns (scope, pattern, source, {col}, last_seen) \
+         VALUES (?1, ?2, ?3, max(?4, 0), ?5) \
+         ON CONFLICT (scope, pattern) DO UPDATE SET {col} = max({col} + ?4, 0), \
+         last_seen = max(last_seen, ?5)"
+    ))?;
+    for s in scopes {
+        st.execute(params![s, pattern, source, delta, at])?;
+    }
+    Ok(())
+}
+
+/// Update the aggregates for one recorded run (called inside the run's write transaction).
+pub fn update(
+    tx: &Transaction,
+    run_id: i64,
+    o: &Outcome,
+    ctx: &RunContext,
+) -> rusqlite::Result<()> {
+    if o.mode == Mode::Pipe || ctx.program.is_empty() {
+        return Ok(());
+    }
+    let scopes = scopes(ctx);
+    let at = now();
+    let truth = truth(o);
+    let total = o.total.as_secs_f64();
+    let known = load(tx, &scopes)?;
+
+    // Scope rows: counts and Welford accumulators.
+    let sample_burst = if truth == Truth::Unknown {
+        None
+    } else {
+        burst(o, truth == Truth::Failed)
+    };
+    for s in &scopes {
+        let mut row = known.row(s).cloned().unwrap_or_else(|| ScopeRow {
+            scope: s.clone(),
+            ..Default::default()
+        });
+        row.runs += 1;
+        match truth {
+            Truth::Succeeded => {
+                row.judged += 1;
+                row.ok.push(total);
+            }
+            Truth::Failed => {
+                row.judged += 1;
+                row.failed += 1;
+                row.fail.push(total);
+            }
+            Truth::Unknown => {}
+        }
+        if o.stopped_early {
+            row.stopped += 1;
+        }
+        if let Some((gap, len)) = sample_burst {
+            row.gap.push(gap);
+            row.burst.push(len);
+        }
+        write_row(tx, &row, at)?;
+    }
+
+    // Which patterns were watched in this run, and where each came from.
+    let mut cands: BTreeMap<String, String> = BTreeMap::new();
+    let learned_src = |p: &str| {
+        known
+            .patterns
+            .iter()
+            .find(|r| r.pattern == p)
+            .map_or("mined".to_string(), |r| r.source.clone())
+    };
+    let dec = deciding(o);
+    for p in &dec {
+        let src = if o.patterns.learned {
+            learned_src(p)
+        } else {
+            "user".to_string()
+        };
+        cands.insert(p.clone(), src);
+    }
+    let profile = profiles::for_command(&profiles::all().0, &ctx.argv);
+    if o.mode == Mode::Run {
+        for r in &known.patterns {
+            let watched = match r.source.as_str() {
+                "mined" | "user" => true,
+                s => profile.as_ref().is_some_and(|p| {
+                    s == format!("profile:{}", p.name) && p.patterns.contains(&r.pattern)
+                }),
+            };
+            if watched {
+                cands.entry(r.pattern.clone()).or_insert(r.source.clone());
+            }
+        }
+        if let Some(p) = &profile {
+            for pat in &p.patterns {
+                cands
+                    .entry(pat.clone())
+                    .or_insert(format!("profile:{}", p.name));
+            }
+        }
+    }
+    let lines: Vec<String> = o.matches.iter().chain(&o.observed).map(line_text).collect();
+    let mut mined: Vec<String> = Vec::new();
+    if truth == Truth::Failed && o.mode == Mode::Run {
+        let mut seen = 0;
+        let mut last = String::new();
+        for m in &o.observed {
+            let l = line_text(m);
+            if l == last {
+                continue;
+            }
+            last = l.clone();
+            let g = lexicon::generalize(&l);
+            if g.is_empty() {
+                continue;
+            }
+            for p in g {
+                if !mined.contains(&p) {
+                    mined.push(p);
+                }
+            }
+            seen += 1;
+            if seen >= MINE_LINES {
+                break;
+            }
+        }
+        for p in &mined {
+            cands.entry(p.clone()).or_insert("mined".to_string());
+        }
+    }
+
+    // Judge each candidate.
+    let stopper = if o.stopped_early && matches!(o.reason, Reason::Match | Reason::ErrorMatch) {
+        o.matches
+            .iter()
+            .find(|m| m.kind == "match" || m.kind == "error")
+            .map(|m| {
+                if o.patterns.learned {
+                    m.pattern.clone()
+                } else {
+                    effective(&m.pattern, &o.patterns.flags)
+                }
+            })
+    } else {
+        None
+    };
+    let mut verdicts: Vec<(String, Verdict, String)> = Vec::new();
+    for (p, src) in &cands {
+        let v = if truth == Truth::Unknown {
+            if stopper.as_deref() == Some(p.as_str()) {
+                Some(Verdict::Use)
+            } else {
+                None
+            }
+        } else {
+            let Ok(re) = Regex::new(p) else { continue };
+            let hit = lines.iter().any(|l| re.is_match(l));
+            match (hit, truth) {
+                (true, Truth::Failed) => Some(Verdict::Tp),
+                (true, _) => Some(Verdict::Fp),
+                (false, Truth::Failed) => Some(Verdict::Fneg),
+                _ => None,
+            }
+        };
+        let Some(v) = v else { continue };
+        // A mined candidate is only created by a failure it caught.
+        if src == "mined" && v != Verdict::Tp && !known.patterns.iter().any(|r| &r.pattern == p) {
+            continue;
+        }
+        bump(tx, &scopes, p, src, v, 1, at)?;
+        verdicts.push((p.clone(), v, src.clone()));
+    }
+    if !mined.is_empty()
+        || dec
+            .iter()
+            .any(|p| !known.patterns.iter().any(|r| &r.pattern == p))
+    {
+        for s in &scopes {
+            evict(tx, s)?;
+        }
+    }
+
+    // Per-run judgements, for `ee feedback`.
+    let vj: Vec<serde_json::Value> = verdicts
+        .iter()
+        .map(|(p, v, s)| serde_json::json!([p, v.as_str(), s]))
+        .collect();
+    tx.prepare_cached(
+        "INSERT OR REPLACE INTO learn_runs (run_id, scopes, verdicts, feedback) VALUES (?1, ?2, ?3, NULL)",
+    )?
+    .execute(params![
+        run_id,
+        scopes.join("\n"),
+        serde_json::Value::Array(vj).to_string()
+    ])?;
+    tx.prepare_cached("DELETE FROM learn_runs WHERE run_id <= ?1")?
+        .execute(params![run_id - KEEP_RUNS])?;
+
+    // Time saved by an early stop on a pattern: the typical length of a failing run minus this one.
+    if stopper.is_some() {
+        if let Some(row) = scopes.first().and_then(|s| known.row(s)) {
+            let est = if row.fail.n > 0 {
+                Some(row.fail.mean)
+            } else if row.ok.n > 0 {
+                Some(row.ok.mean)
+            } else {
+                None
+            };
+            if let Some(est) = est {
+                // The executions table belongs to the telemetry store; never fail the run on it.
+                let _ = tx.execute(
+                    "UPDATE executions SET time_saved_s = ?1 WHERE id = ?2",
+                    params![(est - total).max(0.0), run_id],
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+fn write_row(tx: &Connection, r: &ScopeRow, at: f64) -> rusqlite::Result<()> {
+    tx.prepare_cached(
+        "INSERT OR REPLACE INTO learn_scopes (scope, runs, judged, failed, stopped, ok_n, ok_mean, \
+         ok_m2, fail_n, fail_mean, fail_m2, gap_n, gap_mean, gap_m2, burst_n, burst_mean, \
+         burst_m2, updated) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, \
+         ?15, ?16, ?17, ?18)",
+    )?
+    .execute(params![
+        r.scope,
+        r.runs as i64,
+        r.judged as i64,
+        r.failed as i64,
+        r.stopped as i64,
+        r.ok.n as i64,
+        r.ok.mean,
+        r.ok.m2,
+        r.fail.n as i64,
+        r.fail.mean,
+        r.fail.m2,
+        r.gap.n as i64,
+        r.gap.mean,
+        r.gap.m2,
+        r.burst.n as i64,
+        r.burst.mean,
+        r.burst.m2,
+        at
+    ])?;
+    Ok(())
+}
+
+/// Keep a scope's pattern list bounded: evict the weakest mined patterns, then the oldest user
+/// patterns beyond their own cap.
+fn evict(tx: &Connection, scope: &str) -> rusqlite::Result<()> {
+    let count: i64 = tx
+        .prepare_cached("SELECT count(*) FROM learn_patterns WHERE scope = ?1")?
+        .query_row([scope], |r| r.get(0))?;
+    if count as usize > MAX_PATTERNS {
+        tx.prepare_cached(
+            "DELETE FROM learn_patterns WHERE scope = ?1 AND pattern IN (SELECT pattern FROM \
+             learn_patterns WHERE scope = ?1 AND source = 'mined' ORDER BY tp - fp, last_seen \
+             LIMIT ?2)",
+        )?
+        .execute(params![scope, count - MAX_PATTERNS as i64])?;
+    }
+    let users: i64 = tx
+        .prepare_cached("SELECT count(*) FROM learn_patterns WHERE scope = ?1 AND source = 'user'")?
+        .query_row([scope], |r| r.get(0))?;
+    if users as usize > MAX_USER_PATTERNS {
+        tx.prepare_cached(
+            "DELETE FROM learn_patterns WHERE scope = ?1 AND pattern IN (SELECT pattern FROM \
+             learn_patterns WHERE scope = ?1 AND source = 'user' ORDER BY last_seen LIMIT ?2)",
+        )?
+        .execute(params![scope, users - MAX_USER_PATTERNS as i64])?;
+    }
+    Ok(())
+}
+
+/// A run's stored judgements.
+#[derive(Debug, Clone)]
+pub struct RunJudgement {
+    pub run_id: i64,
+    pub scopes: Vec<String>,
+    pub verdicts: Vec<(String, Verdict, String)>,
+    pub feedback: Option<String>,
+}
+
+/// The judgements of a run (`None` for the newest run).
+pub fn run_judgement(
+    conn: &Connection,
+    run_id: Option<i64>,
+) -> rusqlite::Result<Option<RunJudgement>> {
+    let sql = match run_id {
+        Some(_) => "SELECT run_id, scopes, verdicts, feedback FROM learn_runs WHERE run_id = ?1",
+        None => "SELECT run_id, scopes, verdicts, feedback FROM learn_runs WHERE ?1 IS NULL ORDER BY run_id DESC LIMIT 1",
+    };
+    conn.query_row(sql, [run_id], |r| {
+        let scopes: String = r.get(1)?;
+        let verdicts: String = r.get(2)?;
+        let parsed: Vec<(String, String, String)> =
+            serde_json::from_str(&verdicts).unwrap_or_default();
+        Ok(RunJudgement {
+            run_id: r.get(0)?,
+            scopes: scopes.lines().map(str::to_string).collect(),
+            verdicts: parsed
+                .into_iter()
+                .filter_map(|(p, v, s)| Verdict::parse(&v).map(|v| (p, v, s)))
+                .collect(),
+            feedback: r.get(3)?,
+        })
+    })
+    .optional()
+}
+
+/// A user's correction of a run's judgement.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Feedback {
+    /// The pattern matched but the run did not really fail.
+    FalsePositive,
+    /// The run failed but the pattern did not catch it.
+    Missed,
+    /// The judgement was right.
+    Good,
+}
+
+impl Feedback {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Feedback::FalsePositive => "false-positive",
+            Feedback::Missed => "missed",
+            Feedback::Good => "good",
+        }
+    }
+    fn parse(s: &str) -> Option<Feedback> {
+        Some(match s {
+            "false-positive" => Feedback::FalsePositive,
+            "missed" => Feedback::Missed,
+            "good" => Feedback::Good,
+            _ => return None,
+        })
+    }
+}
+
+/// The counter changes a feedback makes to a run's judgements.
+fn corrections(j: &RunJudgement, f: Feedback) -> Vec<(String, String, Verdict, i64)> {
+    let mut out = Vec::new();
+    for (p, v, s) in &j.verdicts {
+        let mut add = |v: Verdict, d: i64| out.push((p.clone(), s.clone(), v, d));
+        match (f, v) {
+            (Feedback::FalsePositive, Verdict::Tp) => {
+                add(Verdict::Tp, -1);
+                add(Verdict::Fp, 1);
+            }
+            (Feedback::FalsePositive, Verdict::Use) => add(Verdict::Fp, 1),
+            (Feedback::Missed, Verdict::Fp) => {
+                add(Verdict::Fp, -1);
+                add(Verdict::Fneg, 1);
+            }
+            (Feedback::Good, Verdict::Use) => add(Verdict::Tp, 1),
+            _ => {}
+        }
+    }
+    out
+}
+
+/// Apply a feedback to a run (replacing an earlier feedback on the same run). Returns the run's
+/// id and a one-line description of what changed.
+pub fn apply_feedback(
+    tx: &Transaction,
+    run_id: Option<i64>,
+    f: Feedback,
+    missed_patterns: &[(String, String)],
+) -> Result<(i64, String), String> {
+    let j = run_judgement(tx, run_id)
+        .map_err(|e| e.to_string())?
+        .ok_or_else(|| match run_id {
+            Some(id) => format!("no learning record for run {id}"),
+            None => "no run recorded yet".to_string(),
+        })?;
+    let at = now();
+    let db = |e: rusqlite::Error| e.to_string();
+    // Undo an earlier feedback first.
+    if let Some(prev) = j.feedback.as_deref().and_then(|s| {
+        let (kind, _) = s.split_once('\n').unwrap_or((s, ""));
+        Feedback::parse(kind)
+    }) {
+        for (p, s, v, d) in corrections(&j, prev) {
+            bump(tx, &j.scopes, &p, &s, v, -d, at).map_err(db)?;
+        }
+        if prev == Feedback::Missed {
+            let extra: Vec<(String, String)> = j
+                .feedback
+                .as_deref()
+                .and_then(|s| s.split_once('\n'))
+                .and_then(|(_, rest)| serde_json::from_str(rest).ok())
+                .unwrap_or_default();
+            for (p, s) in extra {
+                bump(tx, &j.scopes, &p, &s, Verdict::Fneg, -1, at).map_err(db)?;
+            }
+        }
+    }
+    let mut changes = corrections(&j, f);
+    let mut extra: Vec<(String, String)> = Vec::new();
+    if f == Feedback::Missed {
+        // The patterns that would have been applied but did not match count as misses.
+        for (p, s) in missed_patterns {
+            let judged = j.verdicts.iter().any(|(q, _, _)| q == p);
+            if !judged {
+                extra.push((p.clone(), s.clone()));
+            }
+        }
+    }
+    if changes.is_empty() && extra.is_empty() && f != Feedback::Good {
+        return Err(format!(
+            "run {}: nothing to correct (no pattern judged in it{})",
+            j.run_id,
+            if f == Feedback::Missed {
+                " and none to apply"
+            } else {
+                " matched"
+            }
+        ));
+    }
+    for (p, s, v, d) in &changes {
+        bump(tx, &j.scopes, p, s, *v, *d, at).map_err(db)?;
+    }
+    for (p, s) in &extra {
+        bump(tx, &j.scopes, p, s, Verdict::Fneg, 1, at).map_err(db)?;
+        changes.push((p.clone(), s.clone(), Verdict::Fneg, 1));
+    }
+    let stored = if f == Feedback::Missed {
+        format!(
+            "{}\n{}",
+            f.as_str(),
+            serde_json::to_string(&extra).unwrap_or_default()
+        )
+    } else {
+        f.as_str().to_string()
+    };
+    tx.execute(
+        "UPDATE learn_runs SET feedback = ?1 WHERE run_id = ?2",
+        params![stored, j.run_id],
+    )
+    .map_err(db)?;
+    let what = if changes.is_empty() {
+        "judgement confirmed, nothing changed".to_string()
+    } else {
+        changes
+            .iter()
+            .map(|(p, _, v, d)| format!("/{p}/ {}{d}", v.as_str()))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    Ok((j.run_id, what))
+}

@@ -1,0 +1,334 @@
+//! Pattern profiles: the built-in ones (a cold start with no history for common tools) and user
+//! profiles stored as JSON files in `<config dir>/profiles/*.json`.
+//!
+//! A profile names the commands it fits (`cargo test`, `python -m pytest`, …) and the error
+//! patterns that, for those commands, reliably show a failure as soon as it happens.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+/// One profile, built-in or from a user file.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Profile {
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    /// Command prefixes it fits: program and leading subcommand words (`cargo test`).
+    pub commands: Vec<String>,
+    /// Error patterns (Rust regex syntax).
+    pub patterns: Vec<String>,
+    /// `builtin` or the user file's path.
+    #[serde(skip_deserializing, default)]
+    pub source: String,
+}
+
+const BUILTIN: &[(&str, &str, &[&str], &[&str])] = &[
+    (
+        "pytest",
+        "pytest: a failing test in the progress line, verbose FAILED/ERROR lines, collection errors",
+        &["pytest", "py.test", "python -m pytest"],
+        &[
+            r"^\S+\.py [.sxX]*[FE]",
+            r"^\S+\.py::\S+ (FAILED|ERROR)",
+            r"^(FAILED|ERROR) \S+",
+            r"^E {3}",
+        ],
+    ),
+    (
+        "cargo-test",
+        "cargo test: a failing test, a compile error",
+        &["cargo test", "cargo nextest"],
+        &[r"^test \S+ \.\.\. FAILED", r"^\s+FAIL \[", r"^error(\[E\d+\])?: "],
+    ),
+    (
+        "cargo-build",
+        "cargo build/check/clippy/run: a compile error",
+        &["cargo build", "cargo check", "cargo clippy", "cargo run", "cargo install"],
+        &[r"^error(\[E\d+\])?: "],
+    ),
+    (
+        "go-test",
+        "go test: a failing test, a panic, a build failure",
+        &["go test"],
+        &[r"^\s*--- FAIL: ", r"^panic: ", r"^FAIL\s"],
+    ),
+    (
+        "go-build",
+        "go build/vet: a compile error",
+        &["go build", "go vet", "go run"],
+        &[r"^\S+\.go:\d+:\d+: "],
+    ),
+    (
+        "jest",
+        "jest, npm/yarn/pnpm test: a failing test file or test",
+        &[
+            "jest",
+            "npx jest",
+            "npm test",
+            "npm t",
+            "npm run test",
+            "yarn test",
+            "yarn jest",
+            "pnpm test",
+            "pnpm run test",
+            "vitest",
+            "npx vitest",
+        ],
+        &[r"^\s*FAIL\s+\S+", r"^\s*● .+ › ", r"^\s*(×|✕) "],
+    ),
+    (
+        "make",
+        "make: a failed recipe, a compiler error",
+        &["make", "gmake"],
+        &[r"^make(\[\d+\])?: \*\*\* ", r"^\S+:\d+:(\d+:)? (fatal )?error: "],
+    ),
+    (
+        "cmake",
+        "cmake/ctest: a configure or compiler error, a failed test",
+        &["cmake", "ctest"],
+        &[
+            r"^CMake Error",
+            r"^\S+:\d+:(\d+:)? (fatal )?error: ",
+            r"\*\*\*(Failed|Exception)",
+            r"^gmake(\[\d+\])?: \*\*\* ",
+        ],
+    ),
+    (
+        "maven",
+        "mvn: an error line, a test failure",
+        &["mvn", "mvnw"],
+        &[r"^\[ERROR\] ", r"<<< (FAILURE|ERROR)!"],
+    ),
+    (
+        "gradle",
+        "gradle: a failed test or task",
+        &["gradle", "gradlew"],
+        &[r"^\S.* > .* FAILED$", r"^FAILURE: ", r"^> Task \S+ FAILED"],
+    ),
+    (
+        "terraform",
+        "terraform plan/apply: an error block",
+        &["terraform plan", "terraform apply", "terraform validate", "tofu plan", "tofu apply"],
+        &[r"^(│ )?Error: "],
+    ),
+    (
+        "docker-build",
+        "docker build: a failed build step",
+        &["docker build", "docker buildx", "docker compose build", "podman build"],
+        &[r"^ERROR( \[|: )", r"^#\d+ ERROR", r"^error: failed to solve"],
+    ),
+    (
+        "kubectl-rollout",
+        "kubectl rollout status: a rollout that failed or exceeded its deadline",
+        &["kubectl rollout"],
+        &[r"^error: ", r"exceeded its progress deadline"],
+    ),
+    (
+        "helm",
+        "helm install/upgrade: an error",
+        &["helm"],
+        &[r"^Error: "],
+    ),
+];
+
+/// The built-in profiles.
+pub fn builtin() -> Vec<Profile> {
+    BUILTIN
+        .iter()
+        .map(|(name, desc, cmds, pats)| Profile {
+            name: name.to_string(),
+            description: desc.to_string(),
+            commands: cmds.iter().map(|s| s.to_string()).collect(),
+            patterns: pats.iter().map(|s| s.to_string()).collect(),
+            source: "builtin".to_string(),
+        })
+        .collect()
+}
+
+/// ee's configuration directory: `EARLYEXIT_CONFIG_DIR`, else `<config dir>/earlyexit`.
+pub fn config_dir() -> Option<PathBuf> {
+    match std::env::var_os("EARLYEXIT_CONFIG_DIR") {
+        Some(d) if !d.is_empty() => Some(PathBuf::from(d)),
+        _ => dirs::config_dir().map(|d| d.join("earlyexit")),
+    }
+}
+
+/// Where user profiles live.
+pub fn user_dir() -> Option<PathBuf> {
+    config_dir().map(|d| d.join("profiles"))
+}
+
+/// Load one user profile file.
+pub fn load_file(path: &Path) -> Result<Profile, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let mut p: Profile =
+        serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+    for pat in &p.patterns {
+        regex::bytes::Regex::new(pat).map_err(|e| {
+            format!(
+                "{}: invalid pattern '{pat}': {}",
+                path.display(),
+                last_line(&e.to_string())
+            )
+        })?;
+    }
+    if p.name.trim().is_empty() {
+        p.name = path
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
+    }
+    p.source = path.display().to_string();
+    Ok(p)
+}
+
+fn last_line(s: &str) -> String {
+    s.lines()
+        .rev()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or(s)
+        .trim()
+        .to_string()
+}
+
+/// User profiles (valid ones) and the errors of the invalid ones, in file-name order.
+pub fn user() -> (Vec<Profile>, Vec<String>) {
+    let mut ok = Vec::new();
+    let mut bad = Vec::new();
+    let Some(dir) = user_dir() else {
+        return (ok, bad);
+    };
+    let Ok(rd) = std::fs::read_dir(&dir) else {
+        return (ok, bad);
+    };
+    let mut paths: Vec<PathBuf> = rd
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .collect();
+    paths.sort();
+    for p in paths {
+        match load_file(&p) {
+            Ok(p) => ok.push(p),
+            Err(e) => bad.push(e),
+        }
+    }
+    (ok, bad)
+}
+
+/// All profiles: user profiles first (a user profile replaces a built-in one of the same name).
+pub fn all() -> (Vec<Profile>, Vec<String>) {
+    let (mut list, bad) = user();
+    for b in builtin() {
+        if !list.iter().any(|u| u.name == b.name) {
+            list.push(b);
+        }
+    }
+    (list, bad)
+}
+
+/// Program name without directory and version suffix (`/usr/bin/python3.11` → `python`).
+fn base_program(p: &str) -> String {
+    let base = p.rsplit('/').next().unwrap_or(p);
+    let trimmed = base.trim_end_matches(|c: char| c.is_ascii_digit() || c == '.');
+    let trimmed = if trimmed.is_empty() { base } else { trimmed };
+    trimmed.to_string()
+}
+
+/// The program and its first words that are not options (`cargo +nightly test -q` → cargo test).
+fn words(argv: &[String]) -> Vec<String> {
+    let mut out = Vec::new();
+    if let Some(p) = argv.first() {
+        out.push(base_program(p));
+    }
+    out.extend(
+        argv.iter()
+            .skip(1)
+            .filter(|w| !w.starts_with('-') && !w.starts_with('+'))
+            .take(3)
+            .cloned(),
+    );
+    out
+}
+
+impl Profile {
+    /// Does this profile fit the command?
+    pub fn fits(&self, argv: &[String]) -> bool {
+        let have = words(argv);
+        self.commands.iter().any(|c| {
+            let want: Vec<String> = words(&shell_words::split(c).unwrap_or_default());
+            !want.is_empty() && have.len() >= want.len() && have[..want.len()] == want[..]
+        })
+    }
+}
+
+/// The first profile that fits the command, if any.
+pub fn for_command(profiles: &[Profile], argv: &[String]) -> Option<Profile> {
+    profiles.iter().find(|p| p.fits(argv)).cloned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn argv(s: &str) -> Vec<String> {
+        shell_words::split(s).unwrap()
+    }
+
+    #[test]
+    fn builtin_patterns_compile() {
+        for p in builtin() {
+            for pat in &p.patterns {
+                regex::bytes::Regex::new(pat).unwrap();
+            }
+        }
+    }
+
+    #[test]
+    fn fitting() {
+        let b = builtin();
+        let name = |s: &str| for_command(&b, &argv(s)).map(|p| p.name);
+        assert_eq!(name("pytest -x tests").as_deref(), Some("pytest"));
+        assert_eq!(
+            name("/usr/bin/python3.11 -m pytest").as_deref(),
+            Some("pytest")
+        );
+        assert_eq!(
+            name("cargo +nightly test -- --test-threads=1").as_deref(),
+            Some("cargo-test")
+        );
+        assert_eq!(
+            name("cargo clippy --all-targets").as_deref(),
+            Some("cargo-build")
+        );
+        assert_eq!(name("npm run test").as_deref(), Some("jest"));
+        assert_eq!(name("./gradlew test").as_deref(), Some("gradle"));
+        assert_eq!(name("python3 script.py"), None);
+        assert_eq!(name("cargo fmt"), None);
+    }
+
+    #[test]
+    fn pytest_profile_lines() {
+        let b = builtin();
+        let p = b.iter().find(|p| p.name == "pytest").unwrap();
+        let any = |l: &str| {
+            p.patterns
+                .iter()
+                .any(|pat| regex::Regex::new(pat).unwrap().is_match(l))
+        };
+        assert!(any(
+            "test_a.py F.                                    [ 33%]"
+        ));
+        assert!(any(
+            "tests/test_a.py ..F                             [ 33%]"
+        ));
+        assert!(any("FAILED test_a.py::test_one - assert 0"));
+        assert!(!any(
+            "test_a.py ...                                   [ 33%]"
+        ));
+        assert!(!any(
+            "test_b.py sx.                                   [ 66%]"
+        ));
+        assert!(!any("3 passed in 0.5s"));
+    }
+}

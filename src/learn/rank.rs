@@ -1,0 +1,363 @@
+//! From what is known to what to do: rank the candidate patterns, pick those to apply, and
+//! recommend a timeout and a quiet gap. Pure: reads `Knowledge` and the profiles, no I/O.
+
+use std::time::Duration;
+
+use serde::Serialize;
+
+use super::aggregates::{Knowledge, PatternRow, ScopeRow};
+use super::lexicon::LEXICON;
+use super::profiles::Profile;
+use super::stats::{
+    quiet_from, sample_confidence, timeout_from, Counts, APPLY_SCORE, MIN_BURST_SAMPLES,
+    MIN_TIMEOUT_SAMPLES, MIN_TP,
+};
+use crate::plan::DEFAULT_QUIET_RUN;
+
+/// Most learned patterns applied at once.
+pub const MAX_APPLIED_LEARNED: usize = 2;
+
+/// One ranked candidate.
+#[derive(Debug, Clone, Serialize)]
+pub struct Ranked {
+    pub pattern: String,
+    pub source: String,
+    pub scope: String,
+    pub tp: u64,
+    pub fp: u64,
+    #[serde(rename = "fn")]
+    pub fneg: u64,
+    pub uses: u64,
+    pub precision: f64,
+    pub recall: f64,
+    /// Wilson lower bound of precision × recall.
+    pub score: f64,
+    pub applied: bool,
+    /// Why it is or is not applied.
+    pub why: String,
+}
+
+/// The recommended timeout.
+#[derive(Debug, Clone, Serialize)]
+pub struct TimeoutAdvice {
+    pub seconds: f64,
+    pub mean: f64,
+    pub stddev: f64,
+    pub samples: u64,
+    pub confidence: f64,
+    pub scope: String,
+    pub applied: bool,
+    pub why: String,
+}
+
+/// The quiet gap that ends the capture after a match.
+#[derive(Debug, Clone, Serialize)]
+pub struct QuietAdvice {
+    pub seconds: f64,
+    pub learned: bool,
+    pub samples: u64,
+    pub why: String,
+}
+
+/// Everything ee would apply for a command, and why.
+#[derive(Debug, Clone, Serialize)]
+pub struct Advice {
+    /// The scope whose history the patterns come from, if any.
+    pub scope: Option<String>,
+    /// Executions seen in that scope (or in the command's own scope).
+    pub executions: u64,
+    pub judged: u64,
+    pub failed: u64,
+    pub ranked: Vec<Ranked>,
+    /// The profile that fits the command, if any.
+    pub profile: Option<String>,
+    pub timeout: Option<TimeoutAdvice>,
+    pub quiet: QuietAdvice,
+    /// Patterns watched without deciding (lexicon, profile and user patterns not applied).
+    #[serde(skip)]
+    pub observe: Vec<String>,
+}
+
+impl Advice {
+    /// The patterns to apply, best first.
+    pub fn applied_patterns(&self) -> Vec<String> {
+        self.ranked
+            .iter()
+            .filter(|r| r.applied)
+            .map(|r| r.pattern.clone())
+            .collect()
+    }
+
+    pub fn applied_timeout(&self) -> Option<Duration> {
+        self.timeout
+            .as_ref()
+            .filter(|t| t.applied)
+            .map(|t| Duration::from_secs_f64(t.seconds))
+    }
+
+    pub fn quiet_duration(&self) -> Duration {
+        Duration::from_secs_f64(self.quiet.seconds)
+    }
+}
+
+fn ranked(r: &PatternRow) -> Ranked {
+    let c = r.counts;
+    Ranked {
+        pattern: r.pattern.clone(),
+        source: r.source.clone(),
+        scope: r.scope.clone(),
+        tp: c.tp,
+        fp: c.fp,
+        fneg: c.fneg,
+        uses: r.uses,
+        precision: c.precision(),
+        recall: c.recall(),
+        score: c.score(),
+        applied: false,
+        why: String::new(),
+    }
+}
+
+fn compiles(p: &str) -> bool {
+    regex::bytes::Regex::new(p).is_ok()
+}
+
+/// Sort best first: score, then more true positives, fewer false ones, then the shorter pattern.
+pub fn sort(v: &mut [Ranked]) {
+    v.sort_by(|a, b| {
+        b.score
+            .total_cmp(&a.score)
+            .then(b.tp.cmp(&a.tp))
+            .then(a.fp.cmp(&b.fp))
+            .then(a.pattern.len().cmp(&b.pattern.len()))
+            .then(a.pattern.cmp(&b.pattern))
+    });
+}
+
+fn human_scope(scope: &str) -> String {
+    if let Some(k) = scope.strip_prefix("cmd:") {
+        format!("`{k}`")
+    } else if let Some(p) = scope.strip_prefix("prog:") {
+        format!("any `{p}` command")
+    } else if let Some(t) = scope.strip_prefix("type:") {
+        let (cat, pt) = t.split_once('/').unwrap_or((t, ""));
+        format!("{cat} commands in {pt} projects")
+    } else {
+        scope.to_string()
+    }
+}
+
+/// Rank and decide. `profile` is the profile that fits the command, if any.
+pub fn advise(k: &Knowledge, profile: Option<&Profile>) -> Advice {
+    // Patterns: the most specific scope with a pattern good enough to apply, else the most
+    // specific scope with any evidence.
+    let level = k
+        .scopes
+        .iter()
+        .find(|s| {
+            k.patterns_in(s).any(|p| {
+                !p.source.starts_with("profile:")
+                    && p.counts.score() >= APPLY_SCORE
+                    && p.counts.tp >= MIN_TP
+            })
+        })
+        .or_else(|| {
+            k.scopes
+                .iter()
+                .find(|s| k.patterns_in(s).any(|p| p.counts.tp > 0))
+        })
+        .cloned();
+    let mut list: Vec<Ranked> = match &level {
+        Some(s) => k.patterns_in(s).map(ranked).collect(),
+        None => Vec::new(),
+    };
+    sort(&mut list);
+    let mut n_learned = 0;
+    for r in list.iter_mut() {
+        if r.source.starts_with("profile:") {
+            continue;
+        }
+        if !compiles(&r.pattern) {
+            r.why = "invalid regex".into();
+        } else if r.tp < MIN_TP {
+            r.why = format!("needs {MIN_TP} caught failures");
+        } else if r.score < APPLY_SCORE {
+            r.why = format!("score below {APPLY_SCORE:.2}");
+        } else if n_learned >= MAX_APPLIED_LEARNED {
+            r.why = "a better pattern is applied".into();
+        } else {
+            r.applied = true;
+            n_learned += 1;
+            r.why = format!("learned from {}", human_scope(&r.scope));
+        }
+    }
+    // Profile patterns: applied unless proven bad in the most specific scope that judged them.
+    if let Some(p) = profile {
+        let src = format!("profile:{}", p.name);
+        for pat in &p.patterns {
+            let row = k.scopes.iter().find_map(|s| {
+                k.patterns_in(s)
+                    .find(|r| &r.pattern == pat && r.counts != Counts::default())
+            });
+            let bad = row.is_some_and(|r| r.counts.proven_bad());
+            if let Some(existing) = list.iter_mut().find(|r| &r.pattern == pat) {
+                existing.applied = !bad && compiles(pat);
+                existing.why = if bad {
+                    "profile pattern proven bad here".into()
+                } else {
+                    format!("built-in profile {}", p.name)
+                };
+                continue;
+            }
+            let mut r = match row {
+                Some(row) => ranked(row),
+                None => Ranked {
+                    pattern: pat.clone(),
+                    source: src.clone(),
+                    scope: "profile".into(),
+                    tp: 0,
+                    fp: 0,
+                    fneg: 0,
+                    uses: 0,
+                    precision: 0.0,
+                    recall: 0.0,
+                    score: 0.0,
+                    applied: false,
+                    why: String::new(),
+                },
+            };
+            r.applied = !bad && compiles(pat);
+            r.why = if bad {
+                "profile pattern proven bad here".into()
+            } else if p.source == "builtin" {
+                format!("built-in profile {}", p.name)
+            } else {
+                format!("user profile {}", p.name)
+            };
+            list.push(r);
+        }
+        sort(&mut list);
+    }
+
+    // Timeout: from the command's own normal runs only.
+    let own = k.scopes.first().and_then(|s| k.row(s));
+    let timeout = k
+        .scopes
+        .iter()
+        .filter_map(|s| k.row(s))
+        .find(|r| r.ok.n > 0)
+        .map(|r: &ScopeRow| {
+            let own_scope = Some(&r.scope) == k.scopes.first();
+            let enough = r.ok.n >= MIN_TIMEOUT_SAMPLES;
+            TimeoutAdvice {
+                seconds: timeout_from(&r.ok),
+                mean: r.ok.mean,
+                stddev: r.ok.stddev(),
+                samples: r.ok.n,
+                confidence: sample_confidence(r.ok.n),
+                scope: r.scope.clone(),
+                applied: own_scope && enough,
+                why: if !own_scope {
+                    format!(
+                        "from {}: only applied from the command's own runs",
+                        human_scope(&r.scope)
+                    )
+                } else if !enough {
+                    format!("needs {MIN_TIMEOUT_SAMPLES} normal runs, has {}", r.ok.n)
+                } else {
+                    format!("mean + 2σ of {} normal runs", r.ok.n)
+                },
+            }
+        });
+
+    // Quiet gap after a match.
+    let quiet = match k
+        .scopes
+        .iter()
+        .filter_map(|s| k.row(s))
+        .find(|r| r.gap.n >= MIN_BURST_SAMPLES)
+    {
+        Some(r) => QuietAdvice {
+            seconds: quiet_from(&r.gap),
+            learned: true,
+            samples: r.gap.n,
+            why: format!(
+                "largest gap inside {} post-match bursts of {}: mean {:.2}s, σ {:.2}s",
+                r.gap.n,
+                human_scope(&r.scope),
+                r.gap.mean,
+                r.gap.stddev()
+            ),
+        },
+        None => QuietAdvice {
+            seconds: DEFAULT_QUIET_RUN.as_secs_f64(),
+            learned: false,
+            samples: own.map_or(0, |r| r.gap.n),
+            why: format!("default (needs {MIN_BURST_SAMPLES} observed bursts)"),
+        },
+    };
+
+    // Observation: the lexicon, plus every watched candidate not applied.
+    let mut observe: Vec<String> = LEXICON.iter().map(|s| s.to_string()).collect();
+    let applied: Vec<&str> = list
+        .iter()
+        .filter(|r| r.applied)
+        .map(|r| r.pattern.as_str())
+        .collect();
+    let mut extra: Vec<&str> = Vec::new();
+    if let Some(p) = profile {
+        extra.extend(p.patterns.iter().map(String::as_str));
+    }
+    extra.extend(
+        k.patterns
+            .iter()
+            .filter(|r| r.source == "user")
+            .map(|r| r.pattern.as_str()),
+    );
+    for p in extra {
+        if !applied.contains(&p) && !observe.iter().any(|o| o == p) && compiles(p) {
+            observe.push(p.to_string());
+        }
+    }
+
+    let basis = level.as_ref().and_then(|s| k.row(s)).or(own);
+    Advice {
+        scope: level.clone(),
+        executions: basis.map_or(0, |r| r.runs),
+        judged: basis.map_or(0, |r| r.judged),
+        failed: basis.map_or(0, |r| r.failed),
+        ranked: list,
+        profile: profile.map(|p| p.name.clone()),
+        timeout,
+        quiet,
+        observe,
+    }
+}
+
+/// "Based on 38 similar executions of `pytest` in python projects".
+pub fn rationale(a: &Advice, key: &str, project_type: &str) -> String {
+    let where_ = if project_type.is_empty() || project_type == "unknown" {
+        String::new()
+    } else {
+        format!(" in {project_type} projects")
+    };
+    match &a.scope {
+        Some(s) => format!(
+            "Based on {} similar executions of {}{} ({} ran to the end, {} of them failed)",
+            a.executions,
+            human_scope(s),
+            if s.starts_with("type:") {
+                String::new()
+            } else {
+                where_
+            },
+            a.judged,
+            a.failed
+        ),
+        None if a.executions > 0 => format!(
+            "Based on {} executions of `{key}`{where_}: no pattern has caught a failure yet",
+            a.executions
+        ),
+        None => format!("No history for `{key}` yet"),
+    }
+}
