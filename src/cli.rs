@@ -12,8 +12,11 @@ pub const GREP_EXIT_STATUS: &str = "\
 Exit status (grep face):
   0    pattern matched (or a --success-pattern matched)
   1    no match (or an --error-pattern matched)
-  2    timeout (overall, idle or first-output) or output stuck
+  2    timeout (overall, idle, first-output, stderr-idle) or output stuck
   3    usage error, invalid regex, bad duration, command not found
+  4    detached (-D): the child was left running
+  5    unexpected line (--expect-only, --unexpected)
+  6    an --expect pattern was never seen (--expect-all)
   130  interrupted (Ctrl-C)
   Without any pattern the child's own exit status is returned.
   --unix-exit-codes swaps 0 and 1.";
@@ -23,7 +26,8 @@ pub const RUN_EXIT_STATUS: &str = "\
 Exit status (ee run):
   N      the child's own exit status when it ran to the end (128+N when it died of signal N)
   1      ee stopped it on an error pattern
-  124    a timeout stopped it (as coreutils timeout)
+  124    a timeout stopped it (as coreutils timeout), or output stuck
+  4/5/6  detached / unexpected line / expected line missing (as in the grep face)
   125    usage error or internal failure of ee
   126    the command is not executable
   127    the command was not found
@@ -237,6 +241,86 @@ pub struct EngineOpts {
     /// Record nothing in the telemetry database (also EARLYEXIT_NO_TELEMETRY=1)
     #[arg(long = "no-telemetry", help_heading = "Output")]
     pub no_telemetry: bool,
+
+    /// Give the child an extra pipe as descriptor N (>= 3) and watch it too (repeatable)
+    #[arg(long = "fd", value_name = "N", value_parser = clap::value_parser!(i32).range(3..=1023), help_heading = "Extra descriptors")]
+    pub fd: Vec<i32>,
+    /// Use PAT (instead of the main pattern) for descriptor N (repeatable)
+    #[arg(long = "fd-pattern", num_args = 2, value_names = ["N", "PAT"], action = clap::ArgAction::Append, help_heading = "Extra descriptors")]
+    pub fd_pattern: Vec<String>,
+    /// Label passed-through lines [stdout], [stderr], [fdN]
+    #[arg(long = "fd-prefix", help_heading = "Extra descriptors")]
+    pub fd_prefix: bool,
+
+    /// Allowlist pattern (repeatable), for --expect-only / --expect-all
+    #[arg(long = "expect", value_name = "PAT", help_heading = "Allowlist and blocklist")]
+    pub expect: Vec<String>,
+    /// Any non-blank line matching no --expect pattern is unexpected (exit 5)
+    #[arg(long = "expect-only", requires = "expect", help_heading = "Allowlist and blocklist")]
+    pub expect_only: bool,
+    /// An --expect pattern never seen by the end fails the run (exit 6)
+    #[arg(long = "expect-all", requires = "expect", help_heading = "Allowlist and blocklist")]
+    pub expect_all: bool,
+    /// A line matching PAT is unexpected (exit 5) (repeatable)
+    #[arg(long = "unexpected", value_name = "PAT", help_heading = "Allowlist and blocklist")]
+    pub unexpected: Vec<String>,
+    /// On an unexpected line: warn and go on, fail at the end (error), or stop now (exit)
+    #[arg(long = "on-unexpected", value_enum, value_name = "ACTION", default_value_t = OnUnexpected::Exit, help_heading = "Allowlist and blocklist")]
+    pub on_unexpected: OnUnexpected,
+
+    /// Stop once stderr has been quiet this long after it first spoke
+    #[arg(long = "stderr-idle-exit", value_name = "DURATION", value_parser = parse_duration, help_heading = "Time")]
+    pub stderr_idle_exit: Option<Duration>,
+    /// States in order, 'A>B>C' (regexes): stuck (exit 2) when a state goes backwards
+    #[arg(long = "transition-states", value_name = "SPEC", help_heading = "Stuck detection")]
+    pub transition_states: Option<String>,
+
+    /// On match, exit 4 and leave the child running (its output still drained)
+    #[arg(short = 'D', long = "detach", help_heading = "Process")]
+    pub detach: bool,
+    /// Write the child's PID (and process group) to PATH when detaching
+    #[arg(long = "pid-file", value_name = "PATH", help_heading = "Process")]
+    pub pid_file: Option<std::path::PathBuf>,
+    /// On a timeout, detach (exit 4) instead of stopping the child
+    #[arg(long = "detach-on-timeout", help_heading = "Process")]
+    pub detach_on_timeout: bool,
+
+    /// Log the complete output to files (PREFIX.log, PREFIX.err.log, PREFIX.fdN.log)
+    #[arg(short = 'l', long = "log", help_heading = "Logs")]
+    pub log: bool,
+    /// Log file prefix P (implies --log) [default: DIR/ee-PROGRAM-PID]
+    #[arg(long = "file-prefix", value_name = "P", help_heading = "Logs")]
+    pub file_prefix: Option<String>,
+    /// Directory for log files (implies --log) [default: $TMPDIR or /tmp]
+    #[arg(long = "log-dir", value_name = "DIR", help_heading = "Logs")]
+    pub log_dir: Option<std::path::PathBuf>,
+    /// Append to the log files instead of truncating them
+    #[arg(short = 'a', long = "append", help_heading = "Logs")]
+    pub append: bool,
+    /// Compress the log files with gzip (.gz)
+    #[arg(short = 'z', long = "gzip", help_heading = "Logs")]
+    pub gzip: bool,
+    /// Pipe mode: decompress gzip, bzip2 or xz input, recognised by its magic bytes
+    #[arg(short = 'Z', long = "decompress", help_heading = "Logs")]
+    pub decompress: bool,
+
+    /// Read a log on stdin and print match statistics, running nothing
+    #[arg(long = "test-pattern", help_heading = "Output")]
+    pub test_pattern: bool,
+    /// A self-updating status line on stderr (when it is a terminal)
+    #[arg(long = "progress", help_heading = "Output")]
+    pub progress: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum OnUnexpected {
+    /// Print a warning and go on
+    Warn,
+    /// Go on, fail at the end (exit 5)
+    Error,
+    /// Stop at once (exit 5)
+    #[default]
+    Exit,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]

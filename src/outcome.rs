@@ -63,7 +63,7 @@ pub struct StreamStats {
 pub struct MatchRecord {
     /// Seconds since the start of the run.
     pub offset: f64,
-    pub stream: &'static str,
+    pub stream: String,
     pub line_no: u64,
     /// `match`, `success`, `error` or `observed`.
     pub kind: &'static str,
@@ -119,6 +119,8 @@ pub struct Outcome {
     pub stderr: StreamStats,
     /// ee stopped the child (or stopped reading) before it ended by itself.
     pub stopped_early: bool,
+    /// ee left the child running (`--detach`).
+    pub detached: bool,
     /// Matches of deciding patterns, in order (capped).
     pub matches: Vec<MatchRecord>,
     /// Error-like lines seen by the observation lexicon (capped).
@@ -138,6 +140,9 @@ pub fn grep_exit_code(reason: Reason, child: Option<ChildStatus>, unix: bool) ->
         Reason::Timeout | Reason::IdleTimeout | Reason::FirstOutputTimeout | Reason::Stuck => 2,
         Reason::Interrupted(sig) => 128 + sig,
         Reason::OutputClosed => 141,
+        Reason::Unexpected => 5,
+        Reason::ExpectMissing => 6,
+        Reason::StderrIdle => 2,
         Reason::Error => 3,
     }
 }
@@ -147,9 +152,11 @@ pub fn run_exit_code(reason: Reason, child: Option<ChildStatus>) -> i32 {
     match reason {
         Reason::ErrorMatch | Reason::Match => 1,
         Reason::SuccessMatch => 0,
-        Reason::Timeout | Reason::IdleTimeout | Reason::FirstOutputTimeout | Reason::Stuck => 124,
+        Reason::Timeout | Reason::IdleTimeout | Reason::FirstOutputTimeout | Reason::Stuck | Reason::StderrIdle => 124,
         Reason::Interrupted(sig) => 128 + sig,
         Reason::OutputClosed => 141,
+        Reason::Unexpected => 5,
+        Reason::ExpectMissing => 6,
         Reason::Error => 125,
         Reason::NoMatch | Reason::Completed => child.map_or(0, |c| c.shell_code()),
     }
@@ -179,7 +186,8 @@ impl Outcome {
             "matched_line": first.map(|m| m.line.clone()),
             "matched_text": first.map(|m| m.matched.clone()),
             "line_number": first.map(|m| m.line_no),
-            "stream": first.map(|m| m.stream),
+            "stream": first.map(|m| m.stream.clone()),
+            "detached": self.detached,
             "match_count": self.match_count,
             "matches": self.matches,
             "child_exit_status": self.child.map(|c| c.shell_code()),

@@ -8,8 +8,9 @@ use std::time::Duration;
 use crate::cli::EngineOpts;
 use crate::matcher::{compile_plain, Matcher, PatternError, PatternSpec};
 use crate::outcome::{LimitsUsed, PatternsUsed};
-use crate::policy::{Limits, StuckSpec};
-use crate::supervisor::Setup;
+use crate::policy::{Guard, Limits, StuckSpec};
+use crate::supervisor::logs::LogSpec;
+use crate::supervisor::{Detach, Setup};
 
 /// Default `--delay-exit` in command mode.
 pub const DEFAULT_DELAY_COMMAND: Duration = Duration::from_secs(10);
@@ -19,6 +20,8 @@ pub const DEFAULT_QUIET_RUN: Duration = Duration::from_millis(300);
 /// A fully resolved run.
 pub struct Plan {
     pub matcher: Matcher,
+    /// `--fd-pattern N PAT`: descriptor N's own matcher.
+    pub fd_matchers: Vec<(i32, Matcher)>,
     pub limits: Limits,
     pub patterns: PatternsUsed,
     pub limits_used: LimitsUsed,
@@ -101,7 +104,33 @@ impl Plan {
             delay_quiet: o.delay_exit_quiet.or(quiet),
             max_count: o.max_count.max(1),
             stuck,
+            guard: Guard {
+                expect: o.expect.iter().map(|p| compile_flags(p, o.ignore_case)).collect::<Result<_, _>>()?,
+                expect_only: o.expect_only,
+                expect_all: o.expect_all,
+                unexpected: o.unexpected.iter().map(|p| compile_flags(p, o.ignore_case)).collect::<Result<_, _>>()?,
+                on_unexpected: o.on_unexpected,
+            },
+            transitions: match &o.transition_states {
+                Some(spec) => transition_states(spec)?,
+                None => Vec::new(),
+            },
+            stderr_idle: o.stderr_idle_exit,
         };
+        let mut fd_matchers = Vec::new();
+        for pair in o.fd_pattern.chunks(2) {
+            let n: i32 = pair[0]
+                .parse()
+                .ok()
+                .filter(|n| *n >= 3)
+                .ok_or_else(|| PatternError(format!("--fd-pattern: '{}' is not a descriptor number >= 3", pair[0])))?;
+            if !o.fd.contains(&n) {
+                return Err(PatternError(format!("--fd-pattern {n}: descriptor {n} is not given with --fd {n}")));
+            }
+            let spec = PatternSpec { main: pair.get(1).cloned(), observe: Vec::new(), ..spec.clone() };
+            fd_matchers.push((n, Matcher::new(&spec)?));
+        }
+
         let patterns = PatternsUsed {
             main: spec.main.clone(),
             success: spec.success.clone(),
@@ -120,6 +149,7 @@ impl Plan {
         };
         Ok(Plan {
             matcher,
+            fd_matchers,
             limits,
             patterns,
             limits_used,
@@ -142,6 +172,51 @@ impl Plan {
             color: o.color,
             stdout_to_stderr: json,
             env: Vec::new(),
+            fds: o.fd.iter().map(|n| (*n, self.fd_matchers.iter().find(|(m, _)| m == n).map(|(_, m)| m))).collect(),
+            prefix: o.fd_prefix,
+            logs: (o.log || o.file_prefix.is_some() || o.log_dir.is_some()).then(|| LogSpec {
+                prefix: log_prefix(o, argv.first().map(|a| a.to_string_lossy()).as_deref().unwrap_or("stdin")),
+                append: o.append,
+                gzip: o.gzip,
+            }),
+            detach: Detach { on_match: o.detach, on_timeout: o.detach_on_timeout, pid_file: o.pid_file.clone() },
+            progress: o.progress,
+            decompress: o.decompress,
+            quiet: o.quiet,
+        }
+    }
+}
+
+fn compile_flags(p: &str, ci: bool) -> Result<regex::bytes::Regex, PatternError> {
+    compile_plain(&if ci { format!("(?i:{p})") } else { p.to_string() })
+}
+
+/// `--transition-states 'A>B>C'`: one regex per state, in order.
+fn transition_states(spec: &str) -> Result<Vec<regex::bytes::Regex>, PatternError> {
+    let states: Vec<&str> = spec.split('>').map(str::trim).collect();
+    if states.len() < 2 || states.iter().any(|s| s.is_empty()) {
+        return Err(PatternError(format!("--transition-states '{spec}': give at least two states, like 'A>B>C'")));
+    }
+    states.iter().map(|s| compile_plain(s)).collect()
+}
+
+/// Log file prefix: `--file-prefix`, else `DIR/ee-PROGRAM-PID` with DIR from `--log-dir`,
+/// `$TMPDIR` or `/tmp`.
+fn log_prefix(o: &EngineOpts, program: &str) -> std::path::PathBuf {
+    let dir = o.log_dir.clone().unwrap_or_else(std::env::temp_dir);
+    match &o.file_prefix {
+        Some(p) if o.log_dir.is_some() && !p.contains('/') => dir.join(p),
+        Some(p) => std::path::PathBuf::from(p),
+        None => {
+            let prog: String = program
+                .rsplit('/')
+                .next()
+                .unwrap_or("stdin")
+                .chars()
+                .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' })
+                .collect();
+            let prog = if prog.is_empty() { "stdin".to_string() } else { prog };
+            dir.join(format!("ee-{prog}-{}", std::process::id()))
         }
     }
 }

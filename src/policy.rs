@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use regex::bytes::Regex;
 
+use crate::cli::OnUnexpected;
 use crate::matcher::Class;
 use crate::scan::LineEvent;
 
@@ -29,6 +30,12 @@ pub enum Reason {
     Interrupted(i32),
     /// ee's stdout was closed (`| head -1`).
     OutputClosed,
+    /// A line outside the allowlist or on the blocklist.
+    Unexpected,
+    /// An `--expect` pattern was never seen (`--expect-all`).
+    ExpectMissing,
+    /// stderr went quiet after it spoke (`--stderr-idle-exit`).
+    StderrIdle,
     Error,
 }
 
@@ -46,6 +53,9 @@ impl Reason {
             Reason::Stuck => "stuck",
             Reason::Interrupted(_) => "interrupted",
             Reason::OutputClosed => "output_closed",
+            Reason::Unexpected => "unexpected",
+            Reason::ExpectMissing => "expect_missing",
+            Reason::StderrIdle => "stderr_idle",
             Reason::Error => "error",
         }
     }
@@ -76,6 +86,22 @@ impl StuckSpec {
     }
 }
 
+/// Allowlist / blocklist of lines.
+#[derive(Debug, Clone, Default)]
+pub struct Guard {
+    pub expect: Vec<Regex>,
+    pub expect_only: bool,
+    pub expect_all: bool,
+    pub unexpected: Vec<Regex>,
+    pub on_unexpected: OnUnexpected,
+}
+
+impl Guard {
+    pub fn active(&self) -> bool {
+        !self.expect.is_empty() || !self.unexpected.is_empty()
+    }
+}
+
 /// Limits and knobs of one run.
 #[derive(Debug, Clone)]
 pub struct Limits {
@@ -87,6 +113,10 @@ pub struct Limits {
     pub delay_quiet: Option<Duration>,
     pub max_count: u64,
     pub stuck: StuckSpec,
+    pub guard: Guard,
+    /// `--transition-states`: state regexes in order.
+    pub transitions: Vec<Regex>,
+    pub stderr_idle: Option<Duration>,
 }
 
 #[derive(Debug)]
@@ -113,6 +143,13 @@ pub struct Policy {
     progress_last: Option<Vec<u8>>,
     progress_count: u64,
     ts: Option<Regex>,
+    expect_seen: Vec<bool>,
+    /// Unexpected lines seen so far.
+    pub unexpected_seen: u64,
+    /// Messages for the user (`--on-unexpected warn|error`), taken by the supervisor.
+    pub warnings: Vec<String>,
+    state_max: Option<usize>,
+    stderr_last: Option<Instant>,
 }
 
 fn timestamp_regex() -> Regex {
@@ -131,6 +168,7 @@ fn timestamp_regex() -> Regex {
 impl Policy {
     pub fn new(limits: Limits, start: Instant) -> Policy {
         let ts = limits.stuck.ignore_timestamps.then(timestamp_regex);
+        let expect_seen = vec![false; limits.guard.expect.len()];
         Policy {
             limits,
             start,
@@ -146,12 +184,18 @@ impl Policy {
             progress_last: None,
             progress_count: 0,
             ts,
+            expect_seen,
+            unexpected_seen: 0,
+            warnings: Vec::new(),
+            state_max: None,
+            stderr_last: None,
         }
     }
 
     /// Does the scanner need to report every line (not only hits)?
     pub fn wants_every_line(&self) -> bool {
-        (self.reason.is_none() && self.limits.stuck.enabled())
+        (self.reason.is_none()
+            && (self.limits.stuck.enabled() || self.limits.guard.active() || !self.limits.transitions.is_empty()))
             || self
                 .drain
                 .as_ref()
@@ -162,10 +206,71 @@ impl Policy {
         self.drain.is_some()
     }
 
-    /// Bytes arrived from the watched source.
-    pub fn on_output(&mut self, now: Instant) {
+    /// Bytes arrived from the watched source (`stderr`: from the child's stderr).
+    pub fn on_output(&mut self, now: Instant, stderr: bool) {
         self.first_output.get_or_insert(now);
         self.last_output = Some(now);
+        if stderr {
+            self.stderr_last = Some(now);
+        }
+    }
+
+    /// Allowlist, blocklist and state transitions. Returns false when the run stops here.
+    fn guard_line(&mut self, ev: &LineEvent) -> bool {
+        let line = ev.line;
+        if line.iter().all(|b| b.is_ascii_whitespace()) {
+            return true;
+        }
+        let g = &self.limits.guard;
+        if g.active() {
+            let mut allowed = false;
+            for (i, re) in g.expect.iter().enumerate() {
+                if re.is_match(line) {
+                    self.expect_seen[i] = true;
+                    allowed = true;
+                }
+            }
+            let blocked = g.unexpected.iter().any(|re| re.is_match(line));
+            if blocked || (g.expect_only && !allowed) {
+                self.unexpected_seen += 1;
+                let text = String::from_utf8_lossy(&line[..line.len().min(200)]).into_owned();
+                match g.on_unexpected {
+                    OnUnexpected::Warn | OnUnexpected::Error => {
+                        self.warnings.push(format!("unexpected line {} on {}: {text}", ev.line_no, ev.stream.name()));
+                    }
+                    OnUnexpected::Exit => {
+                        self.reason = Some(Reason::Unexpected);
+                        self.stop = true;
+                        return false;
+                    }
+                }
+            }
+        }
+        if !self.limits.transitions.is_empty() {
+            if let Some(k) = self.limits.transitions.iter().position(|re| re.is_match(line)) {
+                if self.state_max.is_some_and(|m| k < m) {
+                    self.reason = Some(Reason::Stuck);
+                    self.stop = true;
+                    return false;
+                }
+                self.state_max = Some(self.state_max.map_or(k, |m| m.max(k)));
+            }
+        }
+        true
+    }
+
+    /// The reason for a run that ended by itself, given the default (no match / completed).
+    pub fn final_reason(&self, natural: Reason) -> Reason {
+        if let Some(r) = self.reason {
+            return r;
+        }
+        if self.unexpected_seen > 0 && self.limits.guard.on_unexpected == OnUnexpected::Error {
+            return Reason::Unexpected;
+        }
+        if self.limits.guard.expect_all && self.expect_seen.iter().any(|s| !s) {
+            return Reason::ExpectMissing;
+        }
+        natural
     }
 
     /// A line event. Returns true when the run stops after this line.
@@ -186,6 +291,9 @@ impl Policy {
                 }
             }
             return self.stop;
+        }
+        if !self.guard_line(ev) {
+            return true;
         }
         if let Some(h) = &ev.hit {
             match h.class {
@@ -310,6 +418,9 @@ impl Policy {
             if let (Some(f), None) = (self.limits.first_output, self.first_output) {
                 min(self.start + f);
             }
+            if let (Some(i), Some(l)) = (self.limits.stderr_idle, self.stderr_last) {
+                min(l + i);
+            }
         }
         d
     }
@@ -334,6 +445,8 @@ impl Policy {
             Some(Reason::FirstOutputTimeout)
         } else if expired(self.limits.idle, self.last_output.unwrap_or(self.start)) {
             Some(Reason::IdleTimeout)
+        } else if self.stderr_last.is_some_and(|l| expired(self.limits.stderr_idle, l)) {
+            Some(Reason::StderrIdle)
         } else {
             None
         };
@@ -347,7 +460,7 @@ impl Policy {
     /// The run was suspended (Ctrl-Z) for `d`: clocks do not count that time.
     pub fn pause(&mut self, d: Duration) {
         self.start += d;
-        if let Some(t) = &mut self.last_output {
+        for t in [&mut self.last_output, &mut self.stderr_last].into_iter().flatten() {
             *t += d;
         }
         if let Some(dr) = &mut self.drain {
@@ -367,7 +480,8 @@ impl Policy {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::matcher::Class;
+    use crate::cli::OnUnexpected;
+use crate::matcher::Class;
     use crate::scan::{Hit, Stream};
 
     fn limits() -> Limits {
@@ -380,6 +494,9 @@ mod tests {
             delay_quiet: None,
             max_count: 1,
             stuck: StuckSpec::default(),
+            guard: Guard::default(),
+            transitions: Vec::new(),
+            stderr_idle: None,
         }
     }
 
@@ -421,7 +538,7 @@ mod tests {
         l.idle = Some(Duration::from_secs(1));
         l.timeout = Some(Duration::from_secs(5));
         let mut p = Policy::new(l, t0);
-        p.on_output(t0 + Duration::from_millis(900));
+        p.on_output(t0 + Duration::from_millis(900), false);
         assert!(!p.on_tick(t0 + Duration::from_millis(1500)));
         assert!(p.on_tick(t0 + Duration::from_millis(1900)));
         assert_eq!(p.reason, Some(Reason::IdleTimeout));

@@ -29,6 +29,11 @@ pub struct Out {
     scratch: Vec<u8>,
     /// The destination was closed (EPIPE): nothing more is written.
     pub closed: bool,
+    /// `--fd-prefix` label written at the start of every line.
+    prefix: Option<Vec<u8>>,
+    at_line_start: bool,
+    /// The last byte written ended a line (or nothing was written yet).
+    pub ends_line: bool,
 }
 
 impl Out {
@@ -40,7 +45,16 @@ impl Out {
             held: Vec::new(),
             scratch: Vec::new(),
             closed: false,
+            prefix: None,
+            at_line_start: true,
+            ends_line: true,
         }
+    }
+
+    /// Label every line with `label` (`[stdout] `).
+    pub fn with_prefix(mut self, label: &str) -> Out {
+        self.prefix = Some(label.as_bytes().to_vec());
+        self
     }
 
     /// Write all of `buf` (colour removed when asked). Returns an error of kind BrokenPipe when
@@ -49,6 +63,22 @@ impl Out {
         if self.closed || buf.is_empty() {
             return Ok(());
         }
+        self.ends_line = buf.last() == Some(&b'\n');
+        if let Some(prefix) = self.prefix.clone() {
+            let mut labelled = Vec::with_capacity(buf.len() + 64);
+            for piece in buf.split_inclusive(|&b| b == b'\n') {
+                if self.at_line_start {
+                    labelled.extend_from_slice(&prefix);
+                }
+                labelled.extend_from_slice(piece);
+                self.at_line_start = piece.last() == Some(&b'\n');
+            }
+            return self.write_filtered(&labelled);
+        }
+        self.write_filtered(buf)
+    }
+
+    fn write_filtered(&mut self, buf: &[u8]) -> io::Result<()> {
         if self.strip && (self.state != EscState::Text || memchr::memchr(0x1b, buf).is_some()) {
             let mut scratch = std::mem::take(&mut self.scratch);
             scratch.clear();
@@ -110,6 +140,35 @@ impl Out {
             self.state = EscState::Text;
             let r = write_all(self.fd, &held);
             let _ = self.check(r);
+        }
+    }
+}
+
+/// `--progress`: one self-updating status line on stderr, erased before any output is written
+/// and redrawn only when the output stands at the start of a line, so it never mixes into it.
+pub struct Progress {
+    shown: bool,
+}
+
+impl Progress {
+    /// A status line, when stderr is a terminal.
+    pub fn new() -> Option<Progress> {
+        is_tty(2).then_some(Progress { shown: false })
+    }
+
+    /// Erase the status line before output is written.
+    pub fn erase(&mut self) {
+        if self.shown {
+            let _ = write_all(2, b"\r\x1b[K");
+            self.shown = false;
+        }
+    }
+
+    /// Draw the status line (when the cursor is at the start of a line).
+    pub fn draw(&mut self, text: &str, at_line_start: bool) {
+        if at_line_start {
+            let _ = write_all(2, format!("\r\x1b[K\x1b[2m{text}\x1b[0m").as_bytes());
+            self.shown = true;
         }
     }
 }

@@ -16,14 +16,18 @@ pub enum Stream {
     Stdin,
     Stdout,
     Stderr,
+    /// An extra descriptor given to the child with `--fd N`.
+    Fd(i32),
 }
 
 impl Stream {
-    pub fn as_str(self) -> &'static str {
+    /// `stdin`, `stdout`, `stderr` or `fdN`.
+    pub fn name(self) -> String {
         match self {
-            Stream::Stdin => "stdin",
-            Stream::Stdout => "stdout",
-            Stream::Stderr => "stderr",
+            Stream::Stdin => "stdin".into(),
+            Stream::Stdout => "stdout".into(),
+            Stream::Stderr => "stderr".into(),
+            Stream::Fd(n) => format!("fd{n}"),
         }
     }
 }

@@ -41,6 +41,7 @@ pub fn execute(plan: &Plan, argv: &[OsString], mode: Mode) -> Result<Outcome, Sp
         stdout: obs.stdout,
         stderr: obs.stderr,
         stopped_early: obs.stopped_early,
+        detached: obs.detached,
         matches: obs.matches,
         observed: obs.observed,
     })

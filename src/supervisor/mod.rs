@@ -8,6 +8,9 @@
 //! `--kill-after`, the leader kept unreaped until the group is signalled, so no PID is ever
 //! signalled after it was reaped).
 
+mod decompress;
+mod engine;
+pub mod logs;
 mod pty;
 mod signals;
 
@@ -15,6 +18,7 @@ use std::ffi::OsString;
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use std::os::unix::process::CommandExt;
+use std::path::PathBuf;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
@@ -24,16 +28,27 @@ use nix::sys::wait::{waitid, waitpid, Id, WaitPidFlag, WaitStatus};
 use nix::unistd::{getpgrp, getpid, setpgid, tcgetpgrp, tcsetpgrp, Pid};
 
 use crate::cli::When;
-use crate::matcher::{Class, Matcher};
-use crate::outcome::{ChildStatus, MatchRecord, StreamStats, MAX_RECORDS};
+use crate::matcher::Matcher;
+use crate::outcome::{ChildStatus, MatchRecord, StreamStats};
 use crate::policy::{Limits, Policy, Reason};
-use crate::printer::{is_tty, Out};
-use crate::scan::{Flow, LineEvent, Scanner, Stream};
+use crate::printer::{is_tty, note, Out};
+use crate::scan::{Scanner, Stream};
+
+use engine::{Channel, Engine};
+use logs::{LogSink, LogSpec};
 
 /// How long ee keeps reading after the child exited, for output still in flight or held by a
 /// grandchild that inherited the stream.
 const EXIT_GRACE: Duration = Duration::from_millis(250);
 const READ_CHUNK: usize = 256 * 1024;
+
+/// When to leave the child running instead of stopping it (`--detach`).
+#[derive(Debug, Clone, Default)]
+pub struct Detach {
+    pub on_match: bool,
+    pub on_timeout: bool,
+    pub pid_file: Option<PathBuf>,
+}
 
 /// What to run and how.
 pub struct Setup<'a> {
@@ -51,6 +66,16 @@ pub struct Setup<'a> {
     pub stdout_to_stderr: bool,
     /// Extra environment for the child.
     pub env: Vec<(String, String)>,
+    /// Extra descriptors (`--fd N`), each with its own matcher when `--fd-pattern` gave one.
+    pub fds: Vec<(i32, Option<&'a Matcher>)>,
+    /// Label lines with their stream (`--fd-prefix`).
+    pub prefix: bool,
+    pub logs: Option<LogSpec>,
+    pub detach: Detach,
+    pub progress: bool,
+    /// Pipe mode: decompress gzip/bzip2/xz input (`-Z`).
+    pub decompress: bool,
+    pub quiet: bool,
 }
 
 /// What the supervisor observed.
@@ -59,6 +84,8 @@ pub struct Observed {
     pub reason: Reason,
     pub child: Option<ChildStatus>,
     pub stopped_early: bool,
+    /// The child was left running (`--detach`).
+    pub detached: bool,
     pub total: Duration,
     pub to_first_output: Option<Duration>,
     pub to_first_match: Option<Duration>,
@@ -75,142 +102,6 @@ pub enum SpawnError {
     NotFound(String),
     NotExecutable(String),
     Other(String),
-}
-
-/// Everything the poll loops share: scanners, outputs, the policy and the records.
-struct Engine<'a> {
-    m: &'a Matcher,
-    policy: Policy,
-    scanners: Vec<Scanner>,
-    outs: Vec<Out>,
-    matches: Vec<MatchRecord>,
-    observed: Vec<MatchRecord>,
-}
-
-fn record(
-    ev: &LineEvent,
-    offset: Duration,
-    matches: &mut Vec<MatchRecord>,
-    observed: &mut Vec<MatchRecord>,
-) {
-    let Some(h) = &ev.hit else { return };
-    let list = if h.class == Class::Observed {
-        observed
-    } else {
-        matches
-    };
-    if list.len() >= MAX_RECORDS {
-        return;
-    }
-    let lossy = |b: &[u8]| String::from_utf8_lossy(&b[..b.len().min(2000)]).into_owned();
-    list.push(MatchRecord {
-        offset: offset.as_secs_f64(),
-        stream: ev.stream.as_str(),
-        line_no: ev.line_no,
-        kind: h.class.as_str(),
-        pattern: h.pattern.to_string(),
-        line: lossy(ev.line),
-        matched: lossy(&ev.line[h.start..h.end]),
-        context: ev.context.iter().map(|c| lossy(c)).collect(),
-    });
-}
-
-impl Engine<'_> {
-    fn chunk(&mut self, i: usize, buf: &[u8], now: Instant) {
-        if self.policy.stop {
-            return; // read to keep the child from blocking, but the decision is taken
-        }
-        self.policy.on_output(now);
-        let every = self.policy.wants_every_line();
-        let start = self.policy.start;
-        let Engine {
-            m,
-            policy,
-            scanners,
-            matches,
-            observed,
-            ..
-        } = self;
-        let end = scanners[i].feed(buf, m, every, &mut |ev| {
-            record(&ev, now.saturating_duration_since(start), matches, observed);
-            if policy.on_line(&ev, now) {
-                Flow::Stop
-            } else if policy.wants_every_line() {
-                Flow::EveryLine
-            } else {
-                Flow::Go
-            }
-        });
-        let end = end.unwrap_or(buf.len());
-        if self.outs[i].write(&buf[..end]).is_err() {
-            self.policy.force(Reason::OutputClosed);
-        }
-    }
-
-    fn eof(&mut self, i: usize, now: Instant) {
-        self.outs[i].flush();
-        if self.policy.stop {
-            return;
-        }
-        let every = self.policy.wants_every_line();
-        let start = self.policy.start;
-        let Engine {
-            m,
-            policy,
-            scanners,
-            matches,
-            observed,
-            ..
-        } = self;
-        scanners[i].finish(m, every, &mut |ev| {
-            record(&ev, now.saturating_duration_since(start), matches, observed);
-            if policy.on_line(&ev, now) {
-                Flow::Stop
-            } else {
-                Flow::Go
-            }
-        });
-    }
-
-    fn stats(&self, stream: Stream) -> StreamStats {
-        self.scanners
-            .iter()
-            .find(|s| s.stream == stream)
-            .map(|s| StreamStats {
-                lines: s.lines,
-                bytes: s.bytes,
-            })
-            .unwrap_or_default()
-    }
-
-    fn finish(
-        self,
-        reason: Reason,
-        child: Option<ChildStatus>,
-        stopped_early: bool,
-        end: Instant,
-    ) -> Observed {
-        let p = &self.policy;
-        let since = |t: Option<Instant>| t.map(|t| t.saturating_duration_since(p.start));
-        let (stdout, stderr) = if self.scanners[0].stream == Stream::Stdin {
-            (self.stats(Stream::Stdin), StreamStats::default())
-        } else {
-            (self.stats(Stream::Stdout), self.stats(Stream::Stderr))
-        };
-        Observed {
-            reason,
-            child,
-            stopped_early,
-            total: end.saturating_duration_since(p.start),
-            to_first_output: since(p.first_output),
-            to_first_match: since(p.first_match),
-            match_count: p.matches,
-            stdout,
-            stderr,
-            matches: self.matches,
-            observed: self.observed,
-        }
-    }
 }
 
 fn poll_timeout(deadline: Option<Instant>, now: Instant) -> PollTimeout {
@@ -243,35 +134,65 @@ fn natural_reason(m: &Matcher, child: Option<ChildStatus>) -> Reason {
     }
 }
 
+/// Open the log file of each stream (by its suffix), saying where they are.
+fn open_logs(spec: Option<&LogSpec>, suffixes: &[String], quiet: bool) -> io::Result<Vec<Option<LogSink>>> {
+    let Some(spec) = spec else { return Ok(suffixes.iter().map(|_| None).collect()) };
+    let mut out = Vec::new();
+    let mut names = Vec::new();
+    for suf in suffixes {
+        let path = spec.path(suf);
+        let sink = LogSink::open(&path, spec)
+            .map_err(|e| io::Error::new(e.kind(), format!("cannot open log file {}: {e}", path.display())))?;
+        names.push(path.display().to_string());
+        out.push(Some(sink));
+    }
+    note(quiet, &format!("logging to {}", names.join(", ")));
+    Ok(out)
+}
+
 /// Pipe mode: read ee's stdin, echo it, stop at the decision. The producer cannot be killed.
 pub fn watch_stdin(setup: &Setup) -> io::Result<Observed> {
     let start = Instant::now();
     let sigs = signals::SignalPipe::install().map_err(io::Error::from)?;
     let out_fd = if setup.stdout_to_stderr { 2 } else { 1 };
-    let mut eng = Engine {
-        m: setup.matcher,
-        policy: Policy::new(setup.limits.clone(), start),
-        scanners: vec![Scanner::new(Stream::Stdin, true, setup.before)],
-        outs: vec![Out::new(out_fd, setup.color == When::Never)],
-        matches: Vec::new(),
-        observed: Vec::new(),
+    let mut logs = open_logs(setup.logs.as_ref(), &[String::new()], setup.quiet)?;
+    let mut out = Out::new(out_fd, setup.color == When::Never);
+    if setup.prefix {
+        out = out.with_prefix("[stdin] ");
+    }
+    let chan = Channel {
+        scanner: Scanner::new(Stream::Stdin, true, setup.before),
+        matcher: setup.matcher,
+        out,
+        log: logs.pop().flatten(),
     };
+    let mut eng = Engine::new(Policy::new(setup.limits.clone(), start), vec![chan], setup.quiet, setup.progress);
     let mut buf = vec![0u8; READ_CHUNK];
     // Bigger pipe buffers on both sides mean fewer context switches at full speed (as pv does);
     // fails harmlessly for anything that is not a pipe.
     for fd in [0, out_fd] {
         let _ = nix::fcntl::fcntl(fd, nix::fcntl::FcntlArg::F_SETPIPE_SZ(1 << 20));
     }
+    let mut decoder = None;
+    if setup.decompress {
+        let head = decompress::read_head(6)?;
+        match decompress::sniff(&head) {
+            Some(f) => decoder = Some(decompress::start(f, head)?),
+            None if head.is_empty() => {}
+            None => eng.chunk(0, &head, Instant::now()),
+        }
+    }
     // SAFETY: fd 0 stays open for the whole run.
-    let stdin = unsafe { BorrowedFd::borrow_raw(0) };
+    let input: BorrowedFd = match &decoder {
+        Some(d) => d.output.as_fd(),
+        None => unsafe { BorrowedFd::borrow_raw(0) },
+    };
     let mut eof = false;
     while !eng.policy.stop {
         let now = Instant::now();
-        let mut fds = [
-            PollFd::new(stdin, PollFlags::POLLIN),
-            PollFd::new(sigs.read.as_fd(), PollFlags::POLLIN),
-        ];
-        match poll(&mut fds, poll_timeout(eng.policy.next_deadline(), now)) {
+        let mut fds = [PollFd::new(input, PollFlags::POLLIN), PollFd::new(sigs.read.as_fd(), PollFlags::POLLIN)];
+        let deadline = min_deadline(eng.policy.next_deadline(), eng.progress_deadline(now));
+        match poll(&mut fds, poll_timeout(deadline, now)) {
             Err(nix::errno::Errno::EINTR) => continue,
             Err(e) => return Err(e.into()),
             Ok(_) => {}
@@ -286,7 +207,7 @@ pub fn watch_stdin(setup: &Setup) -> io::Result<Observed> {
             }
         }
         if in_ready && !eng.policy.stop {
-            match nix::unistd::read(0, &mut buf) {
+            match nix::unistd::read(input.as_raw_fd(), &mut buf) {
                 Ok(0) => eof = true,
                 Ok(n) => eng.chunk(0, &buf[..n], Instant::now()),
                 Err(nix::errno::Errno::EINTR) | Err(nix::errno::Errno::EAGAIN) => {}
@@ -297,15 +218,17 @@ pub fn watch_stdin(setup: &Setup) -> io::Result<Observed> {
             eng.eof(0, Instant::now());
             break;
         }
-        eng.policy.on_tick(Instant::now());
+        let now = Instant::now();
+        eng.policy.on_tick(now);
+        eng.draw_progress(now, false);
+    }
+    if let Some(d) = &decoder {
+        if let Some(e) = d.error.lock().unwrap_or_else(|p| p.into_inner()).take() {
+            note(setup.quiet, &format!("cannot decompress the input: {e}"));
+        }
     }
     let end = Instant::now();
-    let reason = eng
-        .policy
-        .reason
-        .unwrap_or_else(|| natural_reason(setup.matcher, None));
-    let early = !eof;
-    Ok(eng.finish(reason, None, early, end))
+    Ok(eng.finish(natural_reason(setup.matcher, None), None, !eof, end))
 }
 
 /// The terminal ee controls, if it is in the foreground of one: the child gets it while it runs.
@@ -337,58 +260,84 @@ fn child_status(ws: WaitStatus) -> Option<ChildStatus> {
     }
 }
 
-/// Command mode: spawn the child and supervise it.
-pub fn watch_command(setup: &Setup) -> Result<Observed, SpawnError> {
-    let sigs = signals::SignalPipe::install().map_err(|e| SpawnError::Other(e.to_string()))?;
-    let use_pty = setup.pty != When::Never;
-    let ws = pty::terminal_size().or(Some(nix::pty::Winsize {
-        ws_row: 24,
-        ws_col: 80,
-        ws_xpixel: 0,
-        ws_ypixel: 0,
-    }));
-    let out_fd = if setup.stdout_to_stderr { 2 } else { 1 };
-    let dests = [out_fd, 2];
+/// The child's output channels, opened before it is spawned.
+struct Pipes {
+    /// Read ends: stdout, stderr, then one per extra descriptor.
+    masters: Vec<Option<OwnedFd>>,
+    /// Write ends for stdout and stderr.
+    out_slave: OwnedFd,
+    err_slave: OwnedFd,
+    /// Write ends of the extra descriptors, parked on high numbers: (target fd, parked fd).
+    extra: Vec<(i32, OwnedFd)>,
+    strip: [bool; 2],
+}
 
-    // The child's two output channels: ptys (real-time, colours) or pipes.
-    let mut masters: Vec<Option<OwnedFd>> = Vec::new();
-    let mut slaves: Vec<OwnedFd> = Vec::new();
+fn open_pipes(setup: &Setup, ws: Option<nix::pty::Winsize>, dests: [i32; 2]) -> Result<Pipes, SpawnError> {
+    let other = |e: nix::Error| SpawnError::Other(e.to_string());
+    let use_pty = setup.pty != When::Never;
+    let mut masters = Vec::new();
+    let mut slaves = Vec::new();
     let mut strip = [false, false];
     for (i, dest) in dests.iter().enumerate() {
         let made = if use_pty { pty::open(ws).ok() } else { None };
         let (master, slave, is_pty) = match made {
             Some(p) => (p.master, p.slave, true),
             None if setup.pty == When::Always => {
-                return Err(SpawnError::Other(
-                    "cannot open a pseudo-terminal (--pty always)".into(),
-                ))
+                return Err(SpawnError::Other("cannot open a pseudo-terminal (--pty always)".into()))
             }
             None => {
-                let (r, w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)
-                    .map_err(|e| SpawnError::Other(e.to_string()))?;
+                let (r, w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(other)?;
                 (r, w, false)
             }
         };
-        strip[i] =
-            setup.color == When::Never || (setup.color == When::Auto && is_pty && !is_tty(*dest));
+        strip[i] = setup.color == When::Never || (setup.color == When::Auto && is_pty && !is_tty(*dest));
         masters.push(Some(master));
         slaves.push(slave);
     }
+    let mut extra = Vec::new();
+    for (n, _) in &setup.fds {
+        let (r, w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(other)?;
+        // Park the write end above any target so the dup2s in the child cannot clobber each other.
+        let parked = nix::fcntl::fcntl(w.as_raw_fd(), nix::fcntl::FcntlArg::F_DUPFD_CLOEXEC(1024)).map_err(other)?;
+        drop(w);
+        // SAFETY: F_DUPFD_CLOEXEC returned a new descriptor that we now own.
+        extra.push((*n, unsafe { <OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(parked) }));
+        masters.push(Some(r));
+    }
+    let err_slave = slaves.pop().expect("two slaves");
+    let out_slave = slaves.pop().expect("two slaves");
+    Ok(Pipes { masters, out_slave, err_slave, extra, strip })
+}
+
+/// Command mode: spawn the child and supervise it.
+pub fn watch_command(setup: &Setup) -> Result<Observed, SpawnError> {
+    let sigs = signals::SignalPipe::install().map_err(|e| SpawnError::Other(e.to_string()))?;
+    let ws = pty::terminal_size().or(Some(nix::pty::Winsize { ws_row: 24, ws_col: 80, ws_xpixel: 0, ws_ypixel: 0 }));
+    let out_fd = if setup.stdout_to_stderr { 2 } else { 1 };
+    let dests = [out_fd, 2];
+    let pipes = open_pipes(setup, ws, dests)?;
+    let Pipes { mut masters, out_slave, err_slave, extra, strip } = pipes;
+
+    let mut suffixes = vec![String::new(), "err".to_string()];
+    suffixes.extend(setup.fds.iter().map(|(n, _)| format!("fd{n}")));
+    let logs = open_logs(setup.logs.as_ref(), &suffixes, setup.quiet).map_err(|e| SpawnError::Other(e.to_string()))?;
 
     let tty = foreground_tty();
     let mut cmd = std::process::Command::new(&setup.argv[0]);
     cmd.args(&setup.argv[1..]);
     cmd.envs(setup.env.iter().map(|(k, v)| (k, v)));
-    let err_slave = slaves.pop().expect("two slaves");
-    let out_slave = slaves.pop().expect("two slaves");
     cmd.stdout(Stdio::from(out_slave));
     cmd.stderr(Stdio::from(err_slave));
+    let targets: Vec<(i32, i32)> = extra.iter().map(|(n, fd)| (*n, fd.as_raw_fd())).collect();
     // SAFETY: only async-signal-safe calls between fork and exec.
     unsafe {
         cmd.pre_exec(move || {
             let _ = setpgid(Pid::from_raw(0), Pid::from_raw(0));
             if let Some(fd) = tty {
                 let _ = tcsetpgrp(BorrowedFd::borrow_raw(fd), getpid());
+            }
+            for (n, parked) in &targets {
+                nix::unistd::dup2(*parked, *n)?;
             }
             signals::reset_for_child();
             Ok(())
@@ -406,26 +355,32 @@ pub fn watch_command(setup: &Setup) -> Result<Observed, SpawnError> {
             });
         }
     };
-    drop(cmd); // closes our copies of the slaves, so EOF arrives when the child's side closes
+    drop(cmd); // closes our copies of the write ends, so EOF arrives when the child's side closes
+    drop(extra);
     let pid = Pid::from_raw(child.id() as i32);
     let _ = setpgid(pid, pid);
-    let _guard = TtyGuard(tty);
+    let guard = TtyGuard(tty);
     if let Some(fd) = tty {
         // SAFETY: standard descriptor.
         let _ = tcsetpgrp(unsafe { BorrowedFd::borrow_raw(fd) }, pid);
     }
 
-    let mut eng = Engine {
-        m: setup.matcher,
-        policy: Policy::new(setup.limits.clone(), start),
-        scanners: vec![
-            Scanner::new(Stream::Stdout, setup.match_stdout, setup.before),
-            Scanner::new(Stream::Stderr, setup.match_stderr, setup.before),
-        ],
-        outs: vec![Out::new(dests[0], strip[0]), Out::new(dests[1], strip[1])],
-        matches: Vec::new(),
-        observed: Vec::new(),
-    };
+    let mut chans = Vec::new();
+    let streams: Vec<(Stream, i32, bool, &Matcher, bool)> = [
+        (Stream::Stdout, dests[0], setup.match_stdout, setup.matcher, strip[0]),
+        (Stream::Stderr, dests[1], setup.match_stderr, setup.matcher, strip[1]),
+    ]
+    .into_iter()
+    .chain(setup.fds.iter().map(|(n, m)| (Stream::Fd(*n), 2, true, m.unwrap_or(setup.matcher), false)))
+    .collect();
+    for ((stream, dest, matching, matcher, strip), log) in streams.into_iter().zip(logs) {
+        let mut out = Out::new(dest, strip);
+        if setup.prefix {
+            out = out.with_prefix(&format!("[{}] ", stream.name()));
+        }
+        chans.push(Channel { scanner: Scanner::new(stream, matching, setup.before), matcher, out, log });
+    }
+    let mut eng = Engine::new(Policy::new(setup.limits.clone(), start), chans, setup.quiet, setup.progress);
     let mut buf = vec![0u8; READ_CHUNK];
     let mut exited: Option<(ChildStatus, Instant)> = None;
     let mut term_sent: Option<Instant> = None;
@@ -435,7 +390,7 @@ pub fn watch_command(setup: &Setup) -> Result<Observed, SpawnError> {
 
     loop {
         let now = Instant::now();
-        let mut deadline = eng.policy.next_deadline();
+        let mut deadline = min_deadline(eng.policy.next_deadline(), eng.progress_deadline(now));
         if let Some((_, at)) = exited {
             deadline = min_deadline(deadline, Some(at + EXIT_GRACE));
         }
@@ -463,11 +418,7 @@ pub fn watch_command(setup: &Setup) -> Result<Observed, SpawnError> {
                         .iter()
                         .zip(&fds[1..])
                         .filter(|(_, f)| {
-                            f.revents().is_some_and(|r| {
-                                r.intersects(
-                                    PollFlags::POLLIN | PollFlags::POLLHUP | PollFlags::POLLERR,
-                                )
-                            })
+                            f.revents().is_some_and(|r| r.intersects(PollFlags::POLLIN | PollFlags::POLLHUP | PollFlags::POLLERR))
                         })
                         .map(|(i, _)| *i)
                         .collect();
@@ -494,9 +445,7 @@ pub fn watch_command(setup: &Setup) -> Result<Observed, SpawnError> {
             }
         }
         for i in ready {
-            let Some(fd) = masters[i].as_ref() else {
-                continue;
-            };
+            let Some(fd) = masters[i].as_ref() else { continue };
             match nix::unistd::read(fd.as_raw_fd(), &mut buf) {
                 Ok(0) | Err(nix::errno::Errno::EIO) => {
                     masters[i] = None;
@@ -512,18 +461,13 @@ pub fn watch_command(setup: &Setup) -> Result<Observed, SpawnError> {
         }
         let now = Instant::now();
         if exited.is_none() {
-            if let Ok(ws) = waitid(
-                Id::Pid(pid),
-                WaitPidFlag::WEXITED | WaitPidFlag::WNOHANG | WaitPidFlag::WNOWAIT,
-            ) {
+            if let Ok(ws) = waitid(Id::Pid(pid), WaitPidFlag::WEXITED | WaitPidFlag::WNOHANG | WaitPidFlag::WNOWAIT) {
                 if let Some(st) = child_status(ws) {
                     exited = Some((st, now));
                 }
             }
             if exited.is_none() {
-                if let Ok(WaitStatus::Stopped(..)) =
-                    waitid(Id::Pid(pid), WaitPidFlag::WSTOPPED | WaitPidFlag::WNOHANG)
-                {
+                if let Ok(WaitStatus::Stopped(..)) = waitid(Id::Pid(pid), WaitPidFlag::WSTOPPED | WaitPidFlag::WNOHANG) {
                     if let Some(fd) = tty {
                         let paused = suspend_with_child(fd, pid);
                         eng.policy.pause(paused);
@@ -537,7 +481,18 @@ pub fn watch_command(setup: &Setup) -> Result<Observed, SpawnError> {
         if !eng.policy.stop {
             eng.policy.on_tick(now);
         }
+        eng.draw_progress(now, false);
         if eng.policy.stop && exited.is_none() && term_sent.is_none() {
+            let r = eng.policy.reason;
+            let d = &setup.detach;
+            let detach = r.is_some_and(|r| {
+                (d.on_match && matches!(r, Reason::Match | Reason::ErrorMatch | Reason::SuccessMatch))
+                    || (d.on_timeout && r.is_timeout())
+            });
+            if detach {
+                drop(guard);
+                return Ok(detach_child(eng, masters, pid, &setup.detach, setup.quiet));
+            }
             let _ = killpg(pid, Signal::SIGTERM);
             let _ = killpg(pid, Signal::SIGCONT);
             term_sent = Some(now);
@@ -560,16 +515,82 @@ pub fn watch_command(setup: &Setup) -> Result<Observed, SpawnError> {
         // Grandchildren die too; the leader is still unreaped, so the group id is still ours.
         let _ = killpg(pid, Signal::SIGKILL);
     }
-    let status = waitpid(pid, None)
-        .ok()
-        .and_then(child_status)
-        .or(exited.map(|e| e.0));
+    let status = waitpid(pid, None).ok().and_then(child_status).or(exited.map(|e| e.0));
     drop(child);
-    let reason = eng
-        .policy
-        .reason
-        .unwrap_or_else(|| natural_reason(setup.matcher, status));
-    Ok(eng.finish(reason, status, stopped_early, end))
+    Ok(eng.finish(natural_reason(setup.matcher, status), status, stopped_early, end))
+}
+
+/// `--detach`: leave the child running. A background drainer (a forked copy of ee in its own
+/// session) keeps reading its output, into the logs when there are any, so the child never gets
+/// SIGPIPE or EIO; ee writes the PID file, says where the child is, and returns.
+fn detach_child(mut eng: Engine, masters: Vec<Option<OwnedFd>>, pid: Pid, d: &Detach, quiet: bool) -> Observed {
+    let pgid = nix::unistd::getpgid(Some(pid)).unwrap_or(pid);
+    if let Some(path) = &d.pid_file {
+        if let Err(e) = std::fs::write(path, format!("{pid}\n")) {
+            note(quiet, &format!("cannot write the PID file {}: {e}", path.display()));
+        }
+    }
+    let logs: Vec<Option<LogSink>> = eng.chans.iter_mut().map(|c| c.log.take()).collect();
+    // SAFETY: ee is single-threaded in command mode; the child only reads, writes and exits.
+    match unsafe { nix::unistd::fork() } {
+        Ok(nix::unistd::ForkResult::Child) => {
+            let _ = nix::unistd::setsid();
+            if let Ok(null) = std::fs::OpenOptions::new().read(true).write(true).open("/dev/null") {
+                for fd in 0..3 {
+                    let _ = nix::unistd::dup2(null.as_raw_fd(), fd);
+                }
+            }
+            drain_forever(masters, logs);
+            // SAFETY: leave without running ee's exit path a second time.
+            unsafe { nix::libc::_exit(0) }
+        }
+        Ok(nix::unistd::ForkResult::Parent { .. }) => {
+            // The drainer owns the logs now: do not finish (or flush a gzip trailer into) them here.
+            std::mem::forget(logs);
+            drop(masters);
+        }
+        Err(e) => note(quiet, &format!("cannot start the output drainer: {e}")),
+    }
+    note(quiet, &format!("detached: pid {pid}, process group {pgid}"));
+    let end = Instant::now();
+    let mut obs = eng.finish(Reason::Match, None, false, end);
+    obs.detached = true;
+    obs
+}
+
+fn drain_forever(mut masters: Vec<Option<OwnedFd>>, mut logs: Vec<Option<LogSink>>) {
+    let mut buf = vec![0u8; 64 * 1024];
+    while masters.iter().any(Option::is_some) {
+        let mut fds = Vec::new();
+        let mut idx = Vec::new();
+        for (i, m) in masters.iter().enumerate() {
+            if let Some(m) = m {
+                fds.push(PollFd::new(m.as_fd(), PollFlags::POLLIN));
+                idx.push(i);
+            }
+        }
+        if poll(&mut fds, PollTimeout::NONE).is_err() {
+            continue;
+        }
+        let ready: Vec<usize> =
+            idx.iter().zip(&fds).filter(|(_, f)| f.revents().is_some_and(|r| !r.is_empty())).map(|(i, _)| *i).collect();
+        for i in ready {
+            let Some(fd) = masters[i].as_ref() else { continue };
+            match nix::unistd::read(fd.as_raw_fd(), &mut buf) {
+                Ok(0) | Err(nix::errno::Errno::EIO) => masters[i] = None,
+                Ok(n) => {
+                    if let Some(Some(l)) = logs.get_mut(i) {
+                        let _ = l.write(&buf[..n]);
+                    }
+                }
+                Err(nix::errno::Errno::EINTR) | Err(nix::errno::Errno::EAGAIN) => {}
+                Err(_) => masters[i] = None,
+            }
+        }
+    }
+    for l in logs.into_iter().flatten() {
+        let _ = l.finish();
+    }
 }
 
 /// The child was stopped (Ctrl-Z): take the terminal back, stop ee so the shell sees a stopped
