@@ -1,8 +1,147 @@
-//! `ee suggest` (not implemented yet).
+//! `ee suggest [--json] [--] COMMAND…`: what learning recommends for a command — its top patterns
+//! with precision, recall and score, the recommended timeout with its confidence, the quiet gap
+//! after a match, and the rationale (how many similar runs it is based on, or which profile).
 
 use crate::cli::SuggestArgs;
-use crate::cmd::{CmdResult, Fail};
+use crate::cmd::CmdResult;
+use crate::learn::rank::{rationale, Advice};
+use crate::learn::stats::{
+    APPLY_SCORE, MIN_BURST_SAMPLES, MIN_TIMEOUT_SAMPLES, MIN_TP, PROFILE_MIN_PRECISION, Z,
+};
+use crate::telemetry::context::RunContext;
 
-pub fn run(_a: SuggestArgs) -> CmdResult {
-    Err(Fail::usage("'ee suggest' is not implemented yet"))
+/// Most patterns listed in the text output.
+const SHOW: usize = 8;
+
+/// The ranking formula and thresholds, as printed.
+pub fn thresholds() -> String {
+    format!(
+        "Score = lower bound of the Wilson interval (z = {Z}) on precision × recall; precision = \
+         tp/(tp+fp), recall = tp/(tp+fn), judged against the command's own exit status in runs \
+         that ended by themselves. A learned pattern is applied at score ≥ {APPLY_SCORE:.2} with \
+         ≥ {MIN_TP} caught failures (5 failing runs, none missed, none false); a profile pattern \
+         unless the upper Wilson bound of its precision is below {PROFILE_MIN_PRECISION:.2}; a \
+         timeout, max(mean + 2σ, 1.5 × mean, mean + 1 s), after {MIN_TIMEOUT_SAMPLES} normal \
+         runs of the command itself; a learned quiet gap after {MIN_BURST_SAMPLES} observed \
+         bursts."
+    )
+}
+
+pub fn run(a: SuggestArgs) -> CmdResult {
+    let argv: Vec<String> = a
+        .command
+        .iter()
+        .map(|s| s.to_string_lossy().into_owned())
+        .collect();
+    let cwd = std::env::current_dir().unwrap_or_default();
+    let ctx = RunContext::new(&argv, &cwd);
+    let conn = crate::cmd::run::open_store();
+    let advice = crate::learn::advise(conn.as_ref(), &ctx);
+    let why = rationale(&advice, &ctx.key, ctx.project_type);
+    let out = if a.json {
+        let mut v = serde_json::to_value(&advice).unwrap_or_default();
+        if let Some(o) = v.as_object_mut() {
+            o.insert("command".into(), serde_json::json!(argv));
+            o.insert("key".into(), serde_json::json!(ctx.key));
+            o.insert("program".into(), serde_json::json!(ctx.program));
+            o.insert("project_type".into(), serde_json::json!(ctx.project_type));
+            o.insert("category".into(), serde_json::json!(ctx.category));
+            o.insert("rationale".into(), serde_json::json!(why));
+            o.insert("formula".into(), serde_json::json!(thresholds()));
+        }
+        format!("{v}\n")
+    } else {
+        text(&advice, &ctx, &why)
+    };
+    let _ = crate::printer::write_all(1, out.as_bytes());
+    Ok(0)
+}
+
+fn text(a: &Advice, ctx: &RunContext, why: &str) -> String {
+    let mut s = String::new();
+    s.push_str(&format!(
+        "Suggestions for `{}` (key `{}`, {} project, category {})\n{why}.\n",
+        shell_words::join(&ctx.argv),
+        ctx.key,
+        ctx.project_type,
+        ctx.category
+    ));
+    let learned = a
+        .ranked
+        .iter()
+        .any(|r| !r.source.starts_with("profile:") || r.tp + r.fp > 0);
+    match (&a.profile, learned) {
+        (Some(p), false) => s.push_str(&format!(
+            "Cold start: no pattern learned yet, using the built-in profile `{p}`.\n"
+        )),
+        (Some(p), true) => s.push_str(&format!(
+            "Profile: `{p}` (its patterns are judged like any other).\n"
+        )),
+        (None, _) => {}
+    }
+    s.push('\n');
+    if a.ranked.is_empty() {
+        s.push_str("Patterns: none yet (no error-like line has recurred in failing runs).\n");
+    } else {
+        s.push_str("Patterns, best first:\n");
+        s.push_str("  score  precision  recall    tp   fp   fn  uses  pattern\n");
+        for r in a.ranked.iter().take(SHOW) {
+            let judged = r.tp + r.fp + r.fneg > 0;
+            let num = |x: f64| {
+                if judged {
+                    format!("{x:.2}")
+                } else {
+                    "-".to_string()
+                }
+            };
+            s.push_str(&format!(
+                "  {:>5}  {:>9}  {:>6}  {:>4} {:>4} {:>4} {:>5}  /{}/  {}{}\n",
+                num(r.score),
+                num(r.precision),
+                num(r.recall),
+                r.tp,
+                r.fp,
+                r.fneg,
+                r.uses,
+                r.pattern,
+                if r.applied {
+                    "applied: "
+                } else {
+                    "not applied: "
+                },
+                r.why
+            ));
+        }
+        if a.ranked.len() > SHOW {
+            s.push_str(&format!(
+                "  … and {} more (--json lists all)\n",
+                a.ranked.len() - SHOW
+            ));
+        }
+    }
+    match &a.timeout {
+        Some(t) => {
+            s.push_str(&format!(
+            "Timeout: {:.1}s, confidence {:.2} (mean {:.2}s, σ {:.2}s over {} normal runs); {}{}\n",
+            t.seconds,
+            t.confidence,
+            t.mean,
+            t.stddev,
+            t.samples,
+            if t.applied { "applied: " } else { "not applied: " },
+            t.why
+        ))
+        }
+        None => s.push_str(&format!(
+            "Timeout: none (no normal run recorded; needs {MIN_TIMEOUT_SAMPLES})\n"
+        )),
+    }
+    s.push_str(&format!(
+        "Quiet gap after a match: {:.2}s ({})\n",
+        a.quiet.seconds, a.quiet.why
+    ));
+    s.push('\n');
+    s.push_str(&thresholds());
+    s.push('\n');
+    s
 }

@@ -800,7 +800,7 @@ pub fn apply_feedback(
     } else {
         changes
             .iter()
-            .map(|(p, _, v, d)| format!("/{p}/ {}{d}", v.as_str()))
+            .map(|(p, _, v, d)| format!("/{p}/ {} {d:+}", v.as_str()))
             .collect::<Vec<_>>()
             .join(", ")
     };
