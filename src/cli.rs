@@ -497,6 +497,10 @@ pub enum ExportFormat {
 }
 
 #[derive(Debug, Args)]
+#[command(
+    group(clap::ArgGroup::new("verdict").required(true)),
+    after_help = "Exit status: 0 the aggregates were corrected, 1 no such run or nothing to correct, 3 usage error."
+)]
 pub struct FeedbackArgs {
     /// The run id, or `last`
     #[arg(value_name = "RUN_ID", default_value = "last")]
