@@ -404,6 +404,9 @@ pub struct InitArgs {
     /// Route this command too (repeatable), besides the routes file
     #[arg(long = "route", value_name = "COMMAND")]
     pub route: Vec<String>,
+    /// Print only the routes (what a loaded hook evaluates when the routes file changed)
+    #[arg(long = "reload", hide = true)]
+    pub reload: bool,
 }
 
 #[derive(Debug, Args)]

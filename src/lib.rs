@@ -11,6 +11,8 @@ pub mod outcome;
 pub mod plan;
 pub mod policy;
 pub mod printer;
+pub mod routes;
 pub mod scan;
+pub mod shell;
 pub mod supervisor;
 pub mod telemetry;

@@ -1,8 +1,55 @@
-//! `ee init` (not implemented yet).
+//! `ee init SHELL [--route NAME]...`: print the hook code a shell evaluates at start-up (the
+//! machinery from `shell/`, the routes, and the completion script). With the hidden `--reload`,
+//! print only the routes, for a hook that saw the routes file change.
+
+use std::io::Write;
 
 use crate::cli::InitArgs;
 use crate::cmd::{CmdResult, Fail};
+use crate::printer::note;
+use crate::routes::{self, Route};
+use crate::shell;
 
-pub fn run(_a: InitArgs) -> CmdResult {
-    Err(Fail::usage("'ee init' is not implemented yet"))
+pub fn run(a: InitArgs) -> CmdResult {
+    let inline: Vec<Route> = a
+        .route
+        .iter()
+        .map(|r| routes::parse_route(r))
+        .collect::<Result<_, _>>()
+        .map_err(Fail::usage)?;
+    let loaded = routes::load_for_hooks();
+    let text = if a.reload {
+        shell::render_reload(
+            a.shell,
+            loaded.path.as_deref(),
+            &loaded.stamp,
+            &loaded.routes,
+        )
+    } else {
+        for e in &loaded.errors {
+            note(false, e);
+        }
+        let bin = std::env::current_exe()
+            .map_err(|e| Fail::new(1, format!("cannot find ee's own path: {e}")))?;
+        let mut t = shell::render(
+            a.shell,
+            &bin,
+            &inline,
+            loaded.path.as_deref(),
+            &loaded.stamp,
+            &loaded.routes,
+        );
+        let completions = crate::completions::script(a.shell);
+        if !completions.is_empty() {
+            t.push('\n');
+            t.push_str(&completions);
+        }
+        t
+    };
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
+        Ok(()) => Ok(0),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(0),
+        Err(e) => Err(Fail::new(1, format!("cannot write the hook: {e}"))),
+    }
 }

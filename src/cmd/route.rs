@@ -1,8 +1,68 @@
-//! `ee route` (not implemented yet).
+//! `ee route add|remove|list`: edit and show the routes file that the shell hooks read (see
+//! `crate::routes` for the format and validation). Open shells pick changes up at their next
+//! prompt.
 
-use crate::cli::RouteArgs;
+use crate::cli::{RouteAction, RouteArgs};
 use crate::cmd::{CmdResult, Fail};
+use crate::routes::{self, Route};
 
-pub fn run(_a: RouteArgs) -> CmdResult {
-    Err(Fail::usage("'ee route' is not implemented yet"))
+fn parse_all(names: &[String]) -> Result<Vec<Route>, Fail> {
+    names
+        .iter()
+        .map(|n| routes::parse_route(n).map_err(Fail::usage))
+        .collect()
+}
+
+pub fn run(a: RouteArgs) -> CmdResult {
+    let path = routes::routes_path().ok_or_else(|| {
+        Fail::new(
+            1,
+            "cannot find the configuration directory (set EARLYEXIT_CONFIG_DIR or HOME)",
+        )
+    })?;
+    match a.action {
+        RouteAction::Add { names } => {
+            let rs = parse_all(&names)?;
+            let added = routes::add(&path, &rs).map_err(|e| Fail::new(1, e))?;
+            for r in &rs {
+                let what = if added.contains(r) {
+                    "routed"
+                } else {
+                    "already routed"
+                };
+                println!("{what}: {r}");
+            }
+            Ok(0)
+        }
+        RouteAction::Remove { names } => {
+            let rs = parse_all(&names)?;
+            let removed = routes::remove(&path, &rs).map_err(|e| Fail::new(1, e))?;
+            let mut missing = Vec::new();
+            for r in &rs {
+                if removed.contains(r) {
+                    println!("removed: {r}");
+                } else {
+                    missing.push(r.to_string());
+                }
+            }
+            if missing.is_empty() {
+                Ok(0)
+            } else {
+                Err(Fail::new(
+                    1,
+                    format!("not routed: {} (see 'ee route list')", missing.join(", ")),
+                ))
+            }
+        }
+        RouteAction::List => {
+            let p = routes::load(&path).map_err(|e| Fail::new(1, e))?;
+            for e in &p.errors {
+                crate::printer::note(false, &format!("{}: {e}", path.display()));
+            }
+            for r in &p.routes {
+                println!("{r}");
+            }
+            Ok(0)
+        }
+    }
 }

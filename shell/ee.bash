@@ -1,0 +1,89 @@
+# shellcheck shell=bash
+# earlyexit hook for bash. Put this line in ~/.bashrc:
+#   eval "$(ee init bash)"
+# Commands chosen with `ee route add NAME` (or `ee init bash --route NAME`) then run through
+# `ee run` in interactive shells. Bypass: `command NAME`, or EARLYEXIT_DISABLE=1.
+# Route changes are picked up at the next prompt; an unchanged prompt costs one file test.
+
+__ee_bin='@EE_BIN@'
+__ee_inline=('@EE_INLINE@')
+
+# Succeeds when "$@" (program, arguments) is routed: the program alone, or with its first argument.
+__ee_routed() {
+  local r
+  for r in ${__ee_routes[@]+"${__ee_routes[@]}"}; do
+    if [[ $r == "$1" ]] || { (($# > 1)) && [[ $r == "$1 $2" ]]; }; then
+      return 0
+    fi
+  done
+  return 1
+}
+
+# Every wrapper calls this with its own name first.
+__ee_dispatch() {
+  if [[ -z ${EARLYEXIT_ROUTED-} && ${EARLYEXIT_DISABLE:-0} == 0 ]] && __ee_routed "$@"; then
+    EARLYEXIT_ROUTED=1 "$__ee_bin" run -- "$@"
+  else
+    command "$@"
+  fi
+}
+
+# Define one wrapper function per routed program; remove wrappers of programs no longer routed.
+__ee_define() {
+  local r p new=" "
+  for r in ${__ee_routes[@]+"${__ee_routes[@]}"}; do
+    p=${r%% *}
+    # ee validated the names already; a wrapper is only ever made for a plain word.
+    [[ $p =~ ^[A-Za-z0-9_][A-Za-z0-9_.+-]*$ ]] || continue
+    [[ $new == *" $p "* ]] && continue
+    new+="$p "
+    eval "function $p { __ee_dispatch $p \"\$@\"; }"
+  done
+  for p in ${__ee_defined[@]+"${__ee_defined[@]}"}; do
+    [[ $new == *" $p "* ]] || unset -f "$p"
+  done
+  read -r -a __ee_defined <<<"$new"
+}
+
+# Called by ee (at load and after a change): routes file, load stamp, routes from the file.
+__ee_load() {
+  __ee_file=$1
+  __ee_stamp=$2
+  shift 2
+  __ee_routes=(${__ee_inline[@]+"${__ee_inline[@]}"} "$@")
+  __ee_define
+}
+
+__ee_reload() {
+  local code
+  if code=$("$__ee_bin" init bash --reload 2>/dev/null); then
+    eval "$code"
+  else
+    __ee_stamp=-
+  fi
+}
+
+# Runs before each prompt: builtin file tests only, unless the routes file changed.
+__ee_prompt() {
+  local s=$?
+  if [[ $__ee_stamp == - ]]; then
+    :
+  elif [[ -z $__ee_stamp ]]; then
+    if [[ -e $__ee_file ]]; then __ee_reload; fi
+  elif [[ $__ee_file -nt $__ee_stamp || ! -e $__ee_file || ! -e $__ee_stamp ]]; then
+    __ee_reload
+  fi
+  return "$s"
+}
+
+if [[ $- == *i* && -z ${EARLYEXIT_ROUTED-} ]]; then
+  __ee_load '@EE_LOAD@'
+  if [[ ${PROMPT_COMMAND[*]-} != *__ee_prompt* ]]; then
+    if ((BASH_VERSINFO[0] * 100 + BASH_VERSINFO[1] >= 501)); then
+      PROMPT_COMMAND+=(__ee_prompt)
+    else
+      # shellcheck disable=SC2128,SC2178 # bash before 5.1 runs only a string PROMPT_COMMAND
+      PROMPT_COMMAND="${PROMPT_COMMAND:+$PROMPT_COMMAND$'\n'}__ee_prompt"
+    fi
+  fi
+fi

@@ -1,0 +1,562 @@
+//! The shell hooks in real bash, zsh and fish, driven through a pseudo-terminal: what a user
+//! would see typing at the prompt. A test program (`tests/shell/probe.sh`, installed as several
+//! names) prints its arguments and its parent's name, so `via=ee` shows a command was routed
+//! through `ee run` and `via=bash` (zsh, fish) shows the shell ran it directly.
+//!
+//! A shell that is not installed is skipped with a loud message; with `CI` set it is a failure.
+
+#[path = "shell/pty.rs"]
+mod pty;
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use pty::Pty;
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Sh {
+    Bash,
+    Zsh,
+    Fish,
+}
+
+impl Sh {
+    fn name(self) -> &'static str {
+        match self {
+            Sh::Bash => "bash",
+            Sh::Zsh => "zsh",
+            Sh::Fish => "fish",
+        }
+    }
+    /// The variable holding the last status.
+    fn st(self) -> &'static str {
+        match self {
+            Sh::Fish => "$status",
+            _ => "$?",
+        }
+    }
+}
+
+fn which(prog: &str) -> Option<PathBuf> {
+    std::env::var_os("PATH").and_then(|p| {
+        std::env::split_paths(&p)
+            .map(|d| d.join(prog))
+            .find(|f| f.is_file())
+    })
+}
+
+/// Is the tool there? Missing: loud skip locally, failure under CI.
+fn have(prog: &str) -> bool {
+    if which(prog).is_some() {
+        return true;
+    }
+    if std::env::var_os("CI").is_some() {
+        panic!("{prog} is not installed, and CI is set: install it (.ci/run does)");
+    }
+    eprintln!("\n!!!! SKIPPED: {prog} is not installed; these shell hook tests did NOT run !!!!\n");
+    false
+}
+
+fn ee() -> PathBuf {
+    assert_cmd::cargo::cargo_bin("ee")
+}
+
+/// A temporary home with the probe programs, a config dir with routes, and the shell's rc file.
+struct Home {
+    dir: tempfile::TempDir,
+    sh: Sh,
+}
+
+impl Home {
+    fn new(sh: Sh) -> Home {
+        let dir = tempfile::tempdir().unwrap();
+        let h = Home { dir, sh };
+        let bin = h.path().join("bin");
+        fs::create_dir_all(&bin).unwrap();
+        let probe = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/shell/probe.sh");
+        for name in ["eeprobe", "eetool", "eenew", "eealias"] {
+            std::os::unix::fs::symlink(&probe, bin.join(name)).unwrap();
+        }
+        fs::write(h.path().join("in.txt"), "file1\n").unwrap();
+        fs::write(h.path().join("x.gl"), "").unwrap();
+        fs::write(h.path().join("y.gl"), "").unwrap();
+        h.ee(&["route", "add", "eeprobe", "eetool build", "eealias"]);
+        h.write_rc();
+        h
+    }
+
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    fn env(&self) -> Vec<(String, String)> {
+        let p = |s: &str| self.path().join(s).to_string_lossy().into_owned();
+        let sys = std::env::var("PATH").unwrap_or_else(|_| "/usr/bin:/bin".into());
+        vec![
+            ("PATH".into(), format!("{}:{sys}", p("bin"))),
+            ("HOME".into(), p("")),
+            ("TERM".into(), "xterm".into()),
+            ("LANG".into(), "C.UTF-8".into()),
+            ("ZDOTDIR".into(), p("")),
+            ("XDG_CONFIG_HOME".into(), p("xdg")),
+            ("XDG_DATA_HOME".into(), p("data")),
+            ("EARLYEXIT_CONFIG_DIR".into(), p("cfg")),
+            ("EARLYEXIT_DB".into(), p("ee.sqlite")),
+        ]
+    }
+
+    /// Run ee as another terminal would (same config and database).
+    fn ee(&self, args: &[&str]) -> String {
+        let out = Command::new(ee())
+            .args(args)
+            .env_clear()
+            .envs(self.env())
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "ee {args:?}: {out:?}");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    fn rc(&self) -> PathBuf {
+        match self.sh {
+            Sh::Bash => self.path().join("bashrc"),
+            Sh::Zsh => self.path().join(".zshrc"),
+            Sh::Fish => self.path().join("xdg/fish/config.fish"),
+        }
+    }
+
+    /// The user's start-up file: a prompt, an alias of a routed name, prompt hooks of other
+    /// tools before and after ours, and the hook loaded twice.
+    fn write_rc(&self) {
+        let ee = ee();
+        let ee = ee.display();
+        let text = match self.sh {
+            Sh::Bash => format!(
+                "PS1='PROMPT> '\n\
+                 alias eealias='eealias al'\n\
+                 userhook1() {{ u1=$?; }}\n\
+                 PROMPT_COMMAND=userhook1\n\
+                 eval \"$('{ee}' init bash)\"\n\
+                 eval \"$('{ee}' init bash)\"\n\
+                 userhook2() {{ u2=$?; }}\n\
+                 PROMPT_COMMAND+=(userhook2)\n"
+            ),
+            Sh::Zsh => format!(
+                "PS1='PROMPT> '\n\
+                 unsetopt PROMPT_SP\n\
+                 alias eealias='eealias al'\n\
+                 userhook1() {{ u1=$?; }}\n\
+                 precmd_functions=(userhook1)\n\
+                 eval \"$('{ee}' init zsh)\"\n\
+                 eval \"$('{ee}' init zsh)\"\n\
+                 userhook2() {{ u2=$?; }}\n\
+                 precmd_functions+=(userhook2)\n"
+            ),
+            Sh::Fish => format!(
+                "set -g fish_greeting\n\
+                 function fish_prompt; echo -n 'PROMPT> '; end\n\
+                 function fish_title; end\n\
+                 alias eealias 'eealias al'\n\
+                 function userhook1 --on-event fish_prompt; set -g u1 $status; end\n\
+                 '{ee}' init fish | source\n\
+                 '{ee}' init fish | source\n\
+                 function userhook2 --on-event fish_prompt; set -g u2 $status; end\n"
+            ),
+        };
+        let rc = self.rc();
+        fs::create_dir_all(rc.parent().unwrap()).unwrap();
+        fs::write(rc, text).unwrap();
+    }
+
+    /// An interactive shell on a pty, at its first prompt.
+    fn start(&self) -> Shell {
+        let rc = self.rc().to_string_lossy().into_owned();
+        let args: Vec<String> = match self.sh {
+            Sh::Bash => vec!["--noprofile".into(), "--rcfile".into(), rc, "-i".into()],
+            Sh::Zsh => vec!["-i".into()],
+            Sh::Fish => vec!["-i".into()],
+        };
+        let mut p = Pty::spawn(self.sh.name(), &args, &self.env(), self.path());
+        p.expect("PROMPT> ");
+        Shell {
+            p,
+            sh: self.sh,
+            n: 0,
+        }
+    }
+}
+
+struct Shell {
+    p: Pty,
+    sh: Sh,
+    n: u32,
+}
+
+impl Shell {
+    /// Type `cmd`, then print its status; returns (output, status). The marker text is built so
+    /// that the typed line itself never matches.
+    fn run(&mut self, cmd: &str) -> (String, i32) {
+        self.n += 1;
+        let n = self.n;
+        let start = self.p.cursor;
+        self.p
+            .line(&format!("{cmd}; echo \"[st{n}:{}]\"", self.sh.st()));
+        let st: i32 = self
+            .p
+            .expect_re(&format!(r"\[st{n}:(\d+)\]"))
+            .parse()
+            .unwrap();
+        let all = self.p.text();
+        let end = all[..self.p.cursor].rfind(&format!("[st{n}:")).unwrap();
+        let out = all[start..end].to_string();
+        self.p.expect("PROMPT> ");
+        (out, st)
+    }
+
+    /// Wait until the shell has printed `text` (built so the typed line does not contain it).
+    fn sync(&mut self) {
+        self.n += 1;
+        let n = self.n;
+        self.p.line(&format!("echo 'sy''nc{n}'"));
+        self.p.expect(&format!("sync{n}"));
+        self.p.expect("PROMPT> ");
+    }
+}
+
+fn assert_has(out: &str, want: &str) {
+    assert!(out.contains(want), "expected {want:?} in:\n{out}");
+}
+
+fn assert_lacks(out: &str, bad: &str) {
+    assert!(!out.contains(bad), "did not expect {bad:?} in:\n{out}");
+}
+
+// ---------------------------------------------------------------------------------------------
+
+/// Arguments, subcommand routes, aliases, bypass, exit status, stdin, pipelines, colours,
+/// coexisting prompt hooks, loading twice, and no output of ee's own.
+fn basics(sh: Sh) {
+    if !have(sh.name()) {
+        return;
+    }
+    let home = Home::new(sh);
+    let mut s = home.start();
+    let via = format!("via={}", sh.name());
+
+    // Arguments pass through exactly; ee says nothing of its own.
+    let (out, st) = s.run(r#"eeprobe 'a b' "" '*' *.gl -- --opt "q'uote" 'd"q'"#);
+    assert_eq!(st, 0);
+    assert_has(&out, r#"[a b][][*][x.gl][y.gl][--][--opt][q'uote][d"q]"#);
+    assert_has(&out, "via=ee");
+    assert_lacks(&out, "ee:");
+
+    // A subcommand route leaves the program's other subcommands alone.
+    let (out, _) = s.run("eetool build x");
+    assert_has(&out, "[build][x]");
+    assert_has(&out, "via=ee");
+    let (out, _) = s.run("eetool test x");
+    assert_has(&out, "[test][x]");
+    assert_has(&out, &via);
+
+    // An alias of a routed name loaded before the hook: no error at load, the alias still works
+    // (bash and zsh expand it into the routed function; fish's alias is a function the hook
+    // leaves alone).
+    let (out, _) = s.run("eealias x");
+    assert_has(&out, "[al][x]");
+    if sh == Sh::Fish {
+        assert_has(&out, &via);
+    } else {
+        assert_has(&out, "via=ee");
+    }
+
+    // Bypass.
+    let (out, _) = s.run("command eeprobe via");
+    assert_has(&out, &via);
+    let (out, _) = s.run("EARLYEXIT_DISABLE=1 eeprobe via");
+    assert_has(&out, &via);
+    let (out, _) = s.run("eeprobe via");
+    assert_has(&out, "via=ee");
+
+    // Exit status, pipe status, set -e.
+    let (_, st) = s.run("eeprobe exit 7");
+    assert_eq!(st, 7);
+    let ps = match sh {
+        Sh::Bash => "${PIPESTATUS[*]}",
+        _ => "$pipestatus",
+    };
+    let (out, _) = s.run(&format!("eeprobe exit 3 | cat; echo \"[ps:{ps}]\""));
+    assert_has(&out, "[ps:3 0]");
+    if sh == Sh::Fish {
+        let (out, _) =
+            s.run("eeprobe exit 4; and echo su''cceeded-branch; or echo fa''iled-branch");
+        assert_has(&out, "failed-branch");
+        assert_lacks(&out, "succeeded-branch");
+    } else {
+        let (out, st) = s.run("(set -e; eeprobe exit 4; echo not''reached)");
+        assert_eq!(st, 4);
+        assert_lacks(&out, "notreached");
+    }
+
+    // Other prompt hooks still see the command's status, before and after ours.
+    // (run() appends an echo, so use a bare failing command here)
+    s.p.line("eeprobe exit 6");
+    s.p.expect("PROMPT> ");
+    let (out, _) = s.run("echo \"[u:$u1,$u2]\"");
+    assert_has(&out, "[u:6,6]");
+    // Loaded twice, hooked once.
+    let hooks = match sh {
+        Sh::Bash => "echo \"[pc:${PROMPT_COMMAND[*]}]\"",
+        Sh::Zsh => "echo \"[pc:$precmd_functions]\"",
+        Sh::Fish => "echo \"[pc:\"(functions --handlers-type generic | string match -e __ee_prompt | count)\"]\"",
+    };
+    let (out, _) = s.run(hooks);
+    match sh {
+        Sh::Bash => assert_has(&out, "[pc:userhook1 __ee_prompt userhook2]"),
+        Sh::Zsh => assert_has(&out, "[pc:userhook1 __ee_precmd userhook2]"),
+        Sh::Fish => assert_has(&out, "[pc:1]"),
+    }
+
+    // Stdin: a pipe, a here-document (fish: a file), and a pipeline after the routed command.
+    let (out, _) = s.run("printf 'in1\\n' | eeprobe stdin");
+    assert_has(&out, "got=in1");
+    assert_has(&out, "via=ee");
+    if sh == Sh::Fish {
+        let (out, _) = s.run("eeprobe stdin < in.txt");
+        assert_has(&out, "got=file1");
+    } else {
+        s.n += 1;
+        let n = s.n;
+        s.p.line(&format!(
+            "eeprobe stdin <<'EOT'; echo \"[st{n}:$?]\"\rhd1\rhd2\rEOT"
+        ));
+        let out = s.p.expect(&format!("[st{n}:0]"));
+        assert_has(&out, "got=hd1");
+        assert_has(&out, "got=hd2");
+        assert_has(&out, "via=ee");
+        s.p.expect("PROMPT> ");
+    }
+    let (out, _) = s.run("eeprobe p q | tr a-z A-Z");
+    assert_has(&out, "[P][Q]");
+    assert_has(&out, "VIA=EE");
+
+    // Colours: the routed command sees a terminal and its escapes reach the terminal unchanged.
+    let before = s.p.raw().len();
+    let (out, _) = s.run("eeprobe color");
+    assert_lacks(&out, "PLAIN");
+    let raw = s.p.raw();
+    let raw = String::from_utf8_lossy(&raw[before..]);
+    assert_has(&raw, "\x1b[31mRED\x1b[0m");
+}
+
+/// An interactive prompt answered, Ctrl-C, Ctrl-Z + fg, and ee's one-line notice when it stops
+/// a command early.
+fn terminal(sh: Sh) {
+    if !have(sh.name()) {
+        return;
+    }
+    let home = Home::new(sh);
+    let mut s = home.start();
+    let st = sh.st();
+
+    // A prompt that reads the answer from the terminal.
+    s.p.line("eeprobe ask");
+    s.p.expect("Continue? [y/N]");
+    s.p.send("y\r");
+    s.p.expect("answer=y");
+    s.p.expect("via=ee");
+    s.p.expect("PROMPT> ");
+
+    // Ctrl-C stops the command and returns to the prompt with 130.
+    s.p.line("eeprobe sleep");
+    s.p.expect("sleeping");
+    std::thread::sleep(Duration::from_millis(300));
+    s.p.send("\x03");
+    s.p.expect("PROMPT> ");
+    s.p.line(&format!("echo \"[int:{st}]\""));
+    let out = s.p.expect("[int:130]");
+    assert_lacks(&out, "woke");
+    s.p.expect("PROMPT> ");
+
+    // Ctrl-Z suspends it, fg resumes it to the end.
+    s.p.line("eeprobe count");
+    s.p.expect("tick1");
+    s.p.send("\x1a");
+    s.p.expect("PROMPT> ");
+    std::thread::sleep(Duration::from_millis(1500));
+    assert_lacks(&s.p.text(), "finished");
+    s.p.line("fg");
+    let out = s.p.expect("finished");
+    assert_has(&out, "tick7");
+    s.p.expect("PROMPT> ");
+    s.p.line(&format!("echo \"[fg:{st}]\""));
+    s.p.expect("[fg:0]");
+    s.p.expect("PROMPT> ");
+
+    // When ee stops the command early it says so in one line, with the documented status.
+    let (out, code) = s.run("EARLYEXIT_OPTIONS='-t 1' eeprobe sleep");
+    assert_eq!(code, 124, "{out}");
+    assert_has(&out, "ee: stopped eeprobe");
+    assert_lacks(&out, "woke");
+}
+
+/// Start `strace` on the shell process (not its children): every process it starts is logged.
+struct Trace {
+    child: std::process::Child,
+    file: PathBuf,
+}
+
+impl Trace {
+    fn attach(pid: u32, file: PathBuf) -> Trace {
+        use std::io::BufRead;
+        let mut child = Command::new("strace")
+            .args(["-qq", "-e", "trace=fork,vfork,clone,clone3,execve", "-o"])
+            .arg(&file)
+            .args(["-p", &pid.to_string()])
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        // strace without -qq would say "attached"; wait until the log file exists instead and a
+        // little more for the attach itself.
+        let _ = std::io::BufReader::new(child.stderr.take().unwrap()).lines();
+        for _ in 0..200 {
+            if file.exists() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        std::thread::sleep(Duration::from_millis(500));
+        Trace { child, file }
+    }
+
+    /// Detach and return the process-starting calls seen (threads are not processes).
+    fn stop(mut self) -> Vec<String> {
+        let pid = nix::unistd::Pid::from_raw(self.child.id() as i32);
+        let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGINT);
+        let _ = self.child.wait();
+        fs::read_to_string(&self.file)
+            .unwrap_or_default()
+            .lines()
+            .filter(|l| !l.contains("CLONE_THREAD") && !l.contains("+++") && !l.contains("---"))
+            .filter(|l| {
+                ["fork(", "vfork(", "clone(", "clone3(", "execve("]
+                    .iter()
+                    .any(|c| l.contains(c))
+            })
+            .map(str::to_string)
+            .collect()
+    }
+}
+
+/// Routes changed by `ee route` in another terminal are picked up at the next prompt; a prompt
+/// with unchanged routes starts no process.
+fn pickup(sh: Sh) {
+    if !have(sh.name()) {
+        return;
+    }
+    let home = Home::new(sh);
+    let mut s = home.start();
+    let via = format!("via={}", sh.name());
+
+    let (out, _) = s.run("eenew via");
+    assert_has(&out, &via);
+
+    if have("strace") {
+        let t = Trace::attach(s.p.pid(), home.path().join("trace1"));
+        for _ in 0..3 {
+            s.p.send("\r");
+            s.p.expect("PROMPT> ");
+        }
+        s.sync();
+        let forks = t.stop();
+        assert!(
+            forks.is_empty(),
+            "{sh:?}: prompts with unchanged routes started processes: {forks:#?}"
+        );
+    }
+
+    home.ee(&["route", "add", "eenew"]);
+    if have("strace") {
+        // The control: a prompt after a change does start ee (once), so the trace above could
+        // have failed.
+        let t = Trace::attach(s.p.pid(), home.path().join("trace2"));
+        s.p.send("\r");
+        s.p.expect("PROMPT> ");
+        s.sync();
+        let forks = t.stop();
+        assert!(!forks.is_empty(), "{sh:?}: no reload seen after a change");
+    } else {
+        s.p.send("\r");
+        s.p.expect("PROMPT> ");
+    }
+    let (out, _) = s.run("eenew via");
+    assert_has(&out, "via=ee");
+
+    home.ee(&["route", "remove", "eenew"]);
+    s.p.send("\r");
+    s.p.expect("PROMPT> ");
+    let (out, _) = s.run("eenew via");
+    assert_has(&out, &via);
+    let (out, _) = s.run("eeprobe via");
+    assert_has(&out, "via=ee");
+}
+
+/// Non-interactive shells that load the rc file are untouched; an interactive one routes, except
+/// inside a routed command (the recursion marker).
+fn non_interactive(sh: Sh) {
+    if !have(sh.name()) {
+        return;
+    }
+    let home = Home::new(sh);
+    let rc = home.rc().to_string_lossy().into_owned();
+    let run = |args: &[&str], extra: &[(&str, &str)]| -> String {
+        let out = Command::new(sh.name())
+            .args(args)
+            .env_clear()
+            .envs(home.env())
+            .envs(extra.iter().copied())
+            .current_dir(home.path())
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let via = format!("via={}", sh.name());
+    let source = if sh == Sh::Fish { "source" } else { "." };
+    // -c, and a script file, each sourcing the rc file.
+    // (`; true` keeps the shell from exec'ing the last command, so the probe's parent is it)
+    let c = format!("{source} '{rc}'; eeprobe via; true");
+    assert_has(&run(&["-c", &c], &[]), &via);
+    let script = home.path().join("script");
+    fs::write(&script, format!("{c}\n")).unwrap();
+    assert_has(&run(&[&script.to_string_lossy()], &[]), &via);
+    // Interactive (-i) with the same rc: routed, unless already inside a routed command.
+    let i: Vec<&str> = match sh {
+        Sh::Bash => vec!["--rcfile", &rc, "-i", "-c", "eeprobe via; true"],
+        _ => vec!["-i", "-c", "eeprobe via; true"],
+    };
+    assert_has(&run(&i, &[]), "via=ee");
+    assert_has(&run(&i, &[("EARLYEXIT_ROUTED", "1")]), &via);
+}
+
+macro_rules! per_shell {
+    ($($name:ident: $f:ident($sh:expr);)*) => {
+        $( #[test] fn $name() { $f($sh) } )*
+    };
+}
+
+per_shell! {
+    bash_basics: basics(Sh::Bash);
+    zsh_basics: basics(Sh::Zsh);
+    fish_basics: basics(Sh::Fish);
+    bash_terminal: terminal(Sh::Bash);
+    zsh_terminal: terminal(Sh::Zsh);
+    fish_terminal: terminal(Sh::Fish);
+    bash_pickup: pickup(Sh::Bash);
+    zsh_pickup: pickup(Sh::Zsh);
+    fish_pickup: pickup(Sh::Fish);
+    bash_non_interactive: non_interactive(Sh::Bash);
+    zsh_non_interactive: non_interactive(Sh::Zsh);
+    fish_non_interactive: non_interactive(Sh::Fish);
+}

@@ -1,0 +1,14 @@
+#!/bin/sh
+# Test program for the shell hook tests: says what it got and who its parent is (`via=ee` when the
+# hook routed it through `ee run`, `via=bash|zsh|fish` when the shell ran it directly).
+via() { echo "via=$(cat /proc/$PPID/comm)"; }
+case "$1" in
+  via) via ;;
+  exit) exit "$2" ;;
+  stdin) while IFS= read -r l; do echo "got=$l"; done; via ;;
+  color) if [ -t 1 ]; then printf '\033[31mRED\033[0m\n'; else echo PLAIN; fi ;;
+  ask) printf 'Continue? [y/N] '; read -r ans; echo "answer=$ans"; via ;;
+  sleep) echo sleeping; sleep 30; echo woke ;;
+  count) i=0; while [ $i -lt 8 ]; do echo "tick$i"; i=$((i+1)); sleep 0.25; done; echo finished ;;
+  *) for a in "$@"; do printf '[%s]' "$a"; done; echo; via ;;
+esac
