@@ -1,8 +1,165 @@
-//! `ee telemetry` (not implemented yet).
+//! `ee telemetry check|path|export|clear|prune` (and the hidden `generate` for benchmarks):
+//! looking after the telemetry database.
 
-use crate::cli::TelemetryArgs;
+use std::io::{self, BufRead, IsTerminal, Write};
+
+use crate::cli::{ExportFormat, TelemetryAction, TelemetryArgs};
 use crate::cmd::{CmdResult, Fail};
+use crate::telemetry::report::{self, ExportError};
+use crate::telemetry::store::Store;
+use crate::telemetry::{db_path, spool};
 
-pub fn run(_a: TelemetryArgs) -> CmdResult {
-    Err(Fail::usage("'ee telemetry' is not implemented yet"))
+/// Exit status when the database cannot be used, or `check` finds a problem.
+const EXIT_DB: i32 = 1;
+
+fn path() -> Result<std::path::PathBuf, Fail> {
+    db_path().ok_or_else(|| {
+        Fail::new(
+            EXIT_DB,
+            "no data directory (HOME unset?) and EARLYEXIT_DB not set",
+        )
+    })
+}
+
+fn open() -> Result<Store, Fail> {
+    let p = path()?;
+    let s = Store::open(&p)
+        .map_err(|e| Fail::new(EXIT_DB, format!("cannot open {}: {e}", p.display())))?;
+    for n in &s.notices {
+        crate::printer::note(false, &format!("telemetry: {n}"));
+    }
+    Ok(s)
+}
+
+fn out(s: &str) {
+    let _ = crate::printer::write_all(1, s.as_bytes());
+}
+
+pub fn run(a: TelemetryArgs) -> CmdResult {
+    match a.action {
+        TelemetryAction::Path => {
+            out(&format!("{}\n", path()?.display()));
+            Ok(0)
+        }
+        TelemetryAction::Check => check(),
+        TelemetryAction::Export { format } => export(format == ExportFormat::Csv),
+        TelemetryAction::Clear { yes } => clear(yes),
+        TelemetryAction::Prune { older_than, keep } => {
+            if older_than.is_none() && keep.is_none() {
+                return Err(Fail::usage(
+                    "'ee telemetry prune' needs --older-than DURATION and/or --keep N",
+                ));
+            }
+            let mut s = open()?;
+            let n = report::prune(&mut s, older_than, keep)
+                .map_err(|e| Fail::new(EXIT_DB, format!("prune failed: {e}")))?;
+            let left: i64 = s
+                .conn()
+                .query_row("SELECT count(*) FROM executions", [], |r| r.get(0))
+                .unwrap_or(0);
+            out(&format!("pruned {n} execution(s); {left} left\n"));
+            Ok(0)
+        }
+        TelemetryAction::Generate { count } => {
+            let mut s = open()?;
+            let tty = io::stderr().is_terminal();
+            let n = report::generate(&mut s, count, |done| {
+                if tty {
+                    eprint!("\rgenerated {done}/{count}");
+                }
+            })
+            .map_err(|e| Fail::new(EXIT_DB, format!("generate failed: {e}")))?;
+            if tty {
+                eprintln!();
+            }
+            out(&format!(
+                "generated {n} execution(s) in {}\n",
+                s.path().display()
+            ));
+            Ok(0)
+        }
+    }
+}
+
+fn check() -> CmdResult {
+    let s = open()?;
+    let c = report::check(&s).map_err(|e| Fail::new(EXIT_DB, format!("check failed: {e}")))?;
+    let mb = |b: u64| format!("{:.1} MB", b as f64 / 1_048_576.0);
+    let mut o = String::new();
+    o += &format!("database       {}\n", c.path);
+    o += &format!(
+        "size           {} (+ {} write-ahead log)\n",
+        mb(c.size_bytes),
+        mb(c.wal_bytes)
+    );
+    o += &format!("journal mode   {}\n", c.journal_mode);
+    o += &format!(
+        "foreign keys   {}\n",
+        if c.foreign_keys { "on" } else { "off" }
+    );
+    o += &format!("schema         user_version {}\n", c.user_version);
+    o += &format!("integrity      {}\n", c.integrity);
+    o += &format!("fk violations  {}\n", c.foreign_key_violations);
+    for (t, n) in &c.tables {
+        o += &format!("rows           {t}: {n}\n");
+    }
+    o += &format!("spool backlog  {}", c.spool_backlog);
+    if c.merged_on_open > 0 {
+        o += &format!(" ({} merged just now)", c.merged_on_open);
+    }
+    o += "\n";
+    o += if c.ok() {
+        "status         ok\n"
+    } else {
+        "status         PROBLEM\n"
+    };
+    out(&o);
+    Ok(if c.ok() { 0 } else { EXIT_DB })
+}
+
+fn export(csv: bool) -> CmdResult {
+    let p = path()?;
+    if !p.exists() && !spool::pending(&p) {
+        if csv {
+            // Header only: the columns of an empty database are the schema's.
+        }
+        return Ok(0);
+    }
+    let s = open()?;
+    let stdout = io::stdout();
+    let mut w = io::BufWriter::with_capacity(1 << 16, stdout.lock());
+    match report::export(s.conn(), csv, &mut w) {
+        Ok(_) => Ok(0),
+        Err(ExportError::Io(e)) if e.kind() == io::ErrorKind::BrokenPipe => Ok(141),
+        Err(ExportError::Io(e)) => Err(Fail::new(EXIT_DB, format!("export: {e}"))),
+        Err(ExportError::Db(e)) => Err(Fail::new(EXIT_DB, format!("export: {e}"))),
+    }
+}
+
+fn clear(yes: bool) -> CmdResult {
+    let p = path()?;
+    if !p.exists() && !spool::pending(&p) {
+        out("nothing to clear\n");
+        return Ok(0);
+    }
+    let mut s = open()?;
+    if !yes {
+        let n: i64 = s
+            .conn()
+            .query_row("SELECT count(*) FROM executions", [], |r| r.get(0))
+            .unwrap_or(0);
+        eprint!(
+            "Delete all {n} recorded execution(s) and everything learned from them in {}? [y/N] ",
+            p.display()
+        );
+        let _ = io::stderr().flush();
+        let mut answer = String::new();
+        let _ = io::stdin().lock().read_line(&mut answer);
+        if !matches!(answer.trim(), "y" | "Y" | "yes" | "YES" | "Yes") {
+            return Err(Fail::new(1, "not cleared"));
+        }
+    }
+    let n = report::clear(&mut s).map_err(|e| Fail::new(EXIT_DB, format!("clear failed: {e}")))?;
+    out(&format!("cleared {n} execution(s)\n"));
+    Ok(0)
 }
