@@ -207,10 +207,15 @@ impl Matcher {
         self.any.as_ref()
     }
 
+    /// Does an `--exclude` pattern match this line?
+    pub fn is_excluded(&self, line: &[u8]) -> bool {
+        self.exclude.iter().any(|p| p.re.is_match(line))
+    }
+
     /// Classify one line (without its line terminator, ANSI already stripped). Returns the class
     /// and the span of the matched text within the line.
     pub fn classify(&self, line: &[u8]) -> Option<(Class, usize, usize, &str)> {
-        if self.exclude.iter().any(|p| p.re.is_match(line)) {
+        if self.is_excluded(line) {
             return None;
         }
         for p in &self.error {

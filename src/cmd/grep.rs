@@ -8,6 +8,15 @@ use crate::plan::{pattern_spec, Plan};
 pub fn run(a: GrepArgs) -> CmdResult {
     let spec = pattern_spec(a.main_pattern(), &a.engine);
     let command_mode = !a.command.is_empty();
+    if a.engine.test_pattern {
+        if command_mode {
+            return Err(Fail::usage(
+                "--test-pattern reads a log on stdin and runs nothing: drop the command",
+            ));
+        }
+        let plan = Plan::new(spec, &a.engine, false, None).map_err(|e| Fail::usage(e.0))?;
+        return super::testpattern::run(&plan);
+    }
     if !command_mode
         && !spec.decides()
         && a.engine.timeout.is_none()
@@ -26,6 +35,10 @@ pub fn run(a: GrepArgs) -> CmdResult {
     };
     let mut outcome =
         watch::execute(&plan, &a.command, mode).map_err(|e| watch::spawn_fail(e, false))?;
-    outcome.exit_code = grep_exit_code(outcome.reason, outcome.child, a.engine.unix_exit_codes);
+    outcome.exit_code = if outcome.detached {
+        4
+    } else {
+        grep_exit_code(outcome.reason, outcome.child, a.engine.unix_exit_codes)
+    };
     Ok(watch::finish(&plan, &outcome))
 }

@@ -19,6 +19,7 @@ pub mod run;
 pub mod stats;
 pub mod suggest;
 pub mod telemetry;
+pub mod testpattern;
 pub mod watch;
 
 /// Exit status for usage errors of the grep face (and most subcommands).
@@ -140,15 +141,17 @@ fn clap_fail(e: clap::Error) -> Fail {
 /// insert the `--` clap needs before the command when the user left it out.
 fn insert_double_dash(args: &mut Vec<OsString>) {
     let cmd = Cli::command();
-    let mut long_vals: Vec<String> = Vec::new();
-    let mut short_vals: Vec<char> = Vec::new();
+    // Options that take values, with how many words they take.
+    let mut long_vals: Vec<(String, usize)> = Vec::new();
+    let mut short_vals: Vec<(char, usize)> = Vec::new();
     for a in cmd.get_arguments() {
         if a.get_action().takes_values() && !a.is_positional() {
-            long_vals.extend(a.get_long().map(str::to_string));
+            let n = a.get_num_args().map_or(1, |r| r.min_values().max(1));
+            long_vals.extend(a.get_long().map(|l| (l.to_string(), n)));
             if let Some(al) = a.get_all_aliases() {
-                long_vals.extend(al.into_iter().map(str::to_string));
+                long_vals.extend(al.into_iter().map(|l| (l.to_string(), n)));
             }
-            short_vals.extend(a.get_short());
+            short_vals.extend(a.get_short().map(|c| (c, n)));
         }
     }
     let mut positionals = 0;
@@ -172,16 +175,14 @@ fn insert_double_dash(args: &mut Vec<OsString>) {
             if name == "pattern" {
                 pattern_opt = true;
             }
-            if !long.contains('=') && long_vals.iter().any(|l| l == name) {
-                i += 1;
+            if let Some((_, n)) = long_vals.iter().find(|(l, _)| l == name) {
+                i += if long.contains('=') { n - 1 } else { *n };
             }
         } else if a.len() > 1 && a.starts_with('-') {
             let chars: Vec<char> = a[1..].chars().collect();
             for (k, c) in chars.iter().enumerate() {
-                if short_vals.contains(c) {
-                    if k + 1 == chars.len() {
-                        i += 1;
-                    }
+                if let Some((_, n)) = short_vals.iter().find(|(s, _)| s == c) {
+                    i += if k + 1 == chars.len() { *n } else { n - 1 };
                     break;
                 }
             }
@@ -226,6 +227,7 @@ mod tests {
             ["ee", "--pattern", "run", "--", "sh"]
         );
         assert_eq!(p(&["ee", "x", "--", "true"]), ["ee", "x", "--", "true"]);
+        assert_eq!(p(&["ee", "--fd", "3", "--fd-pattern", "3", "B", "x", "sh"]), ["ee", "--fd", "3", "--fd-pattern", "3", "B", "x", "--", "sh"]);
         assert_eq!(p(&["ee", "x"]), ["ee", "x"]);
     }
 }

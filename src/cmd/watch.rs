@@ -57,7 +57,11 @@ pub fn finish(plan: &Plan, outcome: &Outcome) -> i32 {
     if !plan.opts.no_telemetry && !crate::telemetry::disabled_by_env() {
         crate::telemetry::record(outcome, plan.opts.quiet);
     }
-    outcome.exit_code
+    if outcome.detached {
+        4
+    } else {
+        outcome.exit_code
+    }
 }
 
 /// One-line message for a command that could not be started, with the face's exit status.

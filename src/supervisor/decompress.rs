@@ -68,7 +68,11 @@ pub fn start(format: Format, head: Vec<u8>) -> io::Result<Decoder> {
             }
         }
     });
-    Ok(Decoder { output: r, error, _thread: thread })
+    Ok(Decoder {
+        output: r,
+        error,
+        _thread: thread,
+    })
 }
 
 fn decode<R: Read>(format: Format, input: R, out: &mut File) -> io::Result<()> {
@@ -77,7 +81,8 @@ fn decode<R: Read>(format: Format, input: R, out: &mut File) -> io::Result<()> {
         Format::Bzip2 => io::copy(&mut bzip2::read::MultiBzDecoder::new(input), out).map(drop),
         Format::Xz => {
             let mut buf = io::BufReader::new(input);
-            lzma_rs::xz_decompress(&mut buf, out).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, format!("{e:?}")))
+            lzma_rs::xz_decompress(&mut buf, out)
+                .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, format!("{e:?}")))
         }
     }?;
     out.flush()

@@ -32,9 +32,18 @@ pub struct Engine<'a> {
     log_failed: bool,
 }
 
-fn record(ev: &LineEvent, offset: Duration, matches: &mut Vec<MatchRecord>, observed: &mut Vec<MatchRecord>) {
+fn record(
+    ev: &LineEvent,
+    offset: Duration,
+    matches: &mut Vec<MatchRecord>,
+    observed: &mut Vec<MatchRecord>,
+) {
     let Some(h) = &ev.hit else { return };
-    let list = if h.class == Class::Observed { observed } else { matches };
+    let list = if h.class == Class::Observed {
+        observed
+    } else {
+        matches
+    };
     if list.len() >= MAX_RECORDS {
         return;
     }
@@ -87,7 +96,13 @@ impl<'a> Engine<'a> {
         self.policy.on_output(now, stderr);
         let every = self.policy.wants_every_line();
         let start = self.policy.start;
-        let Engine { policy, chans, matches, observed, .. } = self;
+        let Engine {
+            policy,
+            chans,
+            matches,
+            observed,
+            ..
+        } = self;
         let ch = &mut chans[i];
         let end = ch.scanner.feed(buf, ch.matcher, every, &mut |ev| {
             record(&ev, now.saturating_duration_since(start), matches, observed);
@@ -127,7 +142,13 @@ impl<'a> Engine<'a> {
         }
         let every = self.policy.wants_every_line();
         let start = self.policy.start;
-        let Engine { policy, chans, matches, observed, .. } = self;
+        let Engine {
+            policy,
+            chans,
+            matches,
+            observed,
+            ..
+        } = self;
         let ch = &mut chans[i];
         ch.scanner.finish(ch.matcher, every, &mut |ev| {
             record(&ev, now.saturating_duration_since(start), matches, observed);
@@ -143,7 +164,11 @@ impl<'a> Engine<'a> {
     /// Redraw the progress line at most every 100 ms (or now when `force`).
     pub fn draw_progress(&mut self, now: Instant, force: bool) {
         let Some(p) = &mut self.progress else { return };
-        if !force && self.last_draw.is_some_and(|t| now < t + Duration::from_millis(100)) {
+        if !force
+            && self
+                .last_draw
+                .is_some_and(|t| now < t + Duration::from_millis(100))
+        {
             return;
         }
         self.last_draw = Some(now);
@@ -164,19 +189,30 @@ impl<'a> Engine<'a> {
 
     /// The next time the progress line wants a redraw.
     pub fn progress_deadline(&self, now: Instant) -> Option<Instant> {
-        self.progress.as_ref().map(|_| now + Duration::from_millis(250))
+        self.progress
+            .as_ref()
+            .map(|_| now + Duration::from_millis(250))
     }
 
     fn stats(&self, stream: Stream) -> StreamStats {
         self.chans
             .iter()
             .find(|c| c.scanner.stream == stream)
-            .map(|c| StreamStats { lines: c.scanner.lines, bytes: c.scanner.bytes })
+            .map(|c| StreamStats {
+                lines: c.scanner.lines,
+                bytes: c.scanner.bytes,
+            })
             .unwrap_or_default()
     }
 
     /// Close logs and build the observation.
-    pub fn finish(mut self, natural: Reason, child: Option<ChildStatus>, stopped_early: bool, end: Instant) -> Observed {
+    pub fn finish(
+        mut self,
+        natural: Reason,
+        child: Option<ChildStatus>,
+        stopped_early: bool,
+        end: Instant,
+    ) -> Observed {
         if let Some(p) = &mut self.progress {
             p.erase();
         }

@@ -38,8 +38,17 @@ pub enum LogSink {
 
 impl LogSink {
     pub fn open(path: &Path, spec: &LogSpec) -> io::Result<LogSink> {
-        let f = OpenOptions::new().create(true).write(true).append(spec.append).truncate(!spec.append).open(path)?;
-        Ok(if spec.gzip { LogSink::Gzip(GzEncoder::new(f, Compression::fast())) } else { LogSink::Plain(f) })
+        let f = OpenOptions::new()
+            .create(true)
+            .write(true)
+            .append(spec.append)
+            .truncate(!spec.append)
+            .open(path)?;
+        Ok(if spec.gzip {
+            LogSink::Gzip(GzEncoder::new(f, Compression::fast()))
+        } else {
+            LogSink::Plain(f)
+        })
     }
 
     pub fn write(&mut self, buf: &[u8]) -> io::Result<()> {

@@ -135,14 +135,24 @@ fn natural_reason(m: &Matcher, child: Option<ChildStatus>) -> Reason {
 }
 
 /// Open the log file of each stream (by its suffix), saying where they are.
-fn open_logs(spec: Option<&LogSpec>, suffixes: &[String], quiet: bool) -> io::Result<Vec<Option<LogSink>>> {
-    let Some(spec) = spec else { return Ok(suffixes.iter().map(|_| None).collect()) };
+fn open_logs(
+    spec: Option<&LogSpec>,
+    suffixes: &[String],
+    quiet: bool,
+) -> io::Result<Vec<Option<LogSink>>> {
+    let Some(spec) = spec else {
+        return Ok(suffixes.iter().map(|_| None).collect());
+    };
     let mut out = Vec::new();
     let mut names = Vec::new();
     for suf in suffixes {
         let path = spec.path(suf);
-        let sink = LogSink::open(&path, spec)
-            .map_err(|e| io::Error::new(e.kind(), format!("cannot open log file {}: {e}", path.display())))?;
+        let sink = LogSink::open(&path, spec).map_err(|e| {
+            io::Error::new(
+                e.kind(),
+                format!("cannot open log file {}: {e}", path.display()),
+            )
+        })?;
         names.push(path.display().to_string());
         out.push(Some(sink));
     }
@@ -166,7 +176,12 @@ pub fn watch_stdin(setup: &Setup) -> io::Result<Observed> {
         out,
         log: logs.pop().flatten(),
     };
-    let mut eng = Engine::new(Policy::new(setup.limits.clone(), start), vec![chan], setup.quiet, setup.progress);
+    let mut eng = Engine::new(
+        Policy::new(setup.limits.clone(), start),
+        vec![chan],
+        setup.quiet,
+        setup.progress,
+    );
     let mut buf = vec![0u8; READ_CHUNK];
     // Bigger pipe buffers on both sides mean fewer context switches at full speed (as pv does);
     // fails harmlessly for anything that is not a pipe.
@@ -190,7 +205,10 @@ pub fn watch_stdin(setup: &Setup) -> io::Result<Observed> {
     let mut eof = false;
     while !eng.policy.stop {
         let now = Instant::now();
-        let mut fds = [PollFd::new(input, PollFlags::POLLIN), PollFd::new(sigs.read.as_fd(), PollFlags::POLLIN)];
+        let mut fds = [
+            PollFd::new(input, PollFlags::POLLIN),
+            PollFd::new(sigs.read.as_fd(), PollFlags::POLLIN),
+        ];
         let deadline = min_deadline(eng.policy.next_deadline(), eng.progress_deadline(now));
         match poll(&mut fds, poll_timeout(deadline, now)) {
             Err(nix::errno::Errno::EINTR) => continue,
@@ -272,7 +290,11 @@ struct Pipes {
     strip: [bool; 2],
 }
 
-fn open_pipes(setup: &Setup, ws: Option<nix::pty::Winsize>, dests: [i32; 2]) -> Result<Pipes, SpawnError> {
+fn open_pipes(
+    setup: &Setup,
+    ws: Option<nix::pty::Winsize>,
+    dests: [i32; 2],
+) -> Result<Pipes, SpawnError> {
     let other = |e: nix::Error| SpawnError::Other(e.to_string());
     let use_pty = setup.pty != When::Never;
     let mut masters = Vec::new();
@@ -283,14 +305,17 @@ fn open_pipes(setup: &Setup, ws: Option<nix::pty::Winsize>, dests: [i32; 2]) -> 
         let (master, slave, is_pty) = match made {
             Some(p) => (p.master, p.slave, true),
             None if setup.pty == When::Always => {
-                return Err(SpawnError::Other("cannot open a pseudo-terminal (--pty always)".into()))
+                return Err(SpawnError::Other(
+                    "cannot open a pseudo-terminal (--pty always)".into(),
+                ))
             }
             None => {
                 let (r, w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(other)?;
                 (r, w, false)
             }
         };
-        strip[i] = setup.color == When::Never || (setup.color == When::Auto && is_pty && !is_tty(*dest));
+        strip[i] =
+            setup.color == When::Never || (setup.color == When::Auto && is_pty && !is_tty(*dest));
         masters.push(Some(master));
         slaves.push(slave);
     }
@@ -298,29 +323,50 @@ fn open_pipes(setup: &Setup, ws: Option<nix::pty::Winsize>, dests: [i32; 2]) -> 
     for (n, _) in &setup.fds {
         let (r, w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(other)?;
         // Park the write end above any target so the dup2s in the child cannot clobber each other.
-        let parked = nix::fcntl::fcntl(w.as_raw_fd(), nix::fcntl::FcntlArg::F_DUPFD_CLOEXEC(1024)).map_err(other)?;
+        let parked = nix::fcntl::fcntl(w.as_raw_fd(), nix::fcntl::FcntlArg::F_DUPFD_CLOEXEC(1024))
+            .map_err(other)?;
         drop(w);
         // SAFETY: F_DUPFD_CLOEXEC returned a new descriptor that we now own.
-        extra.push((*n, unsafe { <OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(parked) }));
+        extra.push((*n, unsafe {
+            <OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(parked)
+        }));
         masters.push(Some(r));
     }
     let err_slave = slaves.pop().expect("two slaves");
     let out_slave = slaves.pop().expect("two slaves");
-    Ok(Pipes { masters, out_slave, err_slave, extra, strip })
+    Ok(Pipes {
+        masters,
+        out_slave,
+        err_slave,
+        extra,
+        strip,
+    })
 }
 
 /// Command mode: spawn the child and supervise it.
 pub fn watch_command(setup: &Setup) -> Result<Observed, SpawnError> {
     let sigs = signals::SignalPipe::install().map_err(|e| SpawnError::Other(e.to_string()))?;
-    let ws = pty::terminal_size().or(Some(nix::pty::Winsize { ws_row: 24, ws_col: 80, ws_xpixel: 0, ws_ypixel: 0 }));
+    let ws = pty::terminal_size().or(Some(nix::pty::Winsize {
+        ws_row: 24,
+        ws_col: 80,
+        ws_xpixel: 0,
+        ws_ypixel: 0,
+    }));
     let out_fd = if setup.stdout_to_stderr { 2 } else { 1 };
     let dests = [out_fd, 2];
     let pipes = open_pipes(setup, ws, dests)?;
-    let Pipes { mut masters, out_slave, err_slave, extra, strip } = pipes;
+    let Pipes {
+        mut masters,
+        out_slave,
+        err_slave,
+        extra,
+        strip,
+    } = pipes;
 
     let mut suffixes = vec![String::new(), "err".to_string()];
     suffixes.extend(setup.fds.iter().map(|(n, _)| format!("fd{n}")));
-    let logs = open_logs(setup.logs.as_ref(), &suffixes, setup.quiet).map_err(|e| SpawnError::Other(e.to_string()))?;
+    let logs = open_logs(setup.logs.as_ref(), &suffixes, setup.quiet)
+        .map_err(|e| SpawnError::Other(e.to_string()))?;
 
     let tty = foreground_tty();
     let mut cmd = std::process::Command::new(&setup.argv[0]);
@@ -367,20 +413,47 @@ pub fn watch_command(setup: &Setup) -> Result<Observed, SpawnError> {
 
     let mut chans = Vec::new();
     let streams: Vec<(Stream, i32, bool, &Matcher, bool)> = [
-        (Stream::Stdout, dests[0], setup.match_stdout, setup.matcher, strip[0]),
-        (Stream::Stderr, dests[1], setup.match_stderr, setup.matcher, strip[1]),
+        (
+            Stream::Stdout,
+            dests[0],
+            setup.match_stdout,
+            setup.matcher,
+            strip[0],
+        ),
+        (
+            Stream::Stderr,
+            dests[1],
+            setup.match_stderr,
+            setup.matcher,
+            strip[1],
+        ),
     ]
     .into_iter()
-    .chain(setup.fds.iter().map(|(n, m)| (Stream::Fd(*n), 2, true, m.unwrap_or(setup.matcher), false)))
+    .chain(
+        setup
+            .fds
+            .iter()
+            .map(|(n, m)| (Stream::Fd(*n), 2, true, m.unwrap_or(setup.matcher), false)),
+    )
     .collect();
     for ((stream, dest, matching, matcher, strip), log) in streams.into_iter().zip(logs) {
         let mut out = Out::new(dest, strip);
         if setup.prefix {
             out = out.with_prefix(&format!("[{}] ", stream.name()));
         }
-        chans.push(Channel { scanner: Scanner::new(stream, matching, setup.before), matcher, out, log });
+        chans.push(Channel {
+            scanner: Scanner::new(stream, matching, setup.before),
+            matcher,
+            out,
+            log,
+        });
     }
-    let mut eng = Engine::new(Policy::new(setup.limits.clone(), start), chans, setup.quiet, setup.progress);
+    let mut eng = Engine::new(
+        Policy::new(setup.limits.clone(), start),
+        chans,
+        setup.quiet,
+        setup.progress,
+    );
     let mut buf = vec![0u8; READ_CHUNK];
     let mut exited: Option<(ChildStatus, Instant)> = None;
     let mut term_sent: Option<Instant> = None;
@@ -418,7 +491,11 @@ pub fn watch_command(setup: &Setup) -> Result<Observed, SpawnError> {
                         .iter()
                         .zip(&fds[1..])
                         .filter(|(_, f)| {
-                            f.revents().is_some_and(|r| r.intersects(PollFlags::POLLIN | PollFlags::POLLHUP | PollFlags::POLLERR))
+                            f.revents().is_some_and(|r| {
+                                r.intersects(
+                                    PollFlags::POLLIN | PollFlags::POLLHUP | PollFlags::POLLERR,
+                                )
+                            })
                         })
                         .map(|(i, _)| *i)
                         .collect();
@@ -445,7 +522,9 @@ pub fn watch_command(setup: &Setup) -> Result<Observed, SpawnError> {
             }
         }
         for i in ready {
-            let Some(fd) = masters[i].as_ref() else { continue };
+            let Some(fd) = masters[i].as_ref() else {
+                continue;
+            };
             match nix::unistd::read(fd.as_raw_fd(), &mut buf) {
                 Ok(0) | Err(nix::errno::Errno::EIO) => {
                     masters[i] = None;
@@ -461,13 +540,18 @@ pub fn watch_command(setup: &Setup) -> Result<Observed, SpawnError> {
         }
         let now = Instant::now();
         if exited.is_none() {
-            if let Ok(ws) = waitid(Id::Pid(pid), WaitPidFlag::WEXITED | WaitPidFlag::WNOHANG | WaitPidFlag::WNOWAIT) {
+            if let Ok(ws) = waitid(
+                Id::Pid(pid),
+                WaitPidFlag::WEXITED | WaitPidFlag::WNOHANG | WaitPidFlag::WNOWAIT,
+            ) {
                 if let Some(st) = child_status(ws) {
                     exited = Some((st, now));
                 }
             }
             if exited.is_none() {
-                if let Ok(WaitStatus::Stopped(..)) = waitid(Id::Pid(pid), WaitPidFlag::WSTOPPED | WaitPidFlag::WNOHANG) {
+                if let Ok(WaitStatus::Stopped(..)) =
+                    waitid(Id::Pid(pid), WaitPidFlag::WSTOPPED | WaitPidFlag::WNOHANG)
+                {
                     if let Some(fd) = tty {
                         let paused = suspend_with_child(fd, pid);
                         eng.policy.pause(paused);
@@ -482,17 +566,20 @@ pub fn watch_command(setup: &Setup) -> Result<Observed, SpawnError> {
             eng.policy.on_tick(now);
         }
         eng.draw_progress(now, false);
-        if eng.policy.stop && exited.is_none() && term_sent.is_none() {
-            let r = eng.policy.reason;
+        if exited.is_none() && term_sent.is_none() {
+            // Detaching happens at the decision itself: there is no trace to wait for.
             let d = &setup.detach;
-            let detach = r.is_some_and(|r| {
-                (d.on_match && matches!(r, Reason::Match | Reason::ErrorMatch | Reason::SuccessMatch))
+            let detach = eng.policy.reason.is_some_and(|r| {
+                (d.on_match
+                    && matches!(r, Reason::Match | Reason::ErrorMatch | Reason::SuccessMatch))
                     || (d.on_timeout && r.is_timeout())
             });
             if detach {
                 drop(guard);
                 return Ok(detach_child(eng, masters, pid, &setup.detach, setup.quiet));
             }
+        }
+        if eng.policy.stop && exited.is_none() && term_sent.is_none() {
             let _ = killpg(pid, Signal::SIGTERM);
             let _ = killpg(pid, Signal::SIGCONT);
             term_sent = Some(now);
@@ -515,19 +602,36 @@ pub fn watch_command(setup: &Setup) -> Result<Observed, SpawnError> {
         // Grandchildren die too; the leader is still unreaped, so the group id is still ours.
         let _ = killpg(pid, Signal::SIGKILL);
     }
-    let status = waitpid(pid, None).ok().and_then(child_status).or(exited.map(|e| e.0));
+    let status = waitpid(pid, None)
+        .ok()
+        .and_then(child_status)
+        .or(exited.map(|e| e.0));
     drop(child);
-    Ok(eng.finish(natural_reason(setup.matcher, status), status, stopped_early, end))
+    Ok(eng.finish(
+        natural_reason(setup.matcher, status),
+        status,
+        stopped_early,
+        end,
+    ))
 }
 
 /// `--detach`: leave the child running. A background drainer (a forked copy of ee in its own
 /// session) keeps reading its output, into the logs when there are any, so the child never gets
 /// SIGPIPE or EIO; ee writes the PID file, says where the child is, and returns.
-fn detach_child(mut eng: Engine, masters: Vec<Option<OwnedFd>>, pid: Pid, d: &Detach, quiet: bool) -> Observed {
+fn detach_child(
+    mut eng: Engine,
+    masters: Vec<Option<OwnedFd>>,
+    pid: Pid,
+    d: &Detach,
+    quiet: bool,
+) -> Observed {
     let pgid = nix::unistd::getpgid(Some(pid)).unwrap_or(pid);
     if let Some(path) = &d.pid_file {
         if let Err(e) = std::fs::write(path, format!("{pid}\n")) {
-            note(quiet, &format!("cannot write the PID file {}: {e}", path.display()));
+            note(
+                quiet,
+                &format!("cannot write the PID file {}: {e}", path.display()),
+            );
         }
     }
     let logs: Vec<Option<LogSink>> = eng.chans.iter_mut().map(|c| c.log.take()).collect();
@@ -535,7 +639,11 @@ fn detach_child(mut eng: Engine, masters: Vec<Option<OwnedFd>>, pid: Pid, d: &De
     match unsafe { nix::unistd::fork() } {
         Ok(nix::unistd::ForkResult::Child) => {
             let _ = nix::unistd::setsid();
-            if let Ok(null) = std::fs::OpenOptions::new().read(true).write(true).open("/dev/null") {
+            if let Ok(null) = std::fs::OpenOptions::new()
+                .read(true)
+                .write(true)
+                .open("/dev/null")
+            {
                 for fd in 0..3 {
                     let _ = nix::unistd::dup2(null.as_raw_fd(), fd);
                 }
@@ -553,7 +661,8 @@ fn detach_child(mut eng: Engine, masters: Vec<Option<OwnedFd>>, pid: Pid, d: &De
     }
     note(quiet, &format!("detached: pid {pid}, process group {pgid}"));
     let end = Instant::now();
-    let mut obs = eng.finish(Reason::Match, None, false, end);
+    let reason = eng.policy.reason.unwrap_or(Reason::Match);
+    let mut obs = eng.finish(reason, None, false, end);
     obs.detached = true;
     obs
 }
@@ -572,10 +681,16 @@ fn drain_forever(mut masters: Vec<Option<OwnedFd>>, mut logs: Vec<Option<LogSink
         if poll(&mut fds, PollTimeout::NONE).is_err() {
             continue;
         }
-        let ready: Vec<usize> =
-            idx.iter().zip(&fds).filter(|(_, f)| f.revents().is_some_and(|r| !r.is_empty())).map(|(i, _)| *i).collect();
+        let ready: Vec<usize> = idx
+            .iter()
+            .zip(&fds)
+            .filter(|(_, f)| f.revents().is_some_and(|r| !r.is_empty()))
+            .map(|(i, _)| *i)
+            .collect();
         for i in ready {
-            let Some(fd) = masters[i].as_ref() else { continue };
+            let Some(fd) = masters[i].as_ref() else {
+                continue;
+            };
             match nix::unistd::read(fd.as_raw_fd(), &mut buf) {
                 Ok(0) | Err(nix::errno::Errno::EIO) => masters[i] = None,
                 Ok(n) => {

@@ -23,7 +23,10 @@ pub fn open(ws: Option<Winsize>) -> nix::Result<Pty> {
     tcsetattr(r.slave.as_fd(), SetArg::TCSANOW, &t)?;
     // Neither end leaks into the child: the slave reaches it only as a dup2'ed 1 or 2.
     for fd in [r.master.as_raw_fd(), r.slave.as_raw_fd()] {
-        nix::fcntl::fcntl(fd, nix::fcntl::FcntlArg::F_SETFD(nix::fcntl::FdFlag::FD_CLOEXEC))?;
+        nix::fcntl::fcntl(
+            fd,
+            nix::fcntl::FcntlArg::F_SETFD(nix::fcntl::FdFlag::FD_CLOEXEC),
+        )?;
     }
     Ok(Pty {
         master: r.master,
