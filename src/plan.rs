@@ -105,10 +105,18 @@ impl Plan {
             max_count: o.max_count.max(1),
             stuck,
             guard: Guard {
-                expect: o.expect.iter().map(|p| compile_flags(p, o.ignore_case)).collect::<Result<_, _>>()?,
+                expect: o
+                    .expect
+                    .iter()
+                    .map(|p| compile_flags(p, o.ignore_case))
+                    .collect::<Result<_, _>>()?,
                 expect_only: o.expect_only,
                 expect_all: o.expect_all,
-                unexpected: o.unexpected.iter().map(|p| compile_flags(p, o.ignore_case)).collect::<Result<_, _>>()?,
+                unexpected: o
+                    .unexpected
+                    .iter()
+                    .map(|p| compile_flags(p, o.ignore_case))
+                    .collect::<Result<_, _>>()?,
                 on_unexpected: o.on_unexpected,
             },
             transitions: match &o.transition_states {
@@ -119,15 +127,22 @@ impl Plan {
         };
         let mut fd_matchers = Vec::new();
         for pair in o.fd_pattern.chunks(2) {
-            let n: i32 = pair[0]
-                .parse()
-                .ok()
-                .filter(|n| *n >= 3)
-                .ok_or_else(|| PatternError(format!("--fd-pattern: '{}' is not a descriptor number >= 3", pair[0])))?;
+            let n: i32 = pair[0].parse().ok().filter(|n| *n >= 3).ok_or_else(|| {
+                PatternError(format!(
+                    "--fd-pattern: '{}' is not a descriptor number >= 3",
+                    pair[0]
+                ))
+            })?;
             if !o.fd.contains(&n) {
-                return Err(PatternError(format!("--fd-pattern {n}: descriptor {n} is not given with --fd {n}")));
+                return Err(PatternError(format!(
+                    "--fd-pattern {n}: descriptor {n} is not given with --fd {n}"
+                )));
             }
-            let spec = PatternSpec { main: pair.get(1).cloned(), observe: Vec::new(), ..spec.clone() };
+            let spec = PatternSpec {
+                main: pair.get(1).cloned(),
+                observe: Vec::new(),
+                ..spec.clone()
+            };
             fd_matchers.push((n, Matcher::new(&spec)?));
         }
 
@@ -172,14 +187,36 @@ impl Plan {
             color: o.color,
             stdout_to_stderr: json,
             env: Vec::new(),
-            fds: o.fd.iter().map(|n| (*n, self.fd_matchers.iter().find(|(m, _)| m == n).map(|(_, m)| m))).collect(),
+            fds: o
+                .fd
+                .iter()
+                .map(|n| {
+                    (
+                        *n,
+                        self.fd_matchers
+                            .iter()
+                            .find(|(m, _)| m == n)
+                            .map(|(_, m)| m),
+                    )
+                })
+                .collect(),
             prefix: o.fd_prefix,
             logs: (o.log || o.file_prefix.is_some() || o.log_dir.is_some()).then(|| LogSpec {
-                prefix: log_prefix(o, argv.first().map(|a| a.to_string_lossy()).as_deref().unwrap_or("stdin")),
+                prefix: log_prefix(
+                    o,
+                    argv.first()
+                        .map(|a| a.to_string_lossy())
+                        .as_deref()
+                        .unwrap_or("stdin"),
+                ),
                 append: o.append,
                 gzip: o.gzip,
             }),
-            detach: Detach { on_match: o.detach, on_timeout: o.detach_on_timeout, pid_file: o.pid_file.clone() },
+            detach: Detach {
+                on_match: o.detach,
+                on_timeout: o.detach_on_timeout,
+                pid_file: o.pid_file.clone(),
+            },
             progress: o.progress,
             decompress: o.decompress,
             quiet: o.quiet,
@@ -188,14 +225,20 @@ impl Plan {
 }
 
 fn compile_flags(p: &str, ci: bool) -> Result<regex::bytes::Regex, PatternError> {
-    compile_plain(&if ci { format!("(?i:{p})") } else { p.to_string() })
+    compile_plain(&if ci {
+        format!("(?i:{p})")
+    } else {
+        p.to_string()
+    })
 }
 
 /// `--transition-states 'A>B>C'`: one regex per state, in order.
 fn transition_states(spec: &str) -> Result<Vec<regex::bytes::Regex>, PatternError> {
     let states: Vec<&str> = spec.split('>').map(str::trim).collect();
     if states.len() < 2 || states.iter().any(|s| s.is_empty()) {
-        return Err(PatternError(format!("--transition-states '{spec}': give at least two states, like 'A>B>C'")));
+        return Err(PatternError(format!(
+            "--transition-states '{spec}': give at least two states, like 'A>B>C'"
+        )));
     }
     states.iter().map(|s| compile_plain(s)).collect()
 }
@@ -213,9 +256,19 @@ fn log_prefix(o: &EngineOpts, program: &str) -> std::path::PathBuf {
                 .next()
                 .unwrap_or("stdin")
                 .chars()
-                .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' })
+                .map(|c| {
+                    if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                        c
+                    } else {
+                        '_'
+                    }
+                })
                 .collect();
-            let prog = if prog.is_empty() { "stdin".to_string() } else { prog };
+            let prog = if prog.is_empty() {
+                "stdin".to_string()
+            } else {
+                prog
+            };
             dir.join(format!("ee-{prog}-{}", std::process::id()))
         }
     }
