@@ -195,7 +195,9 @@ impl Policy {
     /// Does the scanner need to report every line (not only hits)?
     pub fn wants_every_line(&self) -> bool {
         (self.reason.is_none()
-            && (self.limits.stuck.enabled() || self.limits.guard.active() || !self.limits.transitions.is_empty()))
+            && (self.limits.stuck.enabled()
+                || self.limits.guard.active()
+                || !self.limits.transitions.is_empty()))
             || self
                 .drain
                 .as_ref()
@@ -236,7 +238,11 @@ impl Policy {
                 let text = String::from_utf8_lossy(&line[..line.len().min(200)]).into_owned();
                 match g.on_unexpected {
                     OnUnexpected::Warn | OnUnexpected::Error => {
-                        self.warnings.push(format!("unexpected line {} on {}: {text}", ev.line_no, ev.stream.name()));
+                        self.warnings.push(format!(
+                            "unexpected line {} on {}: {text}",
+                            ev.line_no,
+                            ev.stream.name()
+                        ));
                     }
                     OnUnexpected::Exit => {
                         self.reason = Some(Reason::Unexpected);
@@ -247,7 +253,12 @@ impl Policy {
             }
         }
         if !self.limits.transitions.is_empty() {
-            if let Some(k) = self.limits.transitions.iter().position(|re| re.is_match(line)) {
+            if let Some(k) = self
+                .limits
+                .transitions
+                .iter()
+                .position(|re| re.is_match(line))
+            {
                 if self.state_max.is_some_and(|m| k < m) {
                     self.reason = Some(Reason::Stuck);
                     self.stop = true;
@@ -445,7 +456,10 @@ impl Policy {
             Some(Reason::FirstOutputTimeout)
         } else if expired(self.limits.idle, self.last_output.unwrap_or(self.start)) {
             Some(Reason::IdleTimeout)
-        } else if self.stderr_last.is_some_and(|l| expired(self.limits.stderr_idle, l)) {
+        } else if self
+            .stderr_last
+            .is_some_and(|l| expired(self.limits.stderr_idle, l))
+        {
             Some(Reason::StderrIdle)
         } else {
             None
@@ -460,7 +474,10 @@ impl Policy {
     /// The run was suspended (Ctrl-Z) for `d`: clocks do not count that time.
     pub fn pause(&mut self, d: Duration) {
         self.start += d;
-        for t in [&mut self.last_output, &mut self.stderr_last].into_iter().flatten() {
+        for t in [&mut self.last_output, &mut self.stderr_last]
+            .into_iter()
+            .flatten()
+        {
             *t += d;
         }
         if let Some(dr) = &mut self.drain {
@@ -480,8 +497,7 @@ impl Policy {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cli::OnUnexpected;
-use crate::matcher::Class;
+    use crate::matcher::Class;
     use crate::scan::{Hit, Stream};
 
     fn limits() -> Limits {
