@@ -77,7 +77,7 @@ pub fn run(a: RunArgs) -> CmdResult {
         watch::execute(&plan, &a.command, Mode::Run).map_err(|e| watch::spawn_fail(e, true))?;
     outcome.exit_code = run_exit_code(outcome.reason, outcome.child);
     if outcome.stopped_early {
-        notice(&outcome, a.engine.quiet);
+        notice(&outcome, a.engine.quiet, &advice);
     }
     Ok(watch::finish(&plan, &outcome))
 }
@@ -167,7 +167,7 @@ fn secs(d: Duration) -> String {
 }
 
 /// The one line said when ee stopped the command early.
-fn notice(o: &Outcome, quiet: bool) {
+fn notice(o: &Outcome, quiet: bool, advice: &Advice) {
     let prog = o
         .argv
         .first()
@@ -177,10 +177,22 @@ fn notice(o: &Outcome, quiet: bool) {
     let what = match o.reason {
         Reason::Match | Reason::ErrorMatch => {
             let m = o.matches.iter().find(|m| m.kind != "observed");
+            let origin = |p: &str| {
+                if !o.patterns.learned {
+                    return String::new();
+                }
+                match advice.ranked.iter().find(|r| r.pattern == p) {
+                    Some(r) if r.source.starts_with("profile:") && r.tp == 0 => {
+                        format!("profile {} ", r.source.trim_start_matches("profile:"))
+                    }
+                    Some(r) if r.source.starts_with("profile:") => "profile ".to_string(),
+                    _ => "learned ".to_string(),
+                }
+            };
             match m {
                 Some(m) => format!(
                     "{}pattern /{}/ matched on {} line {}",
-                    learned(o.patterns.learned),
+                    origin(&m.pattern),
                     m.pattern,
                     m.stream,
                     m.line_no
