@@ -1,0 +1,719 @@
+//! Black-box tests of the telemetry store: the rows a run leaves (match, no match, timeout,
+//! stuck), redaction, `--no-telemetry`, file locations and modes, locked / read-only / corrupt /
+//! unwritable databases (the command is unaffected, one warning, the spool merged later),
+//! retention, and the `ee stats` / `ee telemetry` commands.
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use assert_cmd::Command;
+use rusqlite::Connection;
+use tempfile::TempDir;
+
+struct Env {
+    dir: TempDir,
+}
+
+impl Env {
+    fn new() -> Env {
+        Env {
+            dir: tempfile::tempdir().unwrap(),
+        }
+    }
+    fn db(&self) -> PathBuf {
+        self.dir.path().join("db").join("telemetry.db")
+    }
+    fn ee(&self) -> Command {
+        let mut c = Command::cargo_bin("ee").unwrap();
+        c.env("EARLYEXIT_DB", self.db())
+            .env("HOME", self.dir.path())
+            .env("XDG_DATA_HOME", self.dir.path().join("xdg-data"))
+            .env("XDG_CONFIG_HOME", self.dir.path().join("xdg-config"))
+            .env("EARLYEXIT_CONFIG_DIR", self.dir.path().join("config"))
+            .env_remove("EARLYEXIT_NO_TELEMETRY")
+            .env_remove("EARLYEXIT_OPTIONS")
+            .env_remove("EARLYEXIT_TELEMETRY_KEEP")
+            .env_remove("EARLYEXIT_TELEMETRY_KEEP_DAYS")
+            .env_remove("EARLYEXIT_DB_TIMEOUT")
+            .current_dir(self.dir.path());
+        c
+    }
+    fn run(&self, args: &[&str]) -> Output {
+        self.ee().args(args).output().unwrap()
+    }
+    fn conn(&self) -> Connection {
+        Connection::open(self.db()).unwrap()
+    }
+    fn count(&self, table: &str) -> i64 {
+        self.conn()
+            .query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))
+            .unwrap()
+    }
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn integrity(db: &Path) -> String {
+    Connection::open(db)
+        .unwrap()
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .unwrap()
+}
+
+/// (reason, exit_code, child_exit, child_signal, stopped_early, match_count, total_s)
+type Row = (String, i64, Option<i64>, Option<i64>, i64, i64, f64);
+
+fn last_row(e: &Env) -> Row {
+    e.conn()
+        .query_row(
+            "SELECT reason, exit_code, child_exit, child_signal, stopped_early, match_count, total_s
+             FROM executions ORDER BY id DESC LIMIT 1",
+            [],
+            |r| {
+                Ok((
+                    r.get(0)?,
+                    r.get(1)?,
+                    r.get(2)?,
+                    r.get(3)?,
+                    r.get(4)?,
+                    r.get(5)?,
+                    r.get(6)?,
+                ))
+            },
+        )
+        .unwrap()
+}
+
+#[test]
+fn match_run_is_recorded_with_its_event() {
+    let e = Env::new();
+    std::fs::write(e.dir.path().join("Cargo.toml"), "[package]\n").unwrap();
+    let o = e.run(&[
+        "-A",
+        "0",
+        "boom",
+        "--",
+        "sh",
+        "-c",
+        "echo start; echo 'boom: token=abc123'; sleep 5",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(stderr(&o), "");
+    let (reason, code, child_exit, child_signal, early, matches, total) = last_row(&e);
+    assert_eq!(reason, "match");
+    assert_eq!(code, 0);
+    assert_eq!(child_exit, None);
+    assert!(child_signal.is_some(), "the child was stopped by a signal");
+    assert_eq!(early, 1);
+    assert_eq!(matches, 1);
+    assert!(total < 4.0, "total {total}");
+    let (ptype, pattern, mode, cwd, lines, bytes): (String, String, String, String, i64, i64) = e
+        .conn()
+        .query_row(
+            "SELECT project_type, pattern, mode, cwd, stdout_lines, stdout_bytes FROM executions",
+            [],
+            |r| {
+                Ok((
+                    r.get(0)?,
+                    r.get(1)?,
+                    r.get(2)?,
+                    r.get(3)?,
+                    r.get(4)?,
+                    r.get(5)?,
+                ))
+            },
+        )
+        .unwrap();
+    assert_eq!(ptype, "rust");
+    assert_eq!(pattern, "boom");
+    assert_eq!(mode, "command");
+    assert_eq!(
+        Path::new(&cwd).canonicalize().unwrap(),
+        e.dir.path().canonicalize().unwrap()
+    );
+    assert_eq!(lines, 2);
+    assert_eq!(bytes, ("start\nboom: token=abc123\n").len() as i64);
+    let (exec_id, kind, stream, line_no, line, matched, context): (
+        i64,
+        String,
+        String,
+        i64,
+        String,
+        String,
+        String,
+    ) = e
+        .conn()
+        .query_row(
+            "SELECT execution_id, kind, stream, line_no, line, matched, context FROM match_events",
+            [],
+            |r| {
+                Ok((
+                    r.get(0)?,
+                    r.get(1)?,
+                    r.get(2)?,
+                    r.get(3)?,
+                    r.get(4)?,
+                    r.get(5)?,
+                    r.get(6)?,
+                ))
+            },
+        )
+        .unwrap();
+    let id: i64 = e
+        .conn()
+        .query_row("SELECT id FROM executions", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(exec_id, id);
+    assert_eq!(kind, "match");
+    assert_eq!(stream, "stdout");
+    assert_eq!(line_no, 2);
+    assert_eq!(line, "boom: token=***", "the matched line is redacted");
+    assert_eq!(matched, "boom");
+    assert_eq!(context, r#"["start"]"#);
+}
+
+#[test]
+fn no_match_timeout_and_stuck_runs_are_recorded() {
+    let e = Env::new();
+    let o = e.run(&["nothere", "--", "sh", "-c", "echo a; echo bb >&2; exit 4"]);
+    assert_eq!(o.status.code(), Some(1));
+    let (reason, code, child_exit, _, early, matches, _) = last_row(&e);
+    assert_eq!(
+        (reason.as_str(), code, child_exit, early, matches),
+        ("no_match", 1, Some(4), 0, 0)
+    );
+    let (ol, ob, el, eb): (i64, i64, i64, i64) = e
+        .conn()
+        .query_row(
+            "SELECT stdout_lines, stdout_bytes, stderr_lines, stderr_bytes FROM executions",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+        )
+        .unwrap();
+    assert_eq!((ol, ob, el, eb), (1, 2, 1, 3));
+
+    let o = e.run(&["-t", "0.5", "--", "sleep", "5"]);
+    assert_eq!(o.status.code(), Some(2));
+    let (reason, code, _, signal, early, _, total) = last_row(&e);
+    assert_eq!((reason.as_str(), code, early), ("timeout", 2, 1));
+    assert!(signal.is_some());
+    assert!((0.4..4.0).contains(&total), "total {total}");
+    let t: f64 = e
+        .conn()
+        .query_row(
+            "SELECT timeout_s FROM executions ORDER BY id DESC LIMIT 1",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(t, 0.5);
+
+    let o = e.run(&[
+        "--max-repeat",
+        "5",
+        "--",
+        "sh",
+        "-c",
+        "while true; do echo same; sleep 0.01; done",
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    let (reason, _, _, _, early, _, _) = last_row(&e);
+    assert_eq!((reason.as_str(), early), ("stuck", 1));
+
+    // Pipe mode is recorded too.
+    let o = e.ee().arg("x").write_stdin("a\nx\n").output().unwrap();
+    assert_eq!(o.status.code(), Some(0));
+    let (mode, command): (String, String) = e
+        .conn()
+        .query_row(
+            "SELECT mode, command FROM executions ORDER BY id DESC LIMIT 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert_eq!((mode.as_str(), command.as_str()), ("pipe", ""));
+    assert_eq!(e.count("executions"), 4);
+}
+
+#[test]
+fn secrets_are_redacted() {
+    let e = Env::new();
+    let o = e.run(&[
+        "--",
+        "sh",
+        "-c",
+        "true",
+        "x",
+        "--password",
+        "hunter2",
+        "--api-key=k3y",
+        "https://bob:pw123@example.com/repo",
+        "API_TOKEN=zzz",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let command: String = e
+        .conn()
+        .query_row("SELECT command FROM executions", [], |r| r.get(0))
+        .unwrap();
+    for secret in ["hunter2", "k3y", "pw123", "zzz"] {
+        assert!(!command.contains(secret), "{secret} in {command}");
+    }
+    assert!(command.contains("--password '***'"), "{command}");
+    assert!(
+        command.contains("https://bob:***@example.com/repo"),
+        "{command}"
+    );
+    assert!(command.contains("API_TOKEN=***"), "{command}");
+    let export = e.run(&["telemetry", "export"]);
+    assert!(!stdout(&export).contains("hunter2"));
+    // The secret is nowhere in the database files.
+    for f in std::fs::read_dir(e.db().parent().unwrap()).unwrap() {
+        let bytes = std::fs::read(f.unwrap().path()).unwrap();
+        assert!(!bytes.windows(7).any(|w| w == b"hunter2"));
+    }
+}
+
+#[test]
+fn no_telemetry_creates_nothing() {
+    let e = Env::new();
+    let o = e.run(&["--no-telemetry", "--", "true"]);
+    assert_eq!(o.status.code(), Some(0));
+    let o = e
+        .ee()
+        .env("EARLYEXIT_NO_TELEMETRY", "1")
+        .args(["x", "--", "echo", "x"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0));
+    // Also without EARLYEXIT_DB: the default location stays untouched.
+    let o = e
+        .ee()
+        .env_remove("EARLYEXIT_DB")
+        .env("EARLYEXIT_NO_TELEMETRY", "1")
+        .args(["--", "true"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0));
+    let entries: Vec<_> = std::fs::read_dir(e.dir.path()).unwrap().collect();
+    assert!(entries.is_empty(), "created {entries:?}");
+}
+
+#[test]
+fn default_location_and_file_modes() {
+    let e = Env::new();
+    let data = e.dir.path().join("xdg-data");
+    let o = e
+        .ee()
+        .env_remove("EARLYEXIT_DB")
+        .args(["telemetry", "path"])
+        .output()
+        .unwrap();
+    let expected = data.join("earlyexit").join("telemetry.db");
+    assert_eq!(stdout(&o).trim(), expected.display().to_string());
+    // HOME unset: still recorded, the command unaffected.
+    let o = e
+        .ee()
+        .env_remove("EARLYEXIT_DB")
+        .env_remove("HOME")
+        .args(["--", "sh", "-c", "exit 3"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(3));
+    assert_eq!(stderr(&o), "");
+    let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&expected), 0o600);
+    assert_eq!(mode(expected.parent().unwrap()), 0o700);
+    let n: i64 = Connection::open(&expected)
+        .unwrap()
+        .query_row("SELECT count(*) FROM executions", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(n, 1);
+}
+
+#[test]
+fn locked_database_spools_and_merges_on_next_open() {
+    let e = Env::new();
+    assert!(e.run(&["--", "true"]).status.success());
+    let holder = e.conn();
+    holder.execute_batch("BEGIN IMMEDIATE").unwrap();
+    holder
+        .execute("UPDATE executions SET cwd = cwd", [])
+        .unwrap();
+    let o = e
+        .ee()
+        .env("EARLYEXIT_DB_TIMEOUT", "0.3")
+        .args(["--", "sh", "-c", "echo out; exit 7"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(7), "exit status unchanged");
+    assert_eq!(stdout(&o), "out\n");
+    let err = stderr(&o);
+    assert_eq!(err.lines().count(), 1, "one warning: {err}");
+    assert!(
+        err.starts_with("ee: telemetry:") && err.contains("spool"),
+        "{err}"
+    );
+    let spool = PathBuf::from(format!("{}.spool", e.db().display()));
+    assert!(spool.exists());
+    holder.execute_batch("COMMIT").unwrap();
+    drop(holder);
+    assert_eq!(e.count("executions"), 1);
+
+    // The next run merges the spooled one.
+    let o = e.run(&["--", "true"]);
+    assert_eq!(stderr(&o), "");
+    assert_eq!(e.count("executions"), 3);
+    assert!(!spool.exists());
+    let codes: Vec<i64> = {
+        let c = e.conn();
+        let mut st = c
+            .prepare("SELECT child_exit FROM executions ORDER BY id")
+            .unwrap();
+        let v = st
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        v
+    };
+    assert!(codes.contains(&7), "{codes:?}");
+    // Merged once only.
+    assert!(e.run(&["--", "true"]).status.success());
+    assert_eq!(e.count("executions"), 4);
+    assert_eq!(integrity(&e.db()), "ok");
+}
+
+#[test]
+fn unwritable_location_leaves_the_command_alone() {
+    let e = Env::new();
+    let blocker = e.dir.path().join("file");
+    std::fs::write(&blocker, "").unwrap();
+    let o = e
+        .ee()
+        .env("EARLYEXIT_DB", blocker.join("sub").join("telemetry.db"))
+        .args(["x", "--", "sh", "-c", "echo x; exit 0"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0));
+    assert_eq!(stdout(&o), "x\n");
+    let err = stderr(&o);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.starts_with("ee: telemetry:"), "{err}");
+    // Quiet means quiet.
+    let o = e
+        .ee()
+        .env("EARLYEXIT_DB", blocker.join("sub").join("telemetry.db"))
+        .args(["-q", "--", "true"])
+        .output()
+        .unwrap();
+    assert_eq!(stderr(&o), "");
+}
+
+#[test]
+fn read_only_database_spools() {
+    let uid = std::process::Command::new("id").arg("-u").output().unwrap();
+    if String::from_utf8_lossy(&uid.stdout).trim() == "0" {
+        eprintln!(
+            "skipped: file modes do not stop root (see unwritable_location and locked tests)"
+        );
+        return;
+    }
+    let e = Env::new();
+    assert!(e.run(&["--", "true"]).status.success());
+    let dir = e.db().parent().unwrap().to_path_buf();
+    let set = |p: &Path, m: u32| std::fs::set_permissions(p, std::fs::Permissions::from_mode(m));
+    for f in std::fs::read_dir(&dir).unwrap() {
+        set(&f.unwrap().path(), 0o400).unwrap();
+    }
+    let o = e.run(&["--", "sh", "-c", "exit 5"]);
+    assert_eq!(o.status.code(), Some(5));
+    assert_eq!(stderr(&o).lines().count(), 1, "{}", stderr(&o));
+    for f in std::fs::read_dir(&dir).unwrap() {
+        set(&f.unwrap().path(), 0o600).unwrap();
+    }
+    assert!(e.run(&["--", "true"]).status.success());
+    assert_eq!(e.count("executions"), 3);
+}
+
+#[test]
+fn corrupt_database_is_moved_aside() {
+    let e = Env::new();
+    std::fs::create_dir_all(e.db().parent().unwrap()).unwrap();
+    let garbage = b"this is not a database\n".repeat(400);
+    std::fs::write(e.db(), &garbage).unwrap();
+    let o = e.run(&["--", "sh", "-c", "exit 3"]);
+    assert_eq!(o.status.code(), Some(3));
+    let err = stderr(&o);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("corrupt") && err.contains("moved"), "{err}");
+    let moved: Vec<PathBuf> = std::fs::read_dir(e.db().parent().unwrap())
+        .unwrap()
+        .map(|f| f.unwrap().path())
+        .filter(|p| p.to_string_lossy().contains(".corrupt-"))
+        .collect();
+    assert_eq!(moved.len(), 1, "{moved:?}");
+    assert_eq!(
+        std::fs::read(&moved[0]).unwrap(),
+        garbage,
+        "kept, not deleted"
+    );
+    assert_eq!(e.count("executions"), 1);
+    assert_eq!(integrity(&e.db()), "ok");
+}
+
+#[test]
+fn kill_9_during_a_write_leaves_an_intact_database() {
+    let e = Env::new();
+    assert!(e.run(&["--", "true"]).status.success());
+    let bin = assert_cmd::cargo::cargo_bin("ee");
+    for delay_ms in [150u64, 400] {
+        let mut child = std::process::Command::new(&bin)
+            .args(["telemetry", "generate", "500000"])
+            .env("EARLYEXIT_DB", e.db())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(delay_ms));
+        child.kill().unwrap(); // SIGKILL
+        child.wait().unwrap();
+        assert_eq!(integrity(&e.db()), "ok");
+    }
+    let before = e.count("executions");
+    let o = e.run(&["--", "true"]);
+    assert_eq!(stderr(&o), "");
+    assert_eq!(e.count("executions"), before + 1);
+    assert_eq!(before % 10_000, 1, "only whole batches survive: {before}");
+}
+
+#[test]
+fn retention_keeps_the_newest_runs() {
+    let e = Env::new();
+    for _ in 0..8 {
+        let o = e
+            .ee()
+            .env("EARLYEXIT_TELEMETRY_KEEP", "5")
+            .args(["--", "true"])
+            .output()
+            .unwrap();
+        assert!(o.status.success());
+    }
+    assert_eq!(e.count("executions"), 5);
+    let min: i64 = e
+        .conn()
+        .query_row("SELECT min(id) FROM executions", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(min, 4);
+    // Summaries follow the deletions.
+    let o = e.run(&["stats", "--json"]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["executions"], 5);
+}
+
+#[test]
+fn prune_clear_and_cascade() {
+    let e = Env::new();
+    assert!(e
+        .run(&["-A", "0", "x", "--", "sh", "-c", "echo x"])
+        .status
+        .success());
+    assert_eq!(e.count("match_events"), 1);
+    let o = e.run(&["telemetry", "generate", "200"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(e.count("executions"), 201);
+
+    let cutoff = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64
+        - 150 * 86_400_000;
+    let old: i64 = e
+        .conn()
+        .query_row(
+            "SELECT count(*) FROM executions WHERE started_at < ?1",
+            [cutoff],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert!(old > 50 && old < 150, "{old}");
+    let o = e.run(&["telemetry", "prune", "--older-than", "150d"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains(&format!("pruned {old} ")),
+        "{}",
+        stdout(&o)
+    );
+    assert_eq!(e.count("executions"), 201 - old);
+
+    let o = e.run(&["telemetry", "prune", "--keep", "10"]);
+    assert!(o.status.success());
+    assert_eq!(e.count("executions"), 10);
+    let o = e.run(&["stats", "--json"]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["executions"], 10);
+    let sum: u64 = v["exit_reasons"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["count"].as_u64().unwrap())
+        .sum();
+    assert_eq!(sum, 10);
+
+    // Deleting executions deletes their match events (foreign key, enforced).
+    let o = e.run(&["telemetry", "prune", "--keep", "0"]);
+    assert!(o.status.success());
+    assert_eq!(e.count("executions"), 0);
+    assert_eq!(e.count("match_events"), 0);
+
+    let o = e.run(&["telemetry", "prune"]);
+    assert_eq!(o.status.code(), Some(3));
+
+    assert!(e.run(&["--", "true"]).status.success());
+    let o = e
+        .ee()
+        .args(["telemetry", "clear"])
+        .write_stdin("n\n")
+        .output()
+        .unwrap();
+    assert_ne!(o.status.code(), Some(0));
+    assert_eq!(e.count("executions"), 1);
+    let o = e
+        .ee()
+        .args(["telemetry", "clear"])
+        .write_stdin("y\n")
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(e.count("executions"), 0);
+    assert!(e.run(&["--", "true"]).status.success());
+    let o = e.run(&["telemetry", "clear", "-y"]);
+    assert!(stdout(&o).contains("cleared 1 "));
+    assert_eq!(e.count("executions"), 0);
+    assert_eq!(e.count("exec_summary WHERE runs > 0"), 0);
+}
+
+#[test]
+fn stats_check_and_export() {
+    let e = Env::new();
+    let o = e.run(&["stats"]);
+    assert!(stdout(&o).contains("No executions recorded yet"));
+    assert!(!e.db().exists(), "stats creates nothing");
+
+    assert_eq!(
+        e.run(&["-A", "0", "err", "--", "sh", "-c", "echo err; sleep 3"])
+            .status
+            .code(),
+        Some(0)
+    );
+    assert_eq!(
+        e.run(&["err", "--", "sh", "-c", "echo ok"]).status.code(),
+        Some(1)
+    );
+    assert_eq!(
+        e.run(&["-t", "0.2", "--", "sleep", "3"]).status.code(),
+        Some(2)
+    );
+    let o = e.run(&["stats", "--json"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["executions"], 3);
+    assert_eq!(v["unique_patterns"], 1);
+    assert_eq!(v["stopped_early"], 2);
+    let p = &v["patterns"][0];
+    assert_eq!(
+        (
+            p["pattern"].as_str(),
+            p["uses"].as_u64(),
+            p["matches"].as_u64()
+        ),
+        (Some("err"), Some(2), Some(1))
+    );
+    let reasons: Vec<(String, u64)> = v["exit_reasons"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["name"].as_str().unwrap().to_string(),
+                r["count"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(reasons.len(), 3);
+    for want in ["match", "no_match", "timeout"] {
+        assert!(reasons.contains(&(want.to_string(), 1)), "{reasons:?}");
+    }
+    let text = stdout(&e.run(&["stats"]));
+    assert!(text.contains("Total executions   3"), "{text}");
+    assert!(text.contains("33.3%"), "{text}");
+
+    let o = e.run(&["telemetry", "check"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+    let c = stdout(&o);
+    for want in [
+        "integrity      ok",
+        "journal mode   wal",
+        "foreign keys   on",
+        "executions: 3",
+        "spool backlog  0",
+    ] {
+        assert!(c.contains(want), "{want} in {c}");
+    }
+
+    let o = e.run(&["telemetry", "export"]);
+    let lines: Vec<serde_json::Value> = stdout(&o)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 3);
+    assert_eq!(lines[0]["match_events"][0]["line"], "err");
+    assert_eq!(lines[2]["reason"], "timeout");
+    let o = e.run(&["telemetry", "export", "--format", "csv"]);
+    let csv = stdout(&o);
+    assert_eq!(csv.lines().count(), 4);
+    assert!(csv.starts_with("id,started_at,mode,command,"), "{csv}");
+}
+
+#[test]
+fn two_hundred_concurrent_runs_leave_two_hundred_rows() {
+    let e = Env::new();
+    let bin = assert_cmd::cargo::cargo_bin("ee");
+    // A fresh database: all of them race to create it, switch it to WAL and migrate it.
+    let children: Vec<_> = (0..200)
+        .map(|i| {
+            std::process::Command::new(&bin)
+                .args(["--", "sh", "-c", &format!("exit {}", i % 3)])
+                .env("EARLYEXIT_DB", e.db())
+                .env_remove("EARLYEXIT_DB_TIMEOUT")
+                .env_remove("EARLYEXIT_NO_TELEMETRY")
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let mut warnings = Vec::new();
+    for (i, c) in children.into_iter().enumerate() {
+        let o = c.wait_with_output().unwrap();
+        assert_eq!(o.status.code(), Some((i % 3) as i32));
+        if !o.stderr.is_empty() {
+            warnings.push(String::from_utf8_lossy(&o.stderr).into_owned());
+        }
+    }
+    assert!(warnings.is_empty(), "lock errors: {warnings:?}");
+    assert_eq!(e.count("executions"), 200);
+    assert_eq!(integrity(&e.db()), "ok");
+    assert!(!PathBuf::from(format!("{}.spool", e.db().display())).exists());
+    let journal: String = e
+        .conn()
+        .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(journal, "wal");
+}
