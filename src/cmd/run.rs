@@ -86,10 +86,7 @@ pub fn run(a: RunArgs) -> CmdResult {
 /// must never fail a run: any problem means "nothing learned".
 pub(crate) fn open_store() -> Option<rusqlite::Connection> {
     use rusqlite::OpenFlags;
-    let path = match std::env::var_os("EARLYEXIT_DB") {
-        Some(p) if !p.is_empty() => std::path::PathBuf::from(p),
-        _ => dirs::data_dir()?.join("earlyexit").join("telemetry.db"),
-    };
+    let path = crate::telemetry::db_path()?;
     let c = rusqlite::Connection::open_with_flags(
         path,
         OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,

@@ -213,7 +213,8 @@ pub enum Truth {
     Succeeded,
     /// Ran to the end by itself and failed (nonzero status or died of a signal).
     Failed,
-    /// ee stopped it (match, timeout, stuck) or it was interrupted: the truth is unknown.
+    /// ee stopped it (match, timeout, stuck), left it running (`--detach`) or it was
+    /// interrupted: the truth is unknown.
     Unknown,
 }
 
@@ -222,6 +223,7 @@ pub fn truth(o: &Outcome) -> Truth {
         return Truth::Unknown;
     };
     if o.stopped_early
+        || o.detached
         || matches!(
             o.reason,
             Reason::Interrupted(_) | Reason::OutputClosed | Reason::Error

@@ -50,6 +50,7 @@ fn outcome(argv: &[&str], code: i32, total: f64, observed: Vec<MatchRecord>) -> 
         stdout: Default::default(),
         stderr: Default::default(),
         stopped_early: false,
+        detached: false,
         matches: Vec::new(),
         observed,
     }
