@@ -60,6 +60,26 @@ fn record(
     });
 }
 
+/// The scanner's callback: record the hit, let the policy decide, and say how to go on.
+fn judge<'b>(
+    policy: &'b mut Policy,
+    matches: &'b mut Vec<MatchRecord>,
+    observed: &'b mut Vec<MatchRecord>,
+    now: Instant,
+) -> impl FnMut(LineEvent) -> Flow + 'b {
+    let start = policy.start;
+    move |ev| {
+        record(&ev, now.saturating_duration_since(start), matches, observed);
+        if policy.on_line(&ev, now) {
+            Flow::Stop
+        } else if policy.wants_every_line() {
+            Flow::EveryLine
+        } else {
+            Flow::Go
+        }
+    }
+}
+
 impl<'a> Engine<'a> {
     pub fn new(policy: Policy, chans: Vec<Channel<'a>>, quiet: bool, progress: bool) -> Engine<'a> {
         Engine {
@@ -95,7 +115,6 @@ impl<'a> Engine<'a> {
         let stderr = self.chans[i].scanner.stream == Stream::Stderr;
         self.policy.on_output(now, stderr);
         let every = self.policy.wants_every_line();
-        let start = self.policy.start;
         let Engine {
             policy,
             chans,
@@ -104,16 +123,12 @@ impl<'a> Engine<'a> {
             ..
         } = self;
         let ch = &mut chans[i];
-        let end = ch.scanner.feed(buf, ch.matcher, every, &mut |ev| {
-            record(&ev, now.saturating_duration_since(start), matches, observed);
-            if policy.on_line(&ev, now) {
-                Flow::Stop
-            } else if policy.wants_every_line() {
-                Flow::EveryLine
-            } else {
-                Flow::Go
-            }
-        });
+        let end = ch.scanner.feed(
+            buf,
+            ch.matcher,
+            every,
+            &mut judge(policy, matches, observed, now),
+        );
         let end = end.unwrap_or(buf.len());
         if let Some(p) = &mut self.progress {
             p.erase();
@@ -141,7 +156,6 @@ impl<'a> Engine<'a> {
             return;
         }
         let every = self.policy.wants_every_line();
-        let start = self.policy.start;
         let Engine {
             policy,
             chans,
@@ -150,14 +164,11 @@ impl<'a> Engine<'a> {
             ..
         } = self;
         let ch = &mut chans[i];
-        ch.scanner.finish(ch.matcher, every, &mut |ev| {
-            record(&ev, now.saturating_duration_since(start), matches, observed);
-            if policy.on_line(&ev, now) {
-                Flow::Stop
-            } else {
-                Flow::Go
-            }
-        });
+        ch.scanner.finish(
+            ch.matcher,
+            every,
+            &mut judge(policy, matches, observed, now),
+        );
         self.warn();
     }
 
