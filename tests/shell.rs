@@ -76,7 +76,7 @@ impl Home {
         let bin = h.path().join("bin");
         fs::create_dir_all(&bin).unwrap();
         let probe = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/shell/probe.sh");
-        for name in ["eeprobe", "eetool", "eenew", "eealias"] {
+        for name in ["eeprobe", "eetool", "eenew", "eealias", "eeinl", "eeenv"] {
             std::os::unix::fs::symlink(&probe, bin.join(name)).unwrap();
         }
         fs::write(h.path().join("in.txt"), "file1\n").unwrap();
@@ -139,7 +139,7 @@ impl Home {
                  userhook1() {{ u1=$?; }}\n\
                  PROMPT_COMMAND=userhook1\n\
                  eval \"$('{ee}' init bash)\"\n\
-                 eval \"$('{ee}' init bash)\"\n\
+                 eval \"$(EARLYEXIT_ROUTES=eeenv '{ee}' init bash --route eeinl)\"\n\
                  userhook2() {{ u2=$?; }}\n\
                  PROMPT_COMMAND+=(userhook2)\n"
             ),
@@ -150,7 +150,7 @@ impl Home {
                  userhook1() {{ u1=$?; }}\n\
                  precmd_functions=(userhook1)\n\
                  eval \"$('{ee}' init zsh)\"\n\
-                 eval \"$('{ee}' init zsh)\"\n\
+                 eval \"$(EARLYEXIT_ROUTES=eeenv '{ee}' init zsh --route eeinl)\"\n\
                  userhook2() {{ u2=$?; }}\n\
                  precmd_functions+=(userhook2)\n"
             ),
@@ -161,7 +161,7 @@ impl Home {
                  alias eealias 'eealias al'\n\
                  function userhook1 --on-event fish_prompt; set -g u1 $status; end\n\
                  '{ee}' init fish | source\n\
-                 '{ee}' init fish | source\n\
+                 EARLYEXIT_ROUTES=eeenv '{ee}' init fish --route eeinl | source\n\
                  function userhook2 --on-event fish_prompt; set -g u2 $status; end\n"
             ),
         };
@@ -270,6 +270,12 @@ fn basics(sh: Sh) {
     } else {
         assert_has(&out, "via=ee");
     }
+
+    // Routes given to `ee init` itself (--route, EARLYEXIT_ROUTES), next to the file's.
+    let (out, _) = s.run("eeinl via");
+    assert_has(&out, "via=ee");
+    let (out, _) = s.run("eeenv via");
+    assert_has(&out, "via=ee");
 
     // Bypass.
     let (out, _) = s.run("command eeprobe via");
@@ -491,6 +497,9 @@ fn pickup(sh: Sh) {
         s.p.expect("PROMPT> ");
     }
     let (out, _) = s.run("eenew via");
+    assert_has(&out, "via=ee");
+    // Inline routes (ee init --route) survive the reload.
+    let (out, _) = s.run("eeinl via");
     assert_has(&out, "via=ee");
 
     home.ee(&["route", "remove", "eenew"]);

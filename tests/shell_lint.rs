@@ -261,3 +261,27 @@ fn init_prints_the_binary_path_and_nothing_noisy() {
     let o = ee(d.path(), &["init", "tcsh"]);
     assert_eq!(o.status.code(), Some(3));
 }
+
+#[test]
+fn inline_routes_from_option_and_environment() {
+    let d = tempfile::tempdir().unwrap();
+    let o = Ee::cargo_bin("ee")
+        .unwrap()
+        .args(["init", "bash", "--route", "npm test"])
+        .env("EARLYEXIT_CONFIG_DIR", d.path())
+        .env("EARLYEXIT_ROUTES", "pytest, cargo test,,bad;one")
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{o:?}");
+    let out = text(&o.stdout);
+    assert!(
+        out.contains("__ee_inline=('npm test' 'pytest' 'cargo test')"),
+        "{out}"
+    );
+    assert!(!out.contains("bad;one"));
+    assert_eq!(
+        text(&o.stderr).lines().count(),
+        1,
+        "one warning for the bad route: {o:?}"
+    );
+}

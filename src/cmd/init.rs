@@ -1,5 +1,6 @@
 //! `ee init SHELL [--route NAME]...`: print the hook code a shell evaluates at start-up (the
-//! machinery from `shell/`, the routes, and the completion script). With the hidden `--reload`,
+//! machinery from `shell/`, the routes, and the completion script). `EARLYEXIT_ROUTES` (comma
+//! separated) adds inline routes like `--route`. With the hidden `--reload`,
 //! print only the routes, for a hook that saw the routes file change.
 
 use std::io::Write;
@@ -11,12 +12,24 @@ use crate::routes::{self, Route};
 use crate::shell;
 
 pub fn run(a: InitArgs) -> CmdResult {
-    let inline: Vec<Route> = a
+    let mut inline: Vec<Route> = a
         .route
         .iter()
         .map(|r| routes::parse_route(r))
         .collect::<Result<_, _>>()
         .map_err(Fail::usage)?;
+    // EARLYEXIT_ROUTES='pytest, cargo test': more inline routes. A bad one is skipped with a
+    // warning, so a typo in the environment never leaves a shell without its hook.
+    if let Ok(env) = std::env::var("EARLYEXIT_ROUTES") {
+        for name in env.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+            match routes::parse_route(name) {
+                Ok(r) if !inline.contains(&r) => inline.push(r),
+                Ok(_) => {}
+                Err(e) if !a.reload => note(false, &format!("EARLYEXIT_ROUTES: {e}")),
+                Err(_) => {}
+            }
+        }
+    }
     let loaded = routes::load_for_hooks();
     let text = if a.reload {
         shell::render_reload(
