@@ -45,6 +45,7 @@ pub const SUBCOMMANDS: &[&str] = &[
     "profile",
     "completions",
     "man",
+    "__complete",
     "help",
 ];
 
@@ -371,6 +372,9 @@ pub enum Command {
     Completions(CompletionsArgs),
     /// Print or install the man pages
     Man(ManArgs),
+    /// Completion engine called by the completion scripts
+    #[command(name = "__complete", hide = true)]
+    Complete(CompleteArgs),
 }
 
 #[derive(Debug, Args)]
@@ -538,8 +542,28 @@ pub enum ProfileAction {
 
 #[derive(Debug, Args)]
 pub struct CompletionsArgs {
+    /// The shell to print the completion script for
     #[arg(value_enum)]
     pub shell: Shell,
+}
+
+/// Arguments of the hidden `ee __complete`: the command line as the shell sees it.
+#[derive(Debug, Args)]
+pub struct CompleteArgs {
+    #[arg(value_enum)]
+    pub shell: Shell,
+    /// The whole command line (bash, fish)
+    #[arg(long, allow_hyphen_values = true)]
+    pub line: Option<String>,
+    /// Cursor position in LINE, in characters
+    #[arg(long)]
+    pub point: Option<usize>,
+    /// Index of the word under the cursor in WORDS (zsh)
+    #[arg(long)]
+    pub cword: Option<usize>,
+    /// The words of the command line, the one under the cursor cut at the cursor (zsh)
+    #[arg(last = true, allow_hyphen_values = true)]
+    pub words: Vec<String>,
 }
 
 #[derive(Debug, Args)]

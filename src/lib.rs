@@ -6,6 +6,7 @@ pub mod cli;
 pub mod cmd;
 pub mod completions;
 pub mod learn;
+pub mod man;
 pub mod matcher;
 pub mod outcome;
 pub mod plan;

@@ -1,8 +1,44 @@
-//! `ee completions` (not implemented yet).
+//! `ee completions SHELL` prints the completion script; the hidden `ee __complete` is the engine
+//! the scripts call on TAB (see `crate::completions`).
 
-use crate::cli::CompletionsArgs;
+use std::io::Write;
+
+use crate::cli::{CompleteArgs, CompletionsArgs};
 use crate::cmd::{CmdResult, Fail};
+use crate::completions::{self, Sources};
 
-pub fn run(_a: CompletionsArgs) -> CmdResult {
-    Err(Fail::usage("'ee completions' is not implemented yet"))
+pub fn run(a: CompletionsArgs) -> CmdResult {
+    print(&completions::script(a.shell))
+}
+
+pub fn complete(a: CompleteArgs) -> CmdResult {
+    let line = match (a.line, a.cword) {
+        (Some(text), _) => {
+            let chars = a.point.unwrap_or(usize::MAX);
+            let point = text
+                .char_indices()
+                .nth(chars)
+                .map(|(i, _)| i)
+                .unwrap_or(text.len());
+            completions::split_line(a.shell, &text, point)
+        }
+        (None, Some(cword)) if !a.words.is_empty() => {
+            completions::from_words(a.shell, &a.words, cword)
+        }
+        _ => return Err(Fail::usage("__complete needs --line or --cword with words")),
+    };
+    let src = Sources {
+        patterns: &completions::learned_patterns,
+    };
+    let reply = completions::complete(&line, &src);
+    print(&completions::render(a.shell, &line, &reply))
+}
+
+fn print(s: &str) -> CmdResult {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(s.as_bytes()).and_then(|_| out.flush()) {
+        Ok(()) => Ok(0),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(0),
+        Err(e) => Err(Fail::usage(format!("cannot write: {e}"))),
+    }
 }

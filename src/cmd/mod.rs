@@ -84,6 +84,7 @@ fn dispatch(cli: Cli) -> CmdResult {
         Some(Command::Profile(a)) => profile::run(a),
         Some(Command::Completions(a)) => completions::run(a),
         Some(Command::Man(a)) => man::run(a),
+        Some(Command::Complete(a)) => completions::complete(a),
     }
 }
 

@@ -1,0 +1,569 @@
+//! Completion, black-box: the checked-in scripts are what `ee completions` prints (regenerate with
+//! `EE_REGENERATE=1 cargo test --test completions`), they load cleanly in each shell, the engine
+//! answers from a real learned database, and in real bash, zsh and fish (driven through tmux, a
+//! pseudo-terminal) with the hook loaded, TAB completes a learned pattern quoted so that running
+//! the line passes it intact, while a stored malicious pattern executes nothing.
+
+use std::path::PathBuf;
+use std::process::Command as Std;
+use std::time::{Duration, Instant};
+
+use assert_cmd::Command;
+
+fn bin() -> PathBuf {
+    assert_cmd::cargo::cargo_bin("ee")
+}
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn have(tool: &str) -> bool {
+    Std::new("sh")
+        .args(["-c", &format!("command -v {tool} >/dev/null")])
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+/// A missing shell skips its check loudly, except under CI where it fails.
+fn require(tool: &str) -> bool {
+    if have(tool) {
+        return true;
+    }
+    if std::env::var_os("CI").is_some() {
+        panic!("{tool} is required under CI");
+    }
+    eprintln!("SKIPPED: {tool} not installed");
+    false
+}
+
+/// A sandbox: HOME, config dir, database, and a bin dir with fake commands on PATH.
+struct Sandbox {
+    dir: tempfile::TempDir,
+}
+
+impl Sandbox {
+    fn new() -> Sandbox {
+        let s = Sandbox {
+            dir: tempfile::tempdir().unwrap(),
+        };
+        for d in ["home", "cfg", "bin", "out"] {
+            std::fs::create_dir_all(s.p(d)).unwrap();
+        }
+        s
+    }
+    fn p(&self, rel: &str) -> PathBuf {
+        self.dir.path().join(rel)
+    }
+    fn path_var(&self) -> String {
+        format!(
+            "{}:{}:/usr/local/bin:/usr/bin:/bin",
+            bin().parent().unwrap().display(),
+            self.p("bin").display()
+        )
+    }
+    fn env(&self) -> Vec<(String, String)> {
+        vec![
+            ("PATH".into(), self.path_var()),
+            ("HOME".into(), self.p("home").display().to_string()),
+            ("ZDOTDIR".into(), self.p("home").display().to_string()),
+            (
+                "XDG_CONFIG_HOME".into(),
+                self.p("home/.config").display().to_string(),
+            ),
+            (
+                "XDG_DATA_HOME".into(),
+                self.p("home/.local/share").display().to_string(),
+            ),
+            ("EARLYEXIT_DB".into(), self.p("t.db").display().to_string()),
+            (
+                "EARLYEXIT_CONFIG_DIR".into(),
+                self.p("cfg").display().to_string(),
+            ),
+            ("TERM".into(), "xterm".into()),
+            ("LANG".into(), "C.UTF-8".into()),
+        ]
+    }
+    fn ee(&self) -> Command {
+        let mut c = Command::cargo_bin("ee").unwrap();
+        c.env_clear().envs(self.env()).current_dir(self.p("home"));
+        c
+    }
+    /// A fake command printing `line` and exiting 1.
+    fn fake(&self, name: &str, line: &str) {
+        let path = self.p("bin").join(name);
+        std::fs::write(
+            &path,
+            format!("#!/bin/sh\necho 'collected 3 items'\necho '{line}'\nexit 1\n"),
+        )
+        .unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    /// Teach the database `pattern` for `cmd` by running it through `ee run` a few times.
+    fn learn(&self, cmd: &str, pattern: &str) {
+        for _ in 0..4 {
+            self.ee()
+                .args(["run", "-A", "0", "-e", pattern, "--", cmd])
+                .assert()
+                .code(1);
+        }
+    }
+    fn complete(&self, shell: &str, line: &str) -> String {
+        let point = line.find('^').unwrap();
+        let text = line.replacen('^', "", 1);
+        let out = self
+            .ee()
+            .args(["__complete", shell])
+            .arg(format!("--point={point}"))
+            .arg(format!("--line={text}"))
+            .assert()
+            .success()
+            .get_output()
+            .stdout
+            .clone();
+        String::from_utf8(out).unwrap()
+    }
+}
+
+#[test]
+fn checked_in_scripts_are_current() {
+    for (shell, file) in [("bash", "ee.bash"), ("zsh", "_ee"), ("fish", "ee.fish")] {
+        let out = Command::cargo_bin("ee")
+            .unwrap()
+            .args(["completions", shell])
+            .assert()
+            .success()
+            .get_output()
+            .stdout
+            .clone();
+        let path = repo().join("completions").join(file);
+        if std::env::var_os("EE_REGENERATE").is_some() {
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(&path, &out).unwrap();
+        }
+        let have = std::fs::read(&path).unwrap_or_default();
+        assert!(
+            have == out,
+            "completions/{file} is stale: run EE_REGENERATE=1 cargo test --test completions"
+        );
+    }
+}
+
+#[test]
+fn bad_shell_is_a_usage_error() {
+    let out = Command::cargo_bin("ee")
+        .unwrap()
+        .args(["completions", "tcsh"])
+        .assert()
+        .code(3)
+        .get_output()
+        .clone();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.starts_with("ee: ") && err.lines().count() == 1, "{err}");
+}
+
+#[test]
+fn static_scripts_load_without_errors() {
+    let dir = repo().join("completions");
+    if require("bash") {
+        let f = dir.join("ee.bash");
+        let o = Std::new("bash").arg("-n").arg(&f).output().unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let o = Std::new("bash")
+            .args(["--norc", "--noprofile", "-c"])
+            .arg(format!(
+                "source '{}' && complete -p ee earlyexit",
+                f.display()
+            ))
+            .output()
+            .unwrap();
+        let out = String::from_utf8_lossy(&o.stdout);
+        assert!(
+            o.status.success() && o.stderr.is_empty(),
+            "{}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        assert!(out.contains("-F _ee_complete ee"), "{out}");
+    }
+    if require("zsh") {
+        let f = dir.join("_ee");
+        let o = Std::new("zsh").arg("-n").arg(&f).output().unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let home = tempfile::tempdir().unwrap();
+        let o = Std::new("zsh")
+            .args(["-f", "-c"])
+            .arg(format!(
+                "autoload -U compinit && compinit -u -D && source '{}' && print -r -- $_comps[ee] $_comps[earlyexit]",
+                f.display()
+            ))
+            .env("HOME", home.path())
+            .env("ZDOTDIR", home.path())
+            .output()
+            .unwrap();
+        assert!(
+            o.status.success() && o.stderr.is_empty(),
+            "{}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        assert_eq!(String::from_utf8_lossy(&o.stdout).trim(), "_ee _ee");
+    }
+    if require("fish") {
+        let f = dir.join("ee.fish");
+        let o = Std::new("fish")
+            .arg("--no-execute")
+            .arg(&f)
+            .output()
+            .unwrap();
+        assert!(
+            o.status.success() && o.stderr.is_empty(),
+            "{}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        let home = tempfile::tempdir().unwrap();
+        let o = Std::new("fish")
+            .args(["--no-config", "-c"])
+            .arg(format!("source '{}'; and complete -c ee", f.display()))
+            .env("HOME", home.path())
+            .output()
+            .unwrap();
+        assert!(
+            o.status.success() && o.stderr.is_empty(),
+            "{}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        assert!(String::from_utf8_lossy(&o.stdout).contains("__ee_complete"));
+    }
+}
+
+#[test]
+fn engine_offers_learned_patterns_for_the_command_on_the_line() {
+    let s = Sandbox::new();
+    s.fake("pytest", "FAILED tests/test_a.py::test_one - assert 1 == 2");
+    s.learn("pytest", "FAILED|ERROR");
+    // Best first, with a description for zsh and fish.
+    for line in [
+        "ee ^ -- pytest",
+        "ee -e ^ -- pytest -x",
+        "ee run -e ^ -- pytest",
+        "ee --exclude ^ -- pytest",
+    ] {
+        let out = s.complete("zsh", line);
+        let first = out.lines().nth(1).unwrap_or("");
+        assert!(out.starts_with("values\n"), "{line}: {out}");
+        assert!(
+            first.starts_with("FAILED|ERROR\tprecision"),
+            "{line}: {out}"
+        );
+    }
+    let out = s.complete("fish", "ee -s ^ -- pytest");
+    assert!(
+        out.lines().nth(1).unwrap().starts_with("FAILED|ERROR\t"),
+        "{out}"
+    );
+    // bash gets the word to insert, already quoted.
+    let out = s.complete("bash", "ee -e ^ -- pytest");
+    assert_eq!(out.lines().nth(1), Some("'FAILED|ERROR'"), "{out}");
+    let out = s.complete("bash", "ee -e 'FA^ -- pytest");
+    assert_eq!(out, "values\nFAILED|ERROR\n");
+    // Without history: the command's built-in profile.
+    let fresh = Sandbox::new();
+    let out = fresh.complete("zsh", "ee -e ^ -- cargo test");
+    assert!(out.contains("\tprofile cargo-test"), "{out}");
+    assert!(!out.contains("profile pytest"), "{out}");
+}
+
+#[test]
+fn engine_names_subcommands_shells_routes_and_profiles() {
+    let s = Sandbox::new();
+    std::fs::write(
+        s.p("cfg/routes"),
+        "# routed\npytest\ncargo test  # tests\n\n",
+    )
+    .unwrap();
+    std::fs::create_dir_all(s.p("cfg/profiles")).unwrap();
+    std::fs::write(
+        s.p("cfg/profiles/mytool.json"),
+        r#"{"name":"mytool","commands":["mytool"],"patterns":["^BOOM"]}"#,
+    )
+    .unwrap();
+    assert_eq!(s.complete("bash", "ee init ^"), "values\nbash\nzsh\nfish\n");
+    assert_eq!(
+        s.complete("bash", "ee route remove ^"),
+        "values\npytest\n'cargo test'\n"
+    );
+    assert!(s
+        .complete("fish", "ee route remove ^")
+        .contains("cargo test\trouted"));
+    let out = s.complete("bash", "ee profile show ^");
+    assert!(
+        out.contains("\nmytool\n") && out.contains("\npytest\n"),
+        "{out}"
+    );
+    let out = s.complete("bash", "ee r^");
+    assert_eq!(out, "values\nrun\nroute\n");
+    let out = s.complete("zsh", "ee run --no^");
+    assert!(out.contains("--no-learn\tApply no learned"), "{out}");
+    assert!(!s.complete("bash", "ee ^").contains("__complete"));
+    // After `--` (or the grep face's second word) the shell completes the command itself.
+    assert_eq!(s.complete("bash", "ee -e x -- pyt^"), "command 4 11\npyt\n");
+    assert_eq!(
+        s.complete("bash", "ee x pytest --c^"),
+        "command 2 5\npytest --c\n"
+    );
+}
+
+#[test]
+fn malicious_stored_pattern_is_only_text() {
+    let s = Sandbox::new();
+    let pwn = s.p("out");
+    let evil = format!(
+        "FAILED|$(touch {0}/p1)|`touch {0}/p2`|'; touch {0}/p3; '",
+        pwn.display()
+    );
+    s.fake("evil", "FAILED here");
+    s.learn("evil", &evil);
+    let out = s.complete("bash", "ee -e F^ -- evil");
+    let word = out.lines().nth(1).unwrap();
+    // bash would insert this word: evaluating it gives back the pattern, and runs nothing.
+    let o = Std::new("bash")
+        .args(["--norc", "-c"])
+        .arg(format!("printf '%s' {word}"))
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&o.stdout), evil);
+    assert_eq!(std::fs::read_dir(&pwn).unwrap().count(), 0);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Real shells in a pseudo-terminal (tmux)
+
+struct Tmux {
+    sock: PathBuf,
+}
+
+impl Tmux {
+    fn start(s: &Sandbox, shell_cmd: &[&str]) -> Tmux {
+        let t = Tmux {
+            sock: s.p(&format!("tmux-{}.sock", shell_cmd[0])),
+        };
+        let mut c = Std::new("tmux");
+        c.arg("-S").arg(&t.sock).args([
+            "-f",
+            "/dev/null",
+            "new-session",
+            "-d",
+            "-x",
+            "200",
+            "-y",
+            "50",
+        ]);
+        c.arg("env").arg("-i");
+        for (k, v) in s.env() {
+            c.arg(format!("{k}={v}"));
+        }
+        c.args(shell_cmd);
+        c.current_dir(s.p("home"));
+        assert!(c.status().unwrap().success(), "tmux did not start");
+        t
+    }
+    fn tmux(&self, args: &[&str]) -> String {
+        let o = Std::new("tmux")
+            .arg("-S")
+            .arg(&self.sock)
+            .args(args)
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    }
+    fn keys(&self, keys: &[&str]) {
+        for k in keys {
+            self.tmux(&["send-keys", "-t", "0", k]);
+        }
+    }
+    fn text(&self, text: &str) {
+        self.tmux(&["send-keys", "-t", "0", "-l", text]);
+    }
+    fn screen(&self) -> String {
+        self.tmux(&["capture-pane", "-p", "-J", "-t", "0"])
+    }
+    /// Wait (generously) until the screen satisfies `ok`.
+    fn wait(&self, what: &str, ok: impl Fn(&str) -> bool) -> String {
+        let t0 = Instant::now();
+        loop {
+            let sc = self.screen();
+            if ok(&sc) {
+                return sc;
+            }
+            if t0.elapsed() > Duration::from_secs(20) {
+                panic!("timed out waiting for {what}; screen:\n{sc}");
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+    fn ready(&self, setup: &str) {
+        self.text(setup);
+        self.keys(&["Enter"]);
+        self.text("printf 'REA%s\\n' DY");
+        self.keys(&["Enter"]);
+        self.wait("the shell to start", |s| {
+            s.lines().any(|l| l.trim() == "READY")
+        });
+        self.keys(&["C-l"]);
+        self.wait("a clear screen", |s| !s.contains("READY"));
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = Std::new("tmux")
+            .arg("-S")
+            .arg(&self.sock)
+            .arg("kill-server")
+            .status();
+    }
+}
+
+fn shell_session(s: &Sandbox, shell: &str) -> Tmux {
+    let (cmd, setup): (&[&str], &str) = match shell {
+        "bash" => (
+            &["bash", "--norc", "--noprofile"],
+            "eval \"$(ee init bash)\"; PS1='$ '",
+        ),
+        "zsh" => (
+            &["zsh", "-f"],
+            "autoload -U compinit && compinit -u -D; eval \"$(ee init zsh)\"; PS1='$ '",
+        ),
+        _ => (
+            &["fish", "--no-config"],
+            "ee init fish | source; function fish_prompt; echo '$ '; end",
+        ),
+    };
+    let t = Tmux::start(s, cmd);
+    t.ready(setup);
+    t
+}
+
+/// Type `ee -e F -- CMD`, put the cursor after `F`, press TAB, wait for the completed line, then
+/// replace `ee` by `printf '<%s>\n'` and run the line: the pattern must come out as one argument.
+fn tab_then_run(t: &Tmux, cmd: &str, expect_arg: &str) -> String {
+    t.text(&format!("ee -e F -- {cmd}"));
+    for _ in 0..(4 + cmd.len()) {
+        t.keys(&["Left"]);
+    }
+    t.keys(&["Tab"]);
+    let before = t.wait("the completion", |s| {
+        let l = s.lines().next().unwrap_or("");
+        l.contains("FAILED") && l.len() > 20
+    });
+    t.keys(&["C-a", "C-d", "C-d"]);
+    t.text("printf '<%s>\\n'");
+    t.keys(&["Enter"]);
+    let want = format!("<{expect_arg}>");
+    t.wait("the line's output", |s| s.lines().any(|l| l == want));
+    before.lines().next().unwrap_or("").to_string()
+}
+
+fn learned_pattern_in(shell: &str) {
+    if !require("tmux") || !require(shell) {
+        return;
+    }
+    let s = Sandbox::new();
+    s.fake("pytest", "FAILED tests/test_a.py::test_one - assert 1 == 2");
+    s.learn("pytest", "FAILED|ERROR");
+    let t = shell_session(&s, shell);
+    let line = tab_then_run(&t, "pytest", "FAILED|ERROR");
+    let quoted = match shell {
+        "bash" => "'FAILED|ERROR'",
+        _ => "FAILED\\|ERROR",
+    };
+    let line = line.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(
+        line.contains(&format!("ee -e {quoted} -- pytest")),
+        "{line}"
+    );
+}
+
+fn malicious_pattern_in(shell: &str) {
+    if !require("tmux") || !require(shell) {
+        return;
+    }
+    let s = Sandbox::new();
+    let pwn = s.p("out");
+    let evil = format!(
+        "FAILED|$(touch {0}/p1)|`touch {0}/p2`|'; touch {0}/p3 #",
+        pwn.display()
+    );
+    s.fake("evil", "FAILED here");
+    s.learn("evil", &evil);
+    let t = shell_session(&s, shell);
+    tab_then_run(&t, "evil", &evil);
+    std::thread::sleep(Duration::from_millis(300));
+    let made: Vec<_> = std::fs::read_dir(&pwn).unwrap().collect();
+    assert!(made.is_empty(), "the pattern executed something in {shell}");
+}
+
+#[test]
+fn bash_tab_completes_learned_pattern() {
+    learned_pattern_in("bash");
+}
+
+#[test]
+fn zsh_tab_completes_learned_pattern() {
+    learned_pattern_in("zsh");
+}
+
+#[test]
+fn fish_tab_completes_learned_pattern() {
+    learned_pattern_in("fish");
+}
+
+#[test]
+fn bash_malicious_pattern_executes_nothing() {
+    malicious_pattern_in("bash");
+}
+
+#[test]
+fn zsh_malicious_pattern_executes_nothing() {
+    malicious_pattern_in("zsh");
+}
+
+#[test]
+fn fish_malicious_pattern_executes_nothing() {
+    malicious_pattern_in("fish");
+}
+
+#[test]
+fn shells_complete_subcommands_routes_and_the_command_after_dashes() {
+    if !require("tmux") {
+        return;
+    }
+    let s = Sandbox::new();
+    std::fs::write(s.p("cfg/routes"), "zzroute-one\n").unwrap();
+    s.fake("zzfakecmd", "x");
+    for shell in ["bash", "zsh", "fish"] {
+        if !require(shell) {
+            continue;
+        }
+        let t = shell_session(&s, shell);
+        t.text("ee route rem");
+        t.keys(&["Tab"]);
+        t.wait("route remove", |sc| {
+            sc.lines().next().unwrap_or("").contains("ee route remove ")
+        });
+        t.keys(&["Tab"]);
+        t.wait("the route name", |sc| {
+            sc.lines()
+                .next()
+                .unwrap_or("")
+                .contains("remove zzroute-one")
+        });
+        t.keys(&["C-u"]);
+        t.text("ee -e x -- zzfake");
+        t.keys(&["Tab"]);
+        t.wait("the command after --", |sc| {
+            sc.lines().next().unwrap_or("").contains("-- zzfakecmd")
+        });
+        drop(t);
+    }
+}

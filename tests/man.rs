@@ -1,0 +1,239 @@
+//! Man pages: the checked-in `man/*.1` are what `ee man --install-dir` writes (regenerate with
+//! `EE_REGENERATE=1 cargo test --test man`), they are lint-clean (mandoc -Tlint, else groff), and
+//! `ee man [SUBCOMMAND]` prints the right page.
+
+use std::path::{Path, PathBuf};
+use std::process::Command as Std;
+
+use assert_cmd::Command;
+
+fn ee() -> Command {
+    let mut c = Command::cargo_bin("ee").unwrap();
+    c.env("EARLYEXIT_NO_TELEMETRY", "1")
+        .env_remove("EARLYEXIT_OPTIONS");
+    c
+}
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn have(tool: &str) -> bool {
+    Std::new("sh")
+        .args(["-c", &format!("command -v {tool} >/dev/null")])
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+/// A missing tool skips the check loudly, except under CI where it fails.
+fn skip(what: &str) {
+    if std::env::var_os("CI").is_some() {
+        panic!("{what} is required under CI");
+    }
+    eprintln!("SKIPPED: {what} not installed");
+}
+
+fn generated() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    ee().arg("man")
+        .arg("--install-dir")
+        .arg(dir.path())
+        .assert()
+        .success()
+        .stdout("");
+    dir
+}
+
+fn list(dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".1"))
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn checked_in_pages_are_current() {
+    let gen = generated();
+    let man = repo().join("man");
+    if std::env::var_os("EE_REGENERATE").is_some() {
+        std::fs::create_dir_all(&man).unwrap();
+        for f in list(&man) {
+            std::fs::remove_file(man.join(f)).unwrap();
+        }
+        for f in list(gen.path()) {
+            std::fs::copy(gen.path().join(&f), man.join(&f)).unwrap();
+        }
+    }
+    let want = list(gen.path());
+    assert_eq!(
+        list(&man),
+        want,
+        "man/ is stale: run EE_REGENERATE=1 cargo test --test man"
+    );
+    for f in &want {
+        let a = std::fs::read_to_string(gen.path().join(f)).unwrap();
+        let b = std::fs::read_to_string(man.join(f)).unwrap();
+        assert!(
+            a == b,
+            "man/{f} is stale: run EE_REGENERATE=1 cargo test --test man"
+        );
+    }
+}
+
+#[test]
+fn one_page_per_subcommand() {
+    let gen = generated();
+    let files = list(gen.path());
+    for page in [
+        "ee.1",
+        "ee-run.1",
+        "ee-init.1",
+        "ee-route.1",
+        "ee-suggest.1",
+        "ee-stats.1",
+        "ee-telemetry.1",
+        "ee-feedback.1",
+        "ee-profile.1",
+        "ee-completions.1",
+        "ee-man.1",
+    ] {
+        assert!(
+            files.contains(&page.to_string()),
+            "{page} missing: {files:?}"
+        );
+    }
+    assert!(
+        !files.iter().any(|f| f.contains("complete.")),
+        "hidden engine documented"
+    );
+}
+
+#[test]
+fn pages_are_lint_clean() {
+    let gen = generated();
+    let files = list(gen.path());
+    if have("mandoc") {
+        for f in &files {
+            let out = Std::new("mandoc")
+                .args(["-Tlint", "-W", "warning"])
+                .arg(gen.path().join(f))
+                .output()
+                .unwrap();
+            let msg = String::from_utf8_lossy(&out.stdout).to_string()
+                + &String::from_utf8_lossy(&out.stderr);
+            assert!(out.status.success() && msg.trim().is_empty(), "{f}: {msg}");
+        }
+    } else if have("groff") {
+        for f in &files {
+            let out = Std::new("groff")
+                .args(["-man", "-ww", "-z"])
+                .arg(gen.path().join(f))
+                .output()
+                .unwrap();
+            let msg = String::from_utf8_lossy(&out.stderr);
+            assert!(out.status.success() && msg.trim().is_empty(), "{f}: {msg}");
+        }
+    } else {
+        skip("mandoc or groff");
+    }
+}
+
+#[test]
+fn ee_page_has_the_sections_clap_cannot_write() {
+    let out = ee()
+        .arg("man")
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let page = String::from_utf8(out).unwrap();
+    assert!(page.contains(".TH EE 1"), "{page}");
+    for s in [
+        ".SH SYNOPSIS",
+        ".SH OPTIONS",
+        ".SH \"EXIT STATUS\"",
+        ".SS \"Exit status (grep face)\"",
+        ".SS \"Exit status (ee run)\"",
+        ".SH \"ENVIRONMENT\"",
+        ".SH \"FILES\"",
+        ".SH \"EXAMPLES\"",
+        ".SH \"SEE ALSO\"",
+    ] {
+        assert!(page.contains(s), "missing {s}");
+    }
+    for v in [
+        "EARLYEXIT_OPTIONS",
+        "EARLYEXIT_DB",
+        "EARLYEXIT_NO_TELEMETRY",
+        "EARLYEXIT_DISABLE",
+        "EARLYEXIT_CONFIG_DIR",
+        "telemetry.db.spool",
+        "earlyexit/routes",
+        "profiles/*.json",
+        "\\-\\-error\\-pattern",
+        "\\fBee\\-run\\fR(1)",
+    ] {
+        assert!(page.contains(v), "missing {v}");
+    }
+    // Both exit tables: 124 only exists in ee run's.
+    assert!(page.contains("\\fB124\\fR") && page.contains("\\fB130\\fR"));
+}
+
+#[test]
+fn man_subcommand_prints_one_page_or_fails_clearly() {
+    let out = ee()
+        .args(["man", "run"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let page = String::from_utf8(out).unwrap();
+    assert!(
+        page.starts_with(".ie") && page.contains(".TH EE-RUN 1"),
+        "{page}"
+    );
+    assert!(page.contains("\\fB124\\fR") && page.contains("ee run \\-\\-dry\\-run"));
+    let out = ee()
+        .args(["man", "ee-route"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    assert!(String::from_utf8(out).unwrap().contains(".TH EE-ROUTE 1"));
+    let out = ee()
+        .args(["man", "nope"])
+        .assert()
+        .code(3)
+        .stdout("")
+        .get_output()
+        .clone();
+    one_line_error(&out.stderr, "no man page for 'nope'");
+    ee().args(["man", "run", "--install-dir", "/tmp/x"])
+        .assert()
+        .code(3);
+    let dir = tempfile::tempdir().unwrap();
+    let blocked = dir.path().join("file");
+    std::fs::write(&blocked, "").unwrap();
+    let out = ee()
+        .args(["man", "--install-dir"])
+        .arg(blocked.join("sub"))
+        .assert()
+        .code(3)
+        .get_output()
+        .clone();
+    one_line_error(&out.stderr, "cannot create");
+}
+
+fn one_line_error(stderr: &[u8], needle: &str) {
+    let s = String::from_utf8_lossy(stderr);
+    assert!(
+        s.lines().count() == 1 && s.starts_with("ee: ") && s.contains(needle),
+        "{s}"
+    );
+}
