@@ -415,24 +415,27 @@ struct Trace {
 
 impl Trace {
     fn attach(pid: u32, file: PathBuf) -> Trace {
-        use std::io::BufRead;
-        let mut child = Command::new("strace")
-            .args(["-qq", "-e", "trace=fork,vfork,clone,clone3,execve", "-o"])
+        let log = file.with_extension("log");
+        let child = Command::new("strace")
+            .args(["-e", "trace=fork,vfork,clone,clone3,execve", "-o"])
             .arg(&file)
             .args(["-p", &pid.to_string()])
-            .stderr(Stdio::piped())
+            .stderr(fs::File::create(&log).unwrap())
             .spawn()
             .unwrap();
-        // strace without -qq would say "attached"; wait until the log file exists instead and a
-        // little more for the attach itself.
-        let _ = std::io::BufReader::new(child.stderr.take().unwrap()).lines();
-        for _ in 0..200 {
-            if file.exists() {
-                break;
-            }
+        // strace says "Process N attached" on stderr once it traces the shell.
+        let end = std::time::Instant::now() + pty::WAIT;
+        while !fs::read_to_string(&log)
+            .unwrap_or_default()
+            .contains("attached")
+        {
+            assert!(
+                std::time::Instant::now() < end,
+                "strace did not attach: {}",
+                fs::read_to_string(&log).unwrap_or_default()
+            );
             std::thread::sleep(Duration::from_millis(10));
         }
-        std::thread::sleep(Duration::from_millis(500));
         Trace { child, file }
     }
 
