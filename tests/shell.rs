@@ -179,7 +179,15 @@ impl Home {
             Sh::Fish => vec!["-i".into()],
         };
         let mut p = Pty::spawn(self.sh.name(), &args, &self.env(), self.path());
-        p.expect("PROMPT> ");
+        // Loading the rc file (hook twice, an alias of a routed name) says nothing.
+        let startup = p.expect("PROMPT> ").to_lowercase();
+        for bad in ["error", "not found", "ee:", "warning"] {
+            assert!(
+                !startup.contains(bad),
+                "{}: start-up said {startup:?}",
+                self.sh.name()
+            );
+        }
         Shell {
             p,
             sh: self.sh,
@@ -282,6 +290,14 @@ fn basics(sh: Sh) {
     assert_has(&out, &via);
     let (out, _) = s.run("EARLYEXIT_DISABLE=1 eeprobe via");
     assert_has(&out, &via);
+    let (off, on) = match sh {
+        Sh::Fish => ("set -gx EARLYEXIT_DISABLE 1", "set -e EARLYEXIT_DISABLE"),
+        _ => ("export EARLYEXIT_DISABLE=1", "unset EARLYEXIT_DISABLE"),
+    };
+    s.run(off);
+    let (out, _) = s.run("eeprobe via");
+    assert_has(&out, &via);
+    s.run(on);
     let (out, _) = s.run("eeprobe via");
     assert_has(&out, "via=ee");
 
@@ -320,7 +336,18 @@ fn basics(sh: Sh) {
     let (out, _) = s.run(hooks);
     match sh {
         Sh::Bash => assert_has(&out, "[pc:userhook1 __ee_prompt userhook2]"),
-        Sh::Zsh => assert_has(&out, "[pc:userhook1 __ee_precmd userhook2]"),
+        // (the completion script may add a precmd function of its own)
+        Sh::Zsh => {
+            let pc = out.rsplit("[pc:").next().unwrap_or("");
+            let pc: Vec<&str> = pc.split(']').next().unwrap_or("").split(' ').collect();
+            assert_eq!(pc.first(), Some(&"userhook1"), "{out}");
+            assert_eq!(pc.last(), Some(&"userhook2"), "{out}");
+            assert_eq!(
+                pc.iter().filter(|f| **f == "__ee_precmd").count(),
+                1,
+                "{out}"
+            );
+        }
         Sh::Fish => assert_has(&out, "[pc:1]"),
     }
 
@@ -414,9 +441,9 @@ struct Trace {
 }
 
 impl Trace {
-    fn attach(pid: u32, file: PathBuf) -> Trace {
+    fn attach(pid: u32, file: PathBuf) -> Option<Trace> {
         let log = file.with_extension("log");
-        let child = Command::new("strace")
+        let mut child = Command::new("strace")
             .args(["-e", "trace=fork,vfork,clone,clone3,execve", "-o"])
             .arg(&file)
             .args(["-p", &pid.to_string()])
@@ -425,18 +452,25 @@ impl Trace {
             .unwrap();
         // strace says "Process N attached" on stderr once it traces the shell.
         let end = std::time::Instant::now() + pty::WAIT;
-        while !fs::read_to_string(&log)
-            .unwrap_or_default()
-            .contains("attached")
-        {
+        loop {
+            let said = fs::read_to_string(&log).unwrap_or_default();
+            if said.contains("attached") {
+                return Some(Trace { child, file });
+            }
+            if child.try_wait().unwrap().is_some() {
+                // E.g. ptrace restricted (Yama ptrace_scope) for a non-root user.
+                if std::env::var_os("CI").is_some() {
+                    panic!("strace cannot attach, and CI is set: {said}");
+                }
+                eprintln!("\n!!!! SKIPPED: strace cannot attach ({}); the no-fork check did NOT run !!!!\n", said.trim());
+                return None;
+            }
             assert!(
                 std::time::Instant::now() < end,
-                "strace did not attach: {}",
-                fs::read_to_string(&log).unwrap_or_default()
+                "strace did not attach: {said}"
             );
             std::thread::sleep(Duration::from_millis(10));
         }
-        Trace { child, file }
     }
 
     /// Detach and return the process-starting calls seen (threads are not processes).
@@ -471,8 +505,11 @@ fn pickup(sh: Sh) {
     let (out, _) = s.run("eenew via");
     assert_has(&out, &via);
 
-    if have("strace") {
-        let t = Trace::attach(s.p.pid(), home.path().join("trace1"));
+    let tracing = have("strace");
+    if let Some(t) = tracing
+        .then(|| Trace::attach(s.p.pid(), home.path().join("trace1")))
+        .flatten()
+    {
         for _ in 0..3 {
             s.p.send("\r");
             s.p.expect("PROMPT> ");
@@ -486,10 +523,12 @@ fn pickup(sh: Sh) {
     }
 
     home.ee(&["route", "add", "eenew"]);
-    if have("strace") {
+    if let Some(t) = tracing
+        .then(|| Trace::attach(s.p.pid(), home.path().join("trace2")))
+        .flatten()
+    {
         // The control: a prompt after a change does start ee (once), so the trace above could
         // have failed.
-        let t = Trace::attach(s.p.pid(), home.path().join("trace2"));
         s.p.send("\r");
         s.p.expect("PROMPT> ");
         s.sync();
