@@ -591,6 +591,73 @@ fn non_interactive(sh: Sh) {
     assert_has(&run(&i, &[("EARLYEXIT_ROUTED", "1")]), &via);
 }
 
+/// Real prompt-hook users loaded before (zoxide) and after (direnv) ours: all three keep working.
+fn coexist(sh: Sh) {
+    if !have(sh.name()) || !have("zoxide") || !have("direnv") {
+        return;
+    }
+    let home = Home::new(sh);
+    let rc = home.rc();
+    let mine = fs::read_to_string(&rc).unwrap();
+    let n = sh.name();
+    let (zoxide, direnv) = match sh {
+        Sh::Fish => (
+            format!("zoxide init {n} | source\n"),
+            format!("direnv hook {n} | source\n"),
+        ),
+        _ => (
+            format!("eval \"$(zoxide init {n})\"\n"),
+            format!("eval \"$(direnv hook {n})\"\n"),
+        ),
+    };
+    // zoxide right before our first load (after the user's own PROMPT_COMMAND line), direnv last.
+    let at = mine.find(&format!("init {n}")).unwrap();
+    let at = mine[..at].rfind('\n').unwrap() + 1;
+    fs::write(
+        &rc,
+        format!("{}{zoxide}{}{direnv}", &mine[..at], &mine[at..]),
+    )
+    .unwrap();
+    let envdir = home.path().join("withenv");
+    fs::create_dir_all(&envdir).unwrap();
+    fs::write(envdir.join(".envrc"), "export EEDIRENV=loaded\n").unwrap();
+    let ok = Command::new("direnv")
+        .arg("allow")
+        .arg(&envdir)
+        .env_clear()
+        .envs(home.env())
+        .status()
+        .unwrap();
+    assert!(ok.success());
+
+    let mut s = home.start();
+    let (out, _) = s.run("eeprobe a");
+    assert_has(&out, "via=ee");
+    // direnv's hook (loaded after ours) runs at the prompt after cd.
+    s.p.line("cd withenv");
+    s.p.expect("PROMPT> ");
+    let (out, _) = s.run("echo \"[de:$EEDIRENV]\"");
+    assert_has(&out, "[de:loaded]");
+    // zoxide's hook (loaded before ours) recorded the directory.
+    let (out, _) = s.run("zoxide query withenv");
+    assert_has(&out, &envdir.to_string_lossy());
+    // ours still routes, and picks up changes.
+    home.ee(&["route", "add", "eenew"]);
+    s.p.send("\r");
+    s.p.expect("PROMPT> ");
+    let (out, st) = s.run("eenew a");
+    assert_eq!(st, 0);
+    assert_has(&out, "via=ee");
+    let (_, st) = s.run("eeprobe exit 9");
+    assert_eq!(st, 9);
+    s.p.line("eeprobe exit 6");
+    s.p.expect("PROMPT> ");
+    // The user's hook after ours still sees the status (zoxide 0.4's own hook, which runs
+    // before userhook1 in bash, does not keep $?, so userhook1 is not checked here).
+    let (out, _) = s.run("echo \"[u2:$u2]\"");
+    assert_has(&out, "[u2:6]");
+}
+
 macro_rules! per_shell {
     ($($name:ident: $f:ident($sh:expr);)*) => {
         $( #[test] fn $name() { $f($sh) } )*
@@ -610,4 +677,7 @@ per_shell! {
     bash_non_interactive: non_interactive(Sh::Bash);
     zsh_non_interactive: non_interactive(Sh::Zsh);
     fish_non_interactive: non_interactive(Sh::Fish);
+    bash_coexist: coexist(Sh::Bash);
+    zsh_coexist: coexist(Sh::Zsh);
+    fish_coexist: coexist(Sh::Fish);
 }
