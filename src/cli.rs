@@ -401,6 +401,13 @@ pub struct RunArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(after_help = "Add one line to the shell's start-up file:\n  \
+bash  ~/.bashrc                   eval \"$(ee init bash)\"\n  \
+zsh   ~/.zshrc                    eval \"$(ee init zsh)\"\n  \
+fish  ~/.config/fish/config.fish  ee init fish | source\n\n\
+Interactive shells then run the commands chosen with 'ee route add' (and --route, or \
+EARLYEXIT_ROUTES='pytest, cargo test') through 'ee run'. Bypass: 'command NAME', or \
+EARLYEXIT_DISABLE=1.")]
 pub struct InitArgs {
     /// The shell to print hook code for
     #[arg(value_enum)]
@@ -414,6 +421,11 @@ pub struct InitArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(after_help = "Routes file: $EARLYEXIT_CONFIG_DIR/routes (default ~/.config/earlyexit/routes), \
+one route per line, '#' starts a comment. A route is a program name, optionally followed by one \
+leading subcommand ('cargo test' leaves 'cargo build' alone); only plain words are accepted. Open \
+shells pick changes up at their next prompt.\n\n\
+Exit status: 0 done, 1 not routed (remove) or the file cannot be read or written, 3 invalid route.")]
 pub struct RouteArgs {
     #[command(subcommand)]
     pub action: RouteAction,

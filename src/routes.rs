@@ -107,6 +107,7 @@ const RESERVED: &[&str] = &[
     // ee itself
     "ee",
     "earlyexit",
+    "_",
 ];
 
 /// One route: a program, optionally restricted to one leading subcommand.
@@ -426,6 +427,7 @@ mod tests {
             "command",
             "ee",
             "__ee_dispatch",
+            "_",
             "cargo ;",
             "pytest\n",
         ] {
