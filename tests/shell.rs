@@ -417,11 +417,15 @@ fn terminal(sh: Sh) {
     s.p.expect("tick1");
     s.p.send("\x1a");
     s.p.expect("PROMPT> ");
+    // Stopped means stopped: no tick while it is suspended.
+    let stopped_at = s.p.text().len();
     std::thread::sleep(Duration::from_millis(1500));
+    let while_stopped = s.p.text()[stopped_at..].to_string();
+    assert_lacks(&while_stopped, "tick");
     assert_lacks(&s.p.text(), "finished");
     s.p.line("fg");
     let out = s.p.expect("finished");
-    assert_has(&out, "tick7");
+    assert_has(&out, "tick15");
     s.p.expect("PROMPT> ");
     s.p.line(&format!("echo \"[fg:{st}]\""));
     s.p.expect("[fg:0]");

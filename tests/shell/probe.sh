@@ -9,6 +9,6 @@ case "$1" in
   color) if [ -t 1 ]; then printf '\033[31mRED\033[0m\n'; else echo PLAIN; fi ;;
   ask) printf 'Continue? [y/N] '; read -r ans; echo "answer=$ans"; via ;;
   sleep) echo sleeping; sleep 30; echo woke ;;
-  count) i=0; while [ $i -lt 8 ]; do echo "tick$i"; i=$((i+1)); sleep 0.25; done; echo finished ;;
+  count) i=0; while [ $i -lt 16 ]; do echo "tick$i"; i=$((i+1)); sleep 0.25; done; echo finished ;;
   *) for a in "$@"; do printf '[%s]' "$a"; done; echo; via ;;
 esac
