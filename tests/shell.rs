@@ -593,6 +593,18 @@ fn non_interactive(sh: Sh) {
     };
     assert_has(&run(&i, &[]), "via=ee");
     assert_has(&run(&i, &[("EARLYEXIT_ROUTED", "1")]), &via);
+    // End to end: a routed command (`eeprobe nest`, run through ee) starts an interactive shell
+    // that loads the hook; inside it the probe is not routed again.
+    let inner = shell_words::join(std::iter::once(sh.name()).chain(i.iter().copied()));
+    let outer: Vec<&str> = i[..i.len() - 1]
+        .iter()
+        .copied()
+        .chain(["eeprobe nest; true"])
+        .collect();
+    let out = run(&outer, &[("NEST", &inner)]);
+    assert_has(&out, "nest-via=ee");
+    assert_has(&out, &via);
+    assert_lacks(&out, "\nvia=ee");
 }
 
 /// Real prompt-hook users loaded before (zoxide) and after (direnv) ours: all three keep working.

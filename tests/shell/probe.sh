@@ -4,6 +4,7 @@
 via() { echo "via=$(cat /proc/$PPID/comm)"; }
 case "$1" in
   via) via ;;
+  nest) echo "nest-$(via)"; eval "$NEST" ;;
   exit) exit "$2" ;;
   stdin) while IFS= read -r l; do echo "got=$l"; done; via ;;
   color) if [ -t 1 ]; then printf '\033[31mRED\033[0m\n'; else echo PLAIN; fi ;;
