@@ -16,9 +16,10 @@ function __ee_routed
     and contains -- "$argv[1] $argv[2]" $__ee_routes
 end
 
-# Every wrapper calls this with its own name first.
+# Every wrapper calls this with its own name first. Without an ee binary (uninstalled), the
+# command runs bare: the hook never stands between the user and the command.
 function __ee_dispatch
-    if not set -q EARLYEXIT_ROUTED; and contains -- "$EARLYEXIT_DISABLE" '' 0; and __ee_routed $argv
+    if not set -q EARLYEXIT_ROUTED; and contains -- "$EARLYEXIT_DISABLE" '' 0; and test -x $__ee_bin; and __ee_routed $argv
         EARLYEXIT_ROUTED=1 $__ee_bin run -- $argv
     else
         command $argv

@@ -21,9 +21,10 @@ __ee_routed() {
   return 1
 }
 
-# Every wrapper calls this with its own name first.
+# Every wrapper calls this with its own name first. Without an ee binary (uninstalled), the
+# command runs bare: the hook never stands between the user and the command.
 __ee_dispatch() {
-  if [[ -z ${EARLYEXIT_ROUTED-} && ${EARLYEXIT_DISABLE:-0} == 0 ]] && __ee_routed "$@"; then
+  if [[ -z ${EARLYEXIT_ROUTED-} && ${EARLYEXIT_DISABLE:-0} == 0 && -x $__ee_bin ]] && __ee_routed "$@"; then
     EARLYEXIT_ROUTED=1 "$__ee_bin" run -- "$@"
   else
     command "$@"

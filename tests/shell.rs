@@ -301,6 +301,25 @@ fn basics(sh: Sh) {
     let (out, _) = s.run("eeprobe via");
     assert_has(&out, "via=ee");
 
+    // ee uninstalled under a running shell: commands run bare, nothing breaks.
+    let (gone, back) = match sh {
+        Sh::Fish => (
+            "set -g __ee_saved $__ee_bin; set -g __ee_bin /nonexistent/ee",
+            "set -g __ee_bin $__ee_saved",
+        ),
+        _ => (
+            "__ee_saved=$__ee_bin; __ee_bin=/nonexistent/ee",
+            "__ee_bin=$__ee_saved",
+        ),
+    };
+    s.run(gone);
+    let (out, st) = s.run("eeprobe via");
+    assert_eq!(st, 0, "{out}");
+    assert_has(&out, &via);
+    s.run(back);
+    let (out, _) = s.run("eeprobe via");
+    assert_has(&out, "via=ee");
+
     // Exit status, pipe status, set -e.
     let (_, st) = s.run("eeprobe exit 7");
     assert_eq!(st, 7);
