@@ -329,10 +329,8 @@ pub enum Reply {
     /// Candidates: (value, description). `prefix` is a part of the current word (`--pattern=`)
     /// that stays as it is.
     Values {
-        items: Vec<(String, String)>,
+        items: Candidates,
         prefix: String,
-        /// Values are regexes: bash quotes them.
-        patterns: bool,
     },
     /// Let the shell complete a command whose first word is `words[index]`.
     Command {
@@ -550,14 +548,14 @@ pub fn complete(line: &Line, src: &Sources) -> Reply {
                         .filter(|s| !s.is_hide_set())
                         .map(|s| (s.get_name().to_string(), about(s)))
                         .collect();
-                    return values(items, false);
+                    return values(items);
                 }
                 match sc.find_subcommand(&words[k].value).cloned() {
                     Some(n) => {
                         sc = n;
                         k += 1;
                     }
-                    None => return values(Vec::new(), false),
+                    None => return values(Vec::new()),
                 }
             }
             let (e, _) = walk(&sc, words, k, Some(cword), false);
@@ -576,7 +574,7 @@ pub fn complete(line: &Line, src: &Sources) -> Reply {
                     items.push((s.get_name().to_string(), about(s)));
                 }
             }
-            values(items, true)
+            values(items)
         }
         Some(Expect::Value { arg, prefix }) => {
             let mut r = value_of(&arg, &face_cmd, words, base, cword, src);
@@ -585,15 +583,14 @@ pub fn complete(line: &Line, src: &Sources) -> Reply {
             }
             r
         }
-        Some(Expect::Nothing) | None => values(Vec::new(), false),
+        Some(Expect::Nothing) | None => values(Vec::new()),
     }
 }
 
-fn values(items: Vec<(String, String)>, patterns: bool) -> Reply {
+fn values(items: Candidates) -> Reply {
     Reply::Values {
         items,
         prefix: String::new(),
-        patterns,
     }
 }
 
@@ -631,7 +628,7 @@ fn options(cmd: &clap::Command, cur: &str) -> Reply {
             }
         }
     }
-    values(items, false)
+    values(items)
 }
 
 /// The value of `arg` in subcommand `cmd`.
@@ -653,7 +650,7 @@ fn value_of(
             cmd.clone()
         };
         let (_, start) = walk(&root, words, base, None, grep);
-        return values(patterns_for(words, start, src), true);
+        return values(patterns_for(words, start, src));
     }
     let pv: Vec<(String, String)> = arg
         .get_possible_values()
@@ -667,7 +664,7 @@ fn value_of(
         })
         .collect();
     if !pv.is_empty() {
-        return values(pv, false);
+        return values(pv);
     }
     let id = arg.get_id().as_str();
     let path: Vec<&str> = words[1..base.min(words.len())]
@@ -675,17 +672,16 @@ fn value_of(
         .map(|w| w.value.as_str())
         .collect();
     match (path.as_slice(), id) {
-        (["route", "remove"], _) => values(route_names(), false),
-        (["profile", "show"], _) => values(profile_names(), false),
+        (["route", "remove"], _) => values(route_names()),
+        (["profile", "show"], _) => values(profile_names()),
         (["man"], "page") => values(
             crate::man::subcommand_names()
                 .into_iter()
                 .map(|n| (n, String::new()))
                 .collect(),
-            false,
         ),
         (["man"], "install_dir") => Reply::Dirs,
-        (["feedback"], "run") => values(vec![("last".into(), "the last run".into())], false),
+        (["feedback"], "run") => values(vec![("last".into(), "the last run".into())]),
         (["init"], "route") | (["route", "add"], _) => Reply::Command { index: cword },
         _ => {
             if arg.get_value_hint() == clap::ValueHint::DirPath {
@@ -696,7 +692,7 @@ fn value_of(
             ) {
                 Reply::Files
             } else {
-                values(Vec::new(), false)
+                values(Vec::new())
             }
         }
     }
@@ -770,11 +766,7 @@ fn clean(s: &str) -> String {
 pub fn render(shell: Shell, line: &Line, reply: &Reply) -> String {
     let mut out = String::new();
     match reply {
-        Reply::Values {
-            items,
-            prefix,
-            patterns,
-        } => {
+        Reply::Values { items, prefix } => {
             let cur = &line.words[line.cword];
             let cur_val = cur
                 .value
@@ -798,7 +790,6 @@ pub fn render(shell: Shell, line: &Line, reply: &Reply) -> String {
                         }
                         // Readline replaces only the part after a `=` word break, and inside an
                         // open quote only the part after the quote (closing it on a single match).
-                        let _ = patterns;
                         let raw = cur.raw.strip_prefix(prefix.as_str()).unwrap_or(&cur.raw);
                         match raw.chars().next() {
                             Some('\'') => out.push_str(&v.replace('\'', "'\\''")),

@@ -237,3 +237,60 @@ fn one_line_error(stderr: &[u8], needle: &str) {
         "{s}"
     );
 }
+
+#[test]
+fn man_on_a_terminal_pages_through_man_dash_l() {
+    if !have("script") {
+        if std::env::var_os("CI").is_some() {
+            panic!("script (util-linux) is required under CI");
+        }
+        eprintln!("SKIPPED: script not installed");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let bin = dir.path().join("bin");
+    std::fs::create_dir(&bin).unwrap();
+    let fake = bin.join("man");
+    std::fs::write(
+        &fake,
+        format!(
+            "#!/bin/sh\necho \"$@\" > '{0}/args'\ncat > '{0}/page'\nexit 0\n",
+            dir.path().display()
+        ),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let ee = assert_cmd::cargo::cargo_bin("ee");
+    // stdout is the pseudo-terminal `script` provides.
+    let o = Std::new("script")
+        .args(["-q", "-e", "-c"])
+        .arg(format!("'{}' man run", ee.display()))
+        .arg("/dev/null")
+        .env("PATH", format!("{}:/usr/bin:/bin", bin.display()))
+        .env("EARLYEXIT_NO_TELEMETRY", "1")
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let args = std::fs::read_to_string(dir.path().join("args")).unwrap();
+    assert_eq!(args.trim(), "-l -");
+    let page = std::fs::read_to_string(dir.path().join("page")).unwrap();
+    assert!(page.contains(".TH EE-RUN 1"), "{page}");
+    // Without man on PATH the roff is printed on the terminal.
+    let script = Std::new("sh")
+        .args(["-c", "command -v script"])
+        .output()
+        .unwrap();
+    let script = String::from_utf8(script.stdout).unwrap();
+    let o = Std::new(script.trim())
+        .args(["-q", "-e", "-c"])
+        .arg(format!("'{}' man init", ee.display()))
+        .arg("/dev/null")
+        .env("PATH", dir.path())
+        .env("SHELL", "/bin/sh")
+        .env("EARLYEXIT_NO_TELEMETRY", "1")
+        .output()
+        .unwrap();
+    assert!(o.status.success());
+    assert!(String::from_utf8_lossy(&o.stdout).contains(".TH EE-INIT 1"));
+}
