@@ -207,6 +207,23 @@ fn static_scripts_load_without_errors() {
             String::from_utf8_lossy(&o.stderr)
         );
         assert_eq!(String::from_utf8_lossy(&o.stdout).trim(), "_ee _ee");
+        // Loaded before compinit (as `ee init zsh` may be): registered at the next prompt.
+        let o = Std::new("zsh")
+            .args(["-f", "-c"])
+            .arg(format!(
+                "source '{}' && autoload -U compinit && compinit -u -D && __ee_compdef && print -r -- $_comps[ee]",
+                f.display()
+            ))
+            .env("HOME", home.path())
+            .env("ZDOTDIR", home.path())
+            .output()
+            .unwrap();
+        assert!(
+            o.status.success() && o.stderr.is_empty(),
+            "{}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        assert_eq!(String::from_utf8_lossy(&o.stdout).trim(), "_ee");
     }
     if require("fish") {
         let f = dir.join("ee.fish");
