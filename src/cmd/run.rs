@@ -54,13 +54,32 @@ pub fn run(a: RunArgs) -> CmdResult {
     let conn = open_store();
     let advice = learn::advise(conn.as_ref(), &ctx);
     drop(conn);
-    let applied = decide(&a, &advice);
+    let mut applied = decide(&a, &advice);
 
     let mut spec = pattern_spec(a.pattern.as_deref(), &a.engine);
+    let user_spec = spec.clone();
     spec.error.extend(applied.patterns.iter().cloned());
     spec.observe = advice.observe.clone();
-    let mut plan =
-        Plan::new(spec, &a.engine, true, Some(applied.quiet)).map_err(|e| Fail::usage(e.0))?;
+    let mut plan = match Plan::new(spec, &a.engine, true, Some(applied.quiet)) {
+        Ok(p) => p,
+        Err(e) => {
+            // The user's own patterns are at fault: a usage error. Otherwise a stored pattern
+            // (a user profile's, say) does not compile: run without what was learned.
+            let mut spec = user_spec;
+            spec.observe = learn::lexicon::LEXICON
+                .iter()
+                .map(|s| s.to_string())
+                .collect();
+            let plan = Plan::new(spec, &a.engine, true, Some(applied.quiet))
+                .map_err(|e| Fail::usage(e.0))?;
+            note(
+                a.engine.quiet,
+                &format!("learned patterns not applied: {}", e.0),
+            );
+            applied.patterns.clear();
+            plan
+        }
+    };
     if !applied.patterns.is_empty() {
         plan.patterns.learned = true;
     }
@@ -93,6 +112,11 @@ pub(crate) fn open_store() -> Option<rusqlite::Connection> {
     )
     .ok()?;
     let _ = c.busy_timeout(Duration::from_millis(200));
+    // Closing must not checkpoint the log: that is the writers' business, not a lookup's.
+    let _ = c.set_db_config(
+        rusqlite::config::DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE,
+        true,
+    );
     Some(c)
 }
 

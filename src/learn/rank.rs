@@ -118,10 +118,6 @@ fn ranked(r: &PatternRow) -> Ranked {
     }
 }
 
-fn compiles(p: &str) -> bool {
-    regex::bytes::Regex::new(p).is_ok()
-}
-
 /// Sort best first: score, then more true positives, fewer false ones, then the shorter pattern.
 pub fn sort(v: &mut [Ranked]) {
     v.sort_by(|a, b| {
@@ -147,7 +143,9 @@ fn human_scope(scope: &str) -> String {
     }
 }
 
-/// Rank and decide. `profile` is the profile that fits the command, if any.
+/// Rank and decide. `profile` is the profile that fits the command, if any. Patterns are not
+/// compiled here (that would cost the lookup its budget): a stored pattern that does not compile
+/// makes `ee run` fall back to running without learned patterns.
 pub fn advise(k: &Knowledge, profile: Option<&Profile>) -> Advice {
     // Patterns: the most specific scope with a pattern good enough to apply, else the most
     // specific scope with any evidence.
@@ -177,9 +175,7 @@ pub fn advise(k: &Knowledge, profile: Option<&Profile>) -> Advice {
         if r.source.starts_with("profile:") {
             continue;
         }
-        if !compiles(&r.pattern) {
-            r.why = "invalid regex".into();
-        } else if r.tp < MIN_TP {
+        if r.tp < MIN_TP {
             r.why = format!("needs {MIN_TP} caught failures");
         } else if r.score < APPLY_SCORE {
             r.why = format!("score below {APPLY_SCORE:.2}");
@@ -201,7 +197,7 @@ pub fn advise(k: &Knowledge, profile: Option<&Profile>) -> Advice {
             });
             let bad = row.is_some_and(|r| r.counts.proven_bad());
             if let Some(existing) = list.iter_mut().find(|r| &r.pattern == pat) {
-                existing.applied = !bad && compiles(pat);
+                existing.applied = !bad;
                 existing.why = if bad {
                     "profile pattern proven bad here".into()
                 } else {
@@ -226,7 +222,7 @@ pub fn advise(k: &Knowledge, profile: Option<&Profile>) -> Advice {
                     why: String::new(),
                 },
             };
-            r.applied = !bad && compiles(pat);
+            r.applied = !bad;
             r.why = if bad {
                 "profile pattern proven bad here".into()
             } else if p.source == "builtin" {
@@ -315,7 +311,7 @@ pub fn advise(k: &Knowledge, profile: Option<&Profile>) -> Advice {
             .map(|r| r.pattern.as_str()),
     );
     for p in extra {
-        if !applied.contains(&p) && !observe.iter().any(|o| o == p) && compiles(p) {
+        if !applied.contains(&p) && !observe.iter().any(|o| o == p) {
             observe.push(p.to_string());
         }
     }
