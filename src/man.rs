@@ -66,15 +66,22 @@ fn render(cmd: &clap::Command, sub: Option<&str>) -> Page {
     }
     man.render_description_section(&mut buf)
         .expect("write to Vec");
+    if sub.is_some() {
+        buf.extend_from_slice(more_description(cmd).as_bytes());
+    }
     if has_args {
         man.render_options_section(&mut buf).expect("write to Vec");
     }
     if cmd.get_subcommands().any(|s| !s.is_hide_set()) {
-        man.render_subcommands_section(&mut buf)
-            .expect("write to Vec");
+        if sub.is_none() {
+            man.render_subcommands_section(&mut buf)
+                .expect("write to Vec");
+        } else {
+            buf.extend_from_slice(nested_subcommands(cmd).as_bytes());
+        }
     }
     let mut roff = String::from_utf8(buf).expect("clap_mangen writes UTF-8");
-    roff.push_str(&extra_sections(sub));
+    roff.push_str(&extra_sections(cmd, sub));
     if sub.is_none() {
         let mut v = Vec::new();
         man.render_version_section(&mut v).expect("write to Vec");
@@ -259,8 +266,203 @@ Exit status:
   0    success
   3    usage error or failure (a one-line message on stderr)";
 
-fn extra_sections(sub: Option<&str>) -> String {
+/// Environment variables: (name, text, pages it belongs on; empty = every page but `man`).
+const ENVIRONMENT: &[(&str, &str, &[&str])] = &[
+    (
+        "EARLYEXIT_OPTIONS",
+        "Options prepended to the command line of the grep face and of ee run, split into words as \
+         a shell would (quotes allowed), e.g. EARLYEXIT_OPTIONS='--idle-timeout 2m'.",
+        &["ee", "run"],
+    ),
+    (
+        "EARLYEXIT_DB",
+        "Path of the telemetry database (default ~/.local/share/earlyexit/telemetry.db).",
+        &["ee", "run", "suggest", "stats", "telemetry", "feedback", "completions"],
+    ),
+    (
+        "EARLYEXIT_NO_TELEMETRY",
+        "Set to 1 to record nothing, as --no-telemetry does.",
+        &["ee", "run", "telemetry"],
+    ),
+    (
+        "EARLYEXIT_DB_TIMEOUT",
+        "How long, in seconds, to wait for a locked database before the run is spooled instead \
+         (default 5).",
+        &["ee", "run", "telemetry"],
+    ),
+    (
+        "EARLYEXIT_TELEMETRY_KEEP, EARLYEXIT_TELEMETRY_KEEP_DAYS",
+        "Retention: the newest executions kept (default 250000) and their age limit in days \
+         (default 365); 0 means no limit.",
+        &["ee", "telemetry"],
+    ),
+    (
+        "EARLYEXIT_DISABLE",
+        "Set to 1 to turn the shell routing installed by ee init off: routed commands run \
+         directly, without ee.",
+        &["ee", "run", "init", "route"],
+    ),
+    (
+        "EARLYEXIT_ROUTES",
+        "Extra routes for ee init, separated by commas: EARLYEXIT_ROUTES='pytest, cargo test'.",
+        &["ee", "init", "route"],
+    ),
+    (
+        "EARLYEXIT_CONFIG_DIR",
+        "Configuration directory holding the routes file and user profiles (default \
+         ~/.config/earlyexit).",
+        &["ee", "run", "init", "route", "profile", "suggest", "completions"],
+    ),
+];
+
+/// Files: (path, text, pages it belongs on).
+const FILES: &[(&str, &str, &[&str])] = &[
+    (
+        "~/.local/share/earlyexit/telemetry.db",
+        "SQLite database (WAL mode) of every recorded run and of what was learned from them; \
+         overridden by EARLYEXIT_DB.",
+        &[
+            "ee",
+            "run",
+            "suggest",
+            "stats",
+            "telemetry",
+            "feedback",
+            "completions",
+        ],
+    ),
+    (
+        "~/.local/share/earlyexit/telemetry.db.spool",
+        "Runs that could not be written to the database (locked or broken) wait in this file next \
+         to the database, and are merged by the next run that can write.",
+        &["ee", "run", "telemetry"],
+    ),
+    (
+        "~/.config/earlyexit/routes",
+        "Commands routed through ee by the shell hooks, one per line (a program, optionally with \
+         its subcommand: cargo test); lines starting with # are comments. Managed by ee route.",
+        &["ee", "init", "route", "completions"],
+    ),
+    (
+        "~/.config/earlyexit/profiles/*.json",
+        "User pattern profiles (name, description, commands, patterns), shown by ee profile list \
+         and ee profile show NAME beside the built-in ones.",
+        &["ee", "run", "profile", "suggest", "completions"],
+    ),
+];
+
+/// Split a command's after-help into its "Exit status" paragraph and the rest.
+fn after_help(cmd: &clap::Command) -> (Option<String>, Vec<String>) {
+    let text = cmd
+        .get_after_long_help()
+        .or(cmd.get_after_help())
+        .map(|t| t.to_string())
+        .unwrap_or_default();
+    let mut exit = None;
+    let mut rest = Vec::new();
+    for p in text.split("\n\n").filter(|p| !p.trim().is_empty()) {
+        if p.trim_start().to_lowercase().starts_with("exit status") {
+            exit = Some(p.trim().to_string());
+        } else {
+            rest.push(p.trim_end().to_string());
+        }
+    }
+    (exit, rest)
+}
+
+/// The after-help of a subcommand (minus its exit status), as more description paragraphs.
+fn more_description(cmd: &clap::Command) -> String {
     let mut s = String::new();
+    for p in after_help(cmd).1 {
+        s.push_str(".PP\n");
+        for line in p.lines() {
+            let l = esc(line);
+            if l.starts_with('.') || l.starts_with('\'') {
+                s.push_str("\\&");
+            }
+            s.push_str(&l);
+            s.push('\n');
+        }
+    }
+    s
+}
+
+/// Nested subcommands (ee route add, ee telemetry prune, ...) documented in place, with their
+/// arguments, instead of references to pages that do not exist.
+fn nested_subcommands(cmd: &clap::Command) -> String {
+    let mut s = String::new();
+    section(&mut s, "SUBCOMMANDS");
+    for sub in cmd.get_subcommands().filter(|c| !c.is_hide_set()) {
+        let usage = sub.clone().render_usage().to_string();
+        let usage = usage.trim().trim_start_matches("Usage:").trim();
+        s.push_str(".TP\n\\fB");
+        s.push_str(&esc(usage));
+        s.push_str("\\fR\n");
+        s.push_str(&wrap(&esc(&sub
+            .get_about()
+            .map(|a| a.to_string())
+            .unwrap_or_default())));
+        let args: Vec<&clap::Arg> = sub
+            .get_arguments()
+            .filter(|a| !a.is_hide_set() && a.get_id() != "help")
+            .filter(|a| !(a.is_positional() && a.get_help().is_none()))
+            .collect();
+        if args.is_empty() {
+            continue;
+        }
+        s.push_str(".RS\n");
+        for a in args {
+            let value = a
+                .get_value_names()
+                .map(|v| {
+                    v.iter()
+                        .map(|n| format!("<{n}>"))
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                })
+                .unwrap_or_default();
+            let mut tag = Vec::new();
+            if let Some(c) = a.get_short() {
+                tag.push(format!("-{c}"));
+            }
+            if let Some(l) = a.get_long() {
+                tag.push(format!("--{l}"));
+            }
+            let mut tag = tag.join(", ");
+            if a.get_action().takes_values() {
+                if !tag.is_empty() {
+                    tag.push(' ');
+                }
+                tag.push_str(&value);
+            }
+            let mut text = a.get_help().map(|h| h.to_string()).unwrap_or_default();
+            let pv: Vec<String> = a
+                .get_possible_values()
+                .iter()
+                .filter(|v| !v.is_hide_set())
+                .map(|v| v.get_name().to_string())
+                .collect();
+            if !pv.is_empty() {
+                text.push_str(&format!(" [possible values: {}]", pv.join(", ")));
+            }
+            let defaults: Vec<String> = a
+                .get_default_values()
+                .iter()
+                .map(|d| d.to_string_lossy().into_owned())
+                .collect();
+            if !defaults.is_empty() && a.get_action().takes_values() {
+                text.push_str(&format!(" [default: {}]", defaults.join(", ")));
+            }
+            item(&mut s, &tag, text.trim());
+        }
+        s.push_str(".RE\n");
+    }
+    s
+}
+
+fn extra_sections(cmd: &clap::Command, sub: Option<&str>) -> String {
+    let mut s = String::new();
+    let page = sub.unwrap_or("ee");
 
     section(&mut s, "EXIT STATUS");
     match sub {
@@ -269,73 +471,40 @@ fn extra_sections(sub: Option<&str>) -> String {
             exit_table(&mut s, RUN_EXIT_STATUS, true);
             para(
                 &mut s,
-                "Subcommands other than run exit 0 on success and 3 on a usage error or failure.",
+                "Subcommands other than run exit 0 on success and 3 on a usage error; their pages \
+                 give the details.",
             );
         }
         Some("run") => exit_table(&mut s, RUN_EXIT_STATUS, false),
-        Some(_) => exit_table(&mut s, GENERIC_EXIT, false),
+        Some(_) => match after_help(cmd).0 {
+            Some(text) => {
+                let text = text.split_once(':').map(|(_, t)| t.trim()).unwrap_or(&text);
+                para(&mut s, text)
+            }
+            None => exit_table(&mut s, GENERIC_EXIT, false),
+        },
     }
 
-    let full = matches!(sub, None | Some("run"));
-    section(&mut s, "ENVIRONMENT");
-    if full || sub == Some("telemetry") || sub == Some("stats") || sub == Some("suggest") {
-        item(
-            &mut s,
-            "EARLYEXIT_DB",
-            "Path of the telemetry database (default ~/.local/share/earlyexit/telemetry.db).",
-        );
-        item(
-            &mut s,
-            "EARLYEXIT_NO_TELEMETRY",
-            "Set to 1 to record nothing, as --no-telemetry does.",
-        );
+    let env: Vec<_> = ENVIRONMENT
+        .iter()
+        .filter(|(_, _, pages)| pages.contains(&page))
+        .collect();
+    if !env.is_empty() {
+        section(&mut s, "ENVIRONMENT");
+        for (name, text, _) in env {
+            item(&mut s, name, text);
+        }
     }
-    if full {
-        item(
-            &mut s,
-            "EARLYEXIT_OPTIONS",
-            "Options prepended to the command line of the grep face and of ee run, split into \
-             words as a shell would (quotes allowed), e.g. EARLYEXIT_OPTIONS='--idle-timeout 2m'.",
-        );
+    let files: Vec<_> = FILES
+        .iter()
+        .filter(|(_, _, pages)| pages.contains(&page))
+        .collect();
+    if !files.is_empty() {
+        section(&mut s, "FILES");
+        for (name, text, _) in files {
+            item(&mut s, name, text);
+        }
     }
-    item(
-        &mut s,
-        "EARLYEXIT_DISABLE",
-        "Set to 1 to turn the shell routing installed by ee init off: routed commands run \
-         directly, without ee.",
-    );
-    item(
-        &mut s,
-        "EARLYEXIT_CONFIG_DIR",
-        "Configuration directory holding the routes file and user profiles (default \
-         ~/.config/earlyexit).",
-    );
-
-    section(&mut s, "FILES");
-    item(
-        &mut s,
-        "~/.local/share/earlyexit/telemetry.db",
-        "SQLite database (WAL mode) of every recorded run and of what was learned from them; \
-         overridden by EARLYEXIT_DB.",
-    );
-    item(
-        &mut s,
-        "~/.local/share/earlyexit/telemetry.db.spool",
-        "Runs that could not be written to the database (locked or broken) wait in this file next \
-         to the database, and are merged by the next run that can write.",
-    );
-    item(
-        &mut s,
-        "~/.config/earlyexit/routes",
-        "Commands routed through ee by the shell hooks, one per line (a program, optionally with \
-         its subcommand: cargo test); lines starting with # are comments. Managed by ee route.",
-    );
-    item(
-        &mut s,
-        "~/.config/earlyexit/profiles/*.json",
-        "User pattern profiles, shown by ee profile list and ee profile show NAME beside the \
-         built-in ones.",
-    );
 
     section(&mut s, "EXAMPLES");
     match sub {
