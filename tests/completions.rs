@@ -291,6 +291,32 @@ fn engine_offers_learned_patterns_for_the_command_on_the_line() {
 }
 
 #[test]
+fn broken_database_still_completes_quickly_and_quietly() {
+    let s = Sandbox::new();
+    std::fs::write(
+        s.p("t.db"),
+        b"this is not a database, just some bytes".repeat(100),
+    )
+    .unwrap();
+    let t0 = Instant::now();
+    let out = s
+        .ee()
+        .args(["__complete", "zsh", "--point=6", "--line=ee -e  -- pytest"])
+        .assert()
+        .success()
+        .stderr("")
+        .get_output()
+        .stdout
+        .clone();
+    let out = String::from_utf8(out).unwrap();
+    assert!(out.contains("\tprofile pytest"), "{out}");
+    assert!(t0.elapsed() < Duration::from_secs(5));
+    // Nothing was created or changed next to it.
+    let db = std::fs::read(s.p("t.db")).unwrap();
+    assert!(db.starts_with(b"this is not a database"));
+}
+
+#[test]
 fn engine_names_subcommands_shells_routes_and_profiles() {
     let s = Sandbox::new();
     std::fs::write(
