@@ -294,7 +294,7 @@ fn dry_run_prints_and_does_not_run() {
 fn interrupt_exits_130_and_is_recorded() {
     let env = Env::new();
     env.script("slow.sh", "echo started\nsleep 30\n");
-    let mut child = env
+    let child = env
         .ee()
         .args(["run", "--", "./slow.sh"])
         .stdout(Stdio::piped())
