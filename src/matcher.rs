@@ -6,6 +6,7 @@
 //! Knows nothing about processes, streams or time.
 
 use std::borrow::Cow;
+use std::sync::OnceLock;
 
 use regex::bytes::{Regex, RegexBuilder};
 
@@ -62,6 +63,21 @@ pub struct Pat {
     pub re: Regex,
 }
 
+/// An observation pattern, compiled on first use (`(?i-u:…)`).
+#[derive(Debug, Clone)]
+pub struct LazyPat {
+    pub source: String,
+    re: OnceLock<Option<Regex>>,
+}
+
+impl LazyPat {
+    fn get(&self) -> Option<&Regex> {
+        self.re
+            .get_or_init(|| build(&self.source, &format!("(?i-u:{})", self.source), false).ok())
+            .as_ref()
+    }
+}
+
 /// Error compiling a pattern: a one-line message.
 #[derive(Debug)]
 pub struct PatternError(pub String);
@@ -79,7 +95,7 @@ pub struct Matcher {
     pub success: Vec<Pat>,
     pub error: Vec<Pat>,
     pub exclude: Vec<Pat>,
-    pub observe: Vec<Pat>,
+    pub observe: Vec<LazyPat>,
     pub invert: bool,
     /// Regex matching any line that may be interesting (main/success/error/observe); `None` when
     /// nothing is searched or when every line must be looked at (`-v`).
@@ -156,11 +172,17 @@ impl Matcher {
             .iter()
             .map(|p| comp(p, false, ci))
             .collect::<Result<Vec<_>, _>>()?;
-        let observe = spec
+        // The observation lexicon is ASCII words: compiled without Unicode classes it builds in
+        // a fraction of the time, and each word's own regex is built only when a line first hits
+        // the combined search (this is on every `ee run` start).
+        let observe: Vec<LazyPat> = spec
             .observe
             .iter()
-            .map(|p| comp(p, false, true))
-            .collect::<Result<Vec<_>, _>>()?;
+            .map(|p| LazyPat {
+                source: p.clone(),
+                re: OnceLock::new(),
+            })
+            .collect();
         let any = if spec.invert && main.is_some() {
             None
         } else {
@@ -170,7 +192,7 @@ impl Matcher {
                 parts.push(format!("(?:{}{})", flag(ci), wrap(&p.source, spec, true)));
             }
             for p in &observe {
-                parts.push(format!("(?:(?i){})", p.source));
+                parts.push(format!("(?i-u:{})", p.source));
             }
             if parts.is_empty() {
                 None
@@ -236,7 +258,7 @@ impl Matcher {
             }
         }
         for p in &self.observe {
-            if let Some(m) = p.re.find(line) {
+            if let Some(m) = p.get().and_then(|re| re.find(line)) {
                 return Some((Class::Observed, m.start(), m.end(), &p.source));
             }
         }
