@@ -77,31 +77,26 @@ pub fn split_line(shell: Shell, line: &str, point: usize) -> Line {
     let offs: Vec<usize> = line.char_indices().map(|(i, _)| i).collect();
     let off = |ci: usize| offs.get(ci).copied().unwrap_or(line.len());
 
-    let mut segments: Vec<Vec<Word>> = vec![Vec::new()];
-    let mut cursor_seg = None;
+    // Words of the simple command under the cursor: a separator before the cursor starts a new
+    // command, the first one after it ends the one we want.
+    let mut words: Vec<Word> = Vec::new();
     let mut skip_next = false;
     let mut i = 0;
     loop {
         while i < b.len() && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n') {
             i += 1;
         }
-        if cursor_seg.is_none() && off(i) >= point && i <= b.len() {
-            // The cursor is in the blank before this position (or at its start).
-            if off(i) > point || i == b.len() {
-                cursor_seg = Some(segments.len() - 1);
-            }
-        }
         if i >= b.len() {
             break;
         }
         let c = b[i];
         if matches!(c, ';' | '&' | '|' | '(' | ')') {
-            i += 1;
-            if off(i) <= point {
-                segments.push(Vec::new());
-            } else if cursor_seg.is_none() {
-                cursor_seg = Some(segments.len() - 1);
+            if off(i) >= point {
+                break;
             }
+            i += 1;
+            words.clear();
+            skip_next = false;
             continue;
         }
         if matches!(c, '<' | '>') {
@@ -182,14 +177,9 @@ pub fn split_line(shell: Shell, line: &str, point: usize) -> Line {
         if skip_next {
             skip_next = false;
         } else {
-            segments.last_mut().expect("one segment").push(word);
-        }
-        if cursor_seg.is_none() && s <= point && point <= e {
-            cursor_seg = Some(segments.len() - 1);
+            words.push(word);
         }
     }
-    let seg_idx = cursor_seg.unwrap_or(segments.len() - 1);
-    let mut words = std::mem::take(&mut segments[seg_idx]);
     // The word under the cursor, cut at the cursor; or a new empty word.
     let cword = match words
         .iter()
@@ -904,6 +894,13 @@ mod tests {
 
     #[test]
     fn splits_quotes_and_segments() {
+        let l = split_line(Shell::Bash, "ee -e  -- pytest; ls -la", 6);
+        let v: Vec<&str> = l.words.iter().map(|w| w.value.as_str()).collect();
+        assert_eq!(v, ["ee", "-e", "", "--", "pytest"]);
+        assert_eq!(l.cword, 2);
+        let l = split_line(Shell::Bash, "make | ee  > log", 10);
+        let v: Vec<&str> = l.words.iter().map(|w| w.value.as_str()).collect();
+        assert_eq!(v, ["ee", ""]);
         let l = split_line(Shell::Bash, "cd x && ee -e 'a b' -- pyt", 26);
         let v: Vec<&str> = l.words.iter().map(|w| w.value.as_str()).collect();
         assert_eq!(v, ["ee", "-e", "a b", "--", "pyt"]);
