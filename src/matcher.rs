@@ -305,6 +305,8 @@ pub fn strip_ansi(line: &[u8]) -> Cow<'_, [u8]> {
                     i += 1;
                 }
             }
+            // Charset designation, three bytes: ESC ( B (part of tput sgr0).
+            Some(b'(' | b')' | b'*' | b'+' | b'-' | b'.' | b'/') => i += 2,
             Some(_) => i += 1,
             None => {}
         }
@@ -366,5 +368,9 @@ mod tests {
         assert_eq!(&*strip_ansi(b"\x1b[31mFAILED\x1b[0m x"), b"FAILED x");
         assert_eq!(&*strip_ansi(b"\x1b]0;title\x07hi"), b"hi");
         assert_eq!(&*strip_ansi(b"plain"), b"plain");
+        assert_eq!(
+            &*strip_ansi(b"test x ... FAILED\x1b(B\x1b[m"),
+            b"test x ... FAILED"
+        );
     }
 }

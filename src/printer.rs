@@ -17,6 +17,8 @@ enum EscState {
     Escape,
     /// Saw ESC [ and only SGR parameter bytes since.
     Csi,
+    /// Saw ESC ( : a charset designation, dropped with its next byte (tput sgr0 emits ESC ( B).
+    Charset,
 }
 
 /// One output destination.
@@ -100,8 +102,9 @@ impl Out {
         r
     }
 
-    /// Remove SGR colour sequences (`ESC [ params m`); anything else, including other escape
-    /// sequences and binary data, passes unchanged.
+    /// Remove SGR colour sequences (`ESC [ params m`) and the charset reset that comes with them
+    /// (`ESC ( B`); anything else, including other escape sequences and binary data, passes
+    /// unchanged.
     fn filter(&mut self, buf: &[u8], out: &mut Vec<u8>) {
         for &b in buf {
             match (self.state, b) {
@@ -113,6 +116,14 @@ impl Out {
                 (EscState::Escape, b'[') => {
                     self.held.push(b);
                     self.state = EscState::Csi;
+                }
+                (EscState::Escape, b'(') => {
+                    self.held.push(b);
+                    self.state = EscState::Charset;
+                }
+                (EscState::Charset, _) => {
+                    self.held.clear();
+                    self.state = EscState::Text;
                 }
                 (EscState::Csi, b'0'..=b'9' | b';' | b':') => self.held.push(b),
                 (EscState::Csi, b'm') => {
@@ -214,7 +225,10 @@ mod tests {
         let mut o = Out::new(-1, true);
         let mut out = Vec::new();
         o.filter(b"a\x1b[3", &mut out);
-        o.filter(b"1mred\x1b[0m b\x1b[2Kc\x1b\x1c", &mut out);
-        assert_eq!(out, b"ared b\x1b[2Kc\x1b\x1c");
+        o.filter(
+            b"1mred\x1b[0m b\x1b[2Kc\x1b\x1c FAILED\x1b(B\x1b[m",
+            &mut out,
+        );
+        assert_eq!(out, b"ared b\x1b[2Kc\x1b\x1c FAILED");
     }
 }

@@ -76,8 +76,11 @@ impl Env {
     }
 }
 
+/// The status a shell would show: the exit code, or 128+N for death by signal N (ee re-raises
+/// SIGINT after an interrupted run so the shell abandons the rest of a command list).
 fn code(o: &Output) -> i32 {
-    o.status.code().unwrap_or(-1)
+    use std::os::unix::process::ExitStatusExt;
+    o.status.code().or(o.status.signal().map(|s| 128 + s)).unwrap_or(-1)
 }
 
 fn stderr(o: &Output) -> String {

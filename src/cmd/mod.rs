@@ -27,6 +27,10 @@ pub const EXIT_USAGE: i32 = 3;
 /// Exit status for usage errors of `ee run` (coreutils `timeout` convention).
 pub const EXIT_RUN_USAGE: i32 = 125;
 
+/// Set when the run ended by SIGINT: ee then ends by SIGINT too (see `reraise_sigint`).
+pub static RERAISE_SIGINT: std::sync::atomic::AtomicBool =
+    std::sync::atomic::AtomicBool::new(false);
+
 /// An error reported as one line on stderr, with the exit status to use.
 #[derive(Debug)]
 pub struct Fail {
@@ -56,6 +60,9 @@ pub fn main() -> i32 {
         Ok(cli) => dispatch(cli),
         Err(f) => Err(f),
     };
+    if RERAISE_SIGINT.load(std::sync::atomic::Ordering::Relaxed) {
+        crate::supervisor::signals::reraise_sigint();
+    }
     match code {
         Ok(c) => c,
         Err(f) => {
@@ -228,7 +235,10 @@ mod tests {
             ["ee", "--pattern", "run", "--", "sh"]
         );
         assert_eq!(p(&["ee", "x", "--", "true"]), ["ee", "x", "--", "true"]);
-        assert_eq!(p(&["ee", "--fd", "3", "--fd-pattern", "3", "B", "x", "sh"]), ["ee", "--fd", "3", "--fd-pattern", "3", "B", "x", "--", "sh"]);
+        assert_eq!(
+            p(&["ee", "--fd", "3", "--fd-pattern", "3", "B", "x", "sh"]),
+            ["ee", "--fd", "3", "--fd-pattern", "3", "B", "x", "--", "sh"]
+        );
         assert_eq!(p(&["ee", "x"]), ["ee", "x"]);
     }
 }

@@ -7,6 +7,7 @@ use std::time::SystemTime;
 use crate::cmd::Fail;
 use crate::outcome::{Mode, Outcome};
 use crate::plan::Plan;
+use crate::policy::Reason;
 use crate::supervisor::{self, Observed, SpawnError};
 
 /// Run the plan. `argv` empty means pipe mode.
@@ -56,6 +57,9 @@ pub fn finish(plan: &Plan, outcome: &Outcome) -> i32 {
     }
     if !plan.opts.no_telemetry && !crate::telemetry::disabled_by_env() {
         crate::telemetry::record(outcome, plan.opts.quiet);
+    }
+    if outcome.reason == Reason::Interrupted(nix::sys::signal::Signal::SIGINT as i32) {
+        super::RERAISE_SIGINT.store(true, std::sync::atomic::Ordering::Relaxed);
     }
     if outcome.detached {
         4

@@ -12,7 +12,7 @@ mod decompress;
 mod engine;
 pub mod logs;
 mod pty;
-mod signals;
+pub mod signals;
 
 use std::ffi::OsString;
 use std::io;
@@ -715,7 +715,9 @@ fn suspend_with_child(fd: i32, pid: Pid) -> Duration {
     let tty = unsafe { BorrowedFd::borrow_raw(fd) };
     let t = Instant::now();
     let _ = tcsetpgrp(tty, getpgrp());
-    let _ = kill(getpid(), Signal::SIGSTOP);
+    // SIGTSTP (default action: stop), so the shell reports the job as the bare command's.
+    signals::default_action(Signal::SIGTSTP);
+    let _ = kill(getpid(), Signal::SIGTSTP);
     let _ = tcsetpgrp(tty, pid);
     let _ = killpg(pid, Signal::SIGCONT);
     t.elapsed()

@@ -98,3 +98,23 @@ pub fn reset_for_child() {
         None,
     );
 }
+
+/// Restore a signal's default action.
+pub fn default_action(sig: Signal) {
+    let dfl = SigAction::new(SigHandler::SigDfl, SaFlags::empty(), SigSet::empty());
+    // SAFETY: restoring a default disposition.
+    unsafe {
+        let _ = sigaction(sig, &dfl);
+    }
+}
+
+/// End ee the way the child ended: by SIGINT. A shell abandons the rest of a command list only
+/// when its foreground job died of SIGINT, so a wrapper that merely exits 130 would let
+/// `cmd; next` or a `while` loop go on after Ctrl-C. Returns only if the signal did not end ee.
+pub fn reraise_sigint() {
+    default_action(Signal::SIGINT);
+    let mut set = SigSet::empty();
+    set.add(Signal::SIGINT);
+    let _ = set.thread_unblock();
+    let _ = nix::sys::signal::raise(Signal::SIGINT);
+}
