@@ -73,7 +73,12 @@ pub struct LazyPat {
 impl LazyPat {
     fn get(&self) -> Option<&Regex> {
         self.re
-            .get_or_init(|| build(&self.source, &format!("(?i-u:{})", self.source), false).ok())
+            .get_or_init(|| {
+                let p = &self.source;
+                build(p, &format!("(?i-u:{p})"), false)
+                    .or_else(|_| build(p, &format!("(?i:{p})"), false))
+                    .ok()
+            })
             .as_ref()
     }
 }
@@ -191,13 +196,24 @@ impl Matcher {
             for p in main.iter().chain(&success).chain(&error) {
                 parts.push(format!("(?:{}{})", flag(ci), wrap(&p.source, spec, true)));
             }
+            let deciding = parts.len();
             for p in &observe {
                 parts.push(format!("(?i-u:{})", p.source));
             }
             if parts.is_empty() {
                 None
             } else {
-                Some(build("(combined)", &parts.join("|"), false)?)
+                // A watched pattern that needs Unicode (`\p{Greek}`) falls back to Unicode mode.
+                let ascii = build("(combined)", &parts.join("|"), false);
+                Some(match ascii {
+                    Ok(re) => re,
+                    Err(_) => {
+                        for (k, p) in observe.iter().enumerate() {
+                            parts[deciding + k] = format!("(?i:{})", p.source);
+                        }
+                        build("(combined)", &parts.join("|"), false)?
+                    }
+                })
             }
         };
         Ok(Matcher {
@@ -361,6 +377,21 @@ mod tests {
         let e = Matcher::new(&spec("x(")).unwrap_err();
         assert!(!e.0.contains('\n'), "{}", e.0);
         assert!(e.0.starts_with("invalid pattern 'x('"), "{}", e.0);
+    }
+
+    #[test]
+    fn observation_is_case_insensitive_and_unicode_patterns_still_compile() {
+        let s = PatternSpec {
+            observe: vec![r"\bpanic\b".into(), r"\p{Greek}+ fail".into()],
+            ..Default::default()
+        };
+        let m = Matcher::new(&s).unwrap();
+        assert_eq!(m.classify(b"thread PANIC here").unwrap().0, Class::Observed);
+        assert_eq!(
+            m.classify("\u{3b1}\u{3b2} FAIL".as_bytes()).unwrap().3,
+            r"\p{Greek}+ fail"
+        );
+        assert!(m.classify(b"all good").is_none());
     }
 
     #[test]
