@@ -12,6 +12,7 @@ pub mod lexicon;
 pub mod profiles;
 pub mod rank;
 pub mod stats;
+pub mod transfer;
 
 use rusqlite::{Connection, Transaction};
 
