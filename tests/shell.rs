@@ -431,6 +431,20 @@ fn terminal(sh: Sh) {
     assert_lacks(&out, "woke");
     s.p.expect("PROMPT> ");
 
+    // ... and, like the bare command, abandons the rest of the command line. (Not in fish: fish
+    // carries on after any function whose command was interrupted, its own wrappers included.)
+    if sh != Sh::Fish {
+        s.p.line("eeprobe sleep; echo af''ter");
+        s.p.expect("sleeping");
+        std::thread::sleep(Duration::from_millis(300));
+        s.p.send("\x03");
+        s.p.expect("PROMPT> ");
+        s.p.line(&format!("echo \"[int2:{st}]\""));
+        let out = s.p.expect("[int2:130]");
+        assert_lacks(&out, "after");
+        s.p.expect("PROMPT> ");
+    }
+
     // Ctrl-Z suspends it, fg resumes it to the end.
     s.p.line("eeprobe count");
     s.p.expect("tick1");

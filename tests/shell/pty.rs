@@ -107,10 +107,13 @@ impl Pty {
             loop {
                 match reader.read(&mut chunk) {
                     Ok(0) | Err(_) => break,
-                    Ok(n) => b2.lock().unwrap().push(&chunk[..n]),
+                    Ok(n) => b2
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .push(&chunk[..n]),
                 }
             }
-            b2.lock().unwrap().eof = true;
+            b2.lock().unwrap_or_else(|e| e.into_inner()).eof = true;
         });
         Pty {
             master,
