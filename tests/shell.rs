@@ -531,11 +531,15 @@ impl Trace {
 
 /// Routes changed by `ee route` in another terminal are picked up at the next prompt; a prompt
 /// with unchanged routes starts no process.
-fn pickup(sh: Sh) {
+fn pickup(sh: Sh, with_file: bool) {
     if !have(sh.name()) {
         return;
     }
     let home = Home::new(sh);
+    if !with_file {
+        // No routes file at all when the shell starts: it appears with the first `ee route add`.
+        fs::remove_dir_all(home.path().join("cfg")).unwrap();
+    }
     let mut s = home.start();
     let via = format!("via={}", sh.name());
 
@@ -587,7 +591,7 @@ fn pickup(sh: Sh) {
     let (out, _) = s.run("eenew via");
     assert_has(&out, &via);
     let (out, _) = s.run("eeprobe via");
-    assert_has(&out, "via=ee");
+    assert_has(&out, if with_file { "via=ee" } else { &via });
 }
 
 /// Non-interactive shells that load the rc file are untouched; an interactive one routes, except
@@ -708,8 +712,8 @@ fn coexist(sh: Sh) {
 }
 
 macro_rules! per_shell {
-    ($($name:ident: $f:ident($sh:expr);)*) => {
-        $( #[test] fn $name() { $f($sh) } )*
+    ($($name:ident: $f:ident($($arg:expr),*);)*) => {
+        $( #[test] fn $name() { $f($($arg),*) } )*
     };
 }
 
@@ -720,9 +724,12 @@ per_shell! {
     bash_terminal: terminal(Sh::Bash);
     zsh_terminal: terminal(Sh::Zsh);
     fish_terminal: terminal(Sh::Fish);
-    bash_pickup: pickup(Sh::Bash);
-    zsh_pickup: pickup(Sh::Zsh);
-    fish_pickup: pickup(Sh::Fish);
+    bash_pickup: pickup(Sh::Bash, true);
+    zsh_pickup: pickup(Sh::Zsh, true);
+    fish_pickup: pickup(Sh::Fish, true);
+    bash_pickup_without_routes_file: pickup(Sh::Bash, false);
+    zsh_pickup_without_routes_file: pickup(Sh::Zsh, false);
+    fish_pickup_without_routes_file: pickup(Sh::Fish, false);
     bash_non_interactive: non_interactive(Sh::Bash);
     zsh_non_interactive: non_interactive(Sh::Zsh);
     fish_non_interactive: non_interactive(Sh::Fish);
