@@ -421,11 +421,13 @@ pub struct InitArgs {
 }
 
 #[derive(Debug, Args)]
-#[command(after_help = "Routes file: $EARLYEXIT_CONFIG_DIR/routes (default ~/.config/earlyexit/routes), \
+#[command(
+    after_help = "Routes file: $EARLYEXIT_CONFIG_DIR/routes (default ~/.config/earlyexit/routes), \
 one route per line, '#' starts a comment. A route is a program name, optionally followed by one \
 leading subcommand ('cargo test' leaves 'cargo build' alone); only plain words are accepted. Open \
 shells pick changes up at their next prompt.\n\n\
-Exit status: 0 done, 1 not routed (remove) or the file cannot be read or written, 3 invalid route.")]
+Exit status: 0 done, 1 not routed (remove) or the file cannot be read or written, 3 invalid route."
+)]
 pub struct RouteArgs {
     #[command(subcommand)]
     pub action: RouteAction,
