@@ -223,7 +223,7 @@ impl Shell {
         (out, st)
     }
 
-    /// Wait until the shell has printed `text` (built so the typed line does not contain it).
+    /// Wait until the shell has run everything typed so far (a marker the typed line lacks).
     fn sync(&mut self) {
         self.n += 1;
         let n = self.n;
