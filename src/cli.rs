@@ -555,6 +555,16 @@ pub enum ProfileAction {
 }
 
 #[derive(Debug, Args)]
+#[command(after_help = "Load it in the current shell (ee init SHELL already does):\n  \
+bash  source <(ee completions bash)\n  \
+zsh   source <(ee completions zsh)      (after compinit)\n  \
+fish  ee completions fish | source\n\n\
+Or install it system-wide:\n  \
+bash  ee completions bash > /usr/share/bash-completion/completions/ee\n  \
+zsh   ee completions zsh > /usr/local/share/zsh/site-functions/_ee\n  \
+fish  ee completions fish > /usr/share/fish/vendor_completions.d/ee.fish\n\n\
+Where a pattern is expected (PATTERN, --pattern, -e, -s, -X), TAB offers the patterns learned for \
+the command already on the line, best first.")]
 pub struct CompletionsArgs {
     /// The shell to print the completion script for
     #[arg(value_enum)]
@@ -581,12 +591,14 @@ pub struct CompleteArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(after_help = "On a terminal the page is shown with 'man -l'; otherwise its roff source \
+is printed. Install all pages: ee man --install-dir /usr/local/share/man/man1")]
 pub struct ManArgs {
     /// The subcommand whose page to show
     #[arg(value_name = "SUBCOMMAND")]
     pub page: Option<String>,
     /// Write all pages into DIR instead of showing one
-    #[arg(long = "install-dir", value_name = "DIR")]
+    #[arg(long = "install-dir", value_name = "DIR", value_hint = clap::ValueHint::DirPath)]
     pub install_dir: Option<std::path::PathBuf>,
 }
 
