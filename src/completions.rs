@@ -842,9 +842,7 @@ pub fn learned_patterns(argv: &[String]) -> Vec<(String, String)> {
 
 fn open_db_readonly() -> Option<rusqlite::Connection> {
     use rusqlite::OpenFlags;
-    if crate::telemetry::disabled_by_env() {
-        return None;
-    }
+    // EARLYEXIT_NO_TELEMETRY stops recording, not reading what was learned (as in ee run).
     let path = crate::telemetry::db_path()?;
     if !path.is_file() {
         return None;
