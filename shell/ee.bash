@@ -79,12 +79,16 @@ __ee_prompt() {
 
 if [[ $- == *i* && -z ${EARLYEXIT_ROUTED-} ]]; then
   __ee_load '@EE_LOAD@'
-  if [[ ${PROMPT_COMMAND[*]-} != *__ee_prompt* ]]; then
-    if ((BASH_VERSINFO[0] * 100 + BASH_VERSINFO[1] >= 501)); then
-      PROMPT_COMMAND+=(__ee_prompt)
-    else
-      # shellcheck disable=SC2128,SC2178 # bash before 5.1 runs only a string PROMPT_COMMAND
-      PROMPT_COMMAND="${PROMPT_COMMAND:+$PROMPT_COMMAND$'\n'}__ee_prompt"
-    fi
+  if [[ ${PROMPT_COMMAND[*]-} == *__ee_prompt* || " ${precmd_functions[*]-} " == *" __ee_prompt "* ]]; then
+    : # loaded before
+  elif declare -F __bp_precmd_invoke_cmd >/dev/null; then
+    # bash-preexec (used by atuin and others) runs its precmd_functions list: join it.
+    precmd_functions+=(__ee_prompt)
+  elif ((${#PROMPT_COMMAND[@]} > 1)); then
+    PROMPT_COMMAND+=(__ee_prompt)
+  else
+    # One string: every bash runs it, and a bash-preexec loaded later wraps it in its order.
+    # shellcheck disable=SC2128,SC2178 # (element 0 when bash 5.1+ has an array)
+    PROMPT_COMMAND="${PROMPT_COMMAND:+$PROMPT_COMMAND$'\n'}__ee_prompt"
   fi
 fi

@@ -348,7 +348,7 @@ fn basics(sh: Sh) {
     assert_has(&out, "[u:6,6]");
     // Loaded twice, hooked once.
     let hooks = match sh {
-        Sh::Bash => "echo \"[pc:${PROMPT_COMMAND[*]}]\"",
+        Sh::Bash => "echo \"[pc:${PROMPT_COMMAND[*]//$'\\n'/ }]\"",
         Sh::Zsh => "echo \"[pc:$precmd_functions]\"",
         Sh::Fish => "echo \"[pc:\"(functions --handlers-type generic | string match -e __ee_prompt | count)\"]\"",
     };
@@ -709,6 +709,39 @@ fn coexist(sh: Sh) {
     // before userhook1 in bash, does not keep $?, so userhook1 is not checked here).
     let (out, _) = s.run("echo \"[u2:$u2]\"");
     assert_has(&out, "[u2:6]");
+}
+
+/// bash-preexec's interface (what atuin and others load): a `precmd_functions` list run by its
+/// own PROMPT_COMMAND entry. The hook joins that list instead of PROMPT_COMMAND.
+#[test]
+fn bash_preexec_style() {
+    if !have("bash") {
+        return;
+    }
+    let home = Home::new(Sh::Bash);
+    let ee = ee();
+    fs::write(
+        home.rc(),
+        format!(
+            "PS1='PROMPT> '\n\
+             precmd_functions=()\n\
+             __bp_precmd_invoke_cmd() {{ local s=$? f; for f in \"${{precmd_functions[@]}}\"; do (exit \"$s\"); \"$f\"; done; }}\n\
+             PROMPT_COMMAND=__bp_precmd_invoke_cmd\n\
+             eval \"$('{}' init bash)\"\n",
+            ee.display()
+        ),
+    )
+    .unwrap();
+    let mut s = home.start();
+    let (out, _) = s.run("echo \"[pc:${PROMPT_COMMAND[*]}|${precmd_functions[*]}]\"");
+    assert_has(&out, "[pc:__bp_precmd_invoke_cmd|__ee_prompt]");
+    let (out, _) = s.run("eenew via");
+    assert_has(&out, "via=bash");
+    home.ee(&["route", "add", "eenew"]);
+    s.p.send("\r");
+    s.p.expect("PROMPT> ");
+    let (out, _) = s.run("eenew via");
+    assert_has(&out, "via=ee");
 }
 
 macro_rules! per_shell {
