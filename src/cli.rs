@@ -555,7 +555,8 @@ pub enum ProfileAction {
 }
 
 #[derive(Debug, Args)]
-#[command(after_help = "Load it in the current shell (ee init SHELL already does):\n  \
+#[command(
+    after_help = "Load it in the current shell (ee init SHELL already does):\n  \
 bash  source <(ee completions bash)\n  \
 zsh   source <(ee completions zsh)      (after compinit)\n  \
 fish  ee completions fish | source\n\n\
@@ -564,7 +565,8 @@ bash  ee completions bash > /usr/share/bash-completion/completions/ee\n  \
 zsh   ee completions zsh > /usr/local/share/zsh/site-functions/_ee\n  \
 fish  ee completions fish > /usr/share/fish/vendor_completions.d/ee.fish\n\n\
 Where a pattern is expected (PATTERN, --pattern, -e, -s, -X), TAB offers the patterns learned for \
-the command already on the line, best first.")]
+the command already on the line, best first."
+)]
 pub struct CompletionsArgs {
     /// The shell to print the completion script for
     #[arg(value_enum)]
@@ -591,8 +593,10 @@ pub struct CompleteArgs {
 }
 
 #[derive(Debug, Args)]
-#[command(after_help = "On a terminal the page is shown with 'man -l'; otherwise its roff source \
-is printed. Install all pages: ee man --install-dir /usr/local/share/man/man1")]
+#[command(
+    after_help = "On a terminal the page is shown with 'man -l'; otherwise its roff source \
+is printed. Install all pages: ee man --install-dir /usr/local/share/man/man1"
+)]
 pub struct ManArgs {
     /// The subcommand whose page to show
     #[arg(value_name = "SUBCOMMAND")]
