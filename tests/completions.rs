@@ -186,6 +186,14 @@ fn static_scripts_load_without_errors() {
         );
         assert!(out.contains("-F _ee_complete ee"), "{out}");
     }
+    if require("shellcheck") {
+        let o = Std::new("shellcheck")
+            .args(["-s", "bash"])
+            .arg(dir.join("ee.bash"))
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stdout));
+    }
     if require("zsh") {
         let f = dir.join("_ee");
         let o = Std::new("zsh").arg("-n").arg(&f).output().unwrap();
@@ -250,6 +258,16 @@ fn static_scripts_load_without_errors() {
             String::from_utf8_lossy(&o.stderr)
         );
         assert!(String::from_utf8_lossy(&o.stdout).contains("__ee_complete"));
+        // Formatted as fish_indent would (the script is real fish code, kept tidy).
+        let o = Std::new("fish_indent")
+            .arg("--check")
+            .arg(&f)
+            .output()
+            .unwrap();
+        assert!(
+            o.status.success(),
+            "fish_indent would reformat completions/ee.fish"
+        );
     }
 }
 
