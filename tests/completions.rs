@@ -396,6 +396,58 @@ fn malicious_stored_pattern_is_only_text() {
     assert_eq!(std::fs::read_dir(&pwn).unwrap().count(), 0);
 }
 
+#[test]
+fn bash_words_give_back_every_tricky_pattern_exactly() {
+    let s = Sandbox::new();
+    let pats = [
+        "ERROR|FAILED",
+        r"error\[E[0-9]+\]",
+        "two words  and gaps",
+        r"cost \$[0-9]+$",
+        "`uname`",
+        "it's \"quoted\"",
+        "!! history",
+        "~user *.py",
+    ];
+    std::fs::create_dir_all(s.p("cfg/profiles")).unwrap();
+    let json = serde_json_like(&pats);
+    std::fs::write(
+        s.p("cfg/profiles/tricky.json"),
+        format!(r#"{{"name":"tricky","commands":["tricky"],"patterns":{json}}}"#),
+    )
+    .unwrap();
+    // Unquoted word, and the rest of an opened single quote (readline closes it).
+    for (line, open) in [("ee -e ^ -- tricky", ""), ("ee -e '^ -- tricky", "'")] {
+        let out = s.complete("bash", line);
+        let words: Vec<String> = out
+            .lines()
+            .skip(1)
+            .map(|w| format!("{open}{w}{open}"))
+            .collect();
+        assert_eq!(words.len(), pats.len(), "{out}");
+        let o = Std::new("bash")
+            .args(["--norc", "-c"])
+            .arg(format!("printf '<%s>\\n' {}", words.join(" ")))
+            .current_dir(s.p("home"))
+            .output()
+            .unwrap();
+        let got: Vec<String> = String::from_utf8_lossy(&o.stdout)
+            .lines()
+            .map(|l| l.trim_start_matches('<').trim_end_matches('>').to_string())
+            .collect();
+        assert_eq!(got, pats, "{line}");
+    }
+}
+
+/// A JSON array of strings (escaping `"` and `\\`).
+fn serde_json_like(items: &[&str]) -> String {
+    let q: Vec<String> = items
+        .iter()
+        .map(|s| format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\"")))
+        .collect();
+    format!("[{}]", q.join(","))
+}
+
 // ---------------------------------------------------------------------------------------------
 // Real shells in a pseudo-terminal (tmux)
 
