@@ -670,19 +670,21 @@ fn value_of(
                 .map(|n| (n, String::new()))
                 .collect(),
         ),
-        (["man"], "install_dir") => Reply::Dirs,
         (["feedback"], "run") => values(vec![("last".into(), "the last run".into())]),
         (["init"], "route") | (["route", "add"], _) => Reply::Command { index: cword },
         _ => {
-            if arg.get_value_hint() == clap::ValueHint::DirPath {
-                Reply::Dirs
-            } else if matches!(
-                arg.get_value_hint(),
-                clap::ValueHint::FilePath | clap::ValueHint::AnyPath
-            ) {
-                Reply::Files
-            } else {
-                values(Vec::new())
+            // Paths: by value hint, else by the value's name (PATH, FILE, DIR).
+            let name = arg
+                .get_value_names()
+                .and_then(|n| n.first().map(|s| s.to_string()))
+                .unwrap_or_default();
+            // (clap reports AnyPath for every PathBuf value, directories included.)
+            match arg.get_value_hint() {
+                clap::ValueHint::DirPath => Reply::Dirs,
+                _ if name == "DIR" => Reply::Dirs,
+                clap::ValueHint::FilePath | clap::ValueHint::AnyPath => Reply::Files,
+                _ if name == "PATH" || name == "FILE" => Reply::Files,
+                _ => values(Vec::new()),
             }
         }
     }
@@ -979,6 +981,8 @@ mod tests {
         );
         assert!(vals(&run(Shell::Bash, "ee man ^").0).contains(&"run".to_string()));
         assert_eq!(run(Shell::Bash, "ee man --install-dir ^").0, Reply::Dirs);
+        assert_eq!(run(Shell::Bash, "ee --log-dir ^ -- x").0, Reply::Dirs);
+        assert_eq!(run(Shell::Bash, "ee run --pid-file=^ x").0, Reply::Files);
         assert_eq!(
             vals(&run(Shell::Bash, "ee -t ^ -- x").0),
             Vec::<String>::new()

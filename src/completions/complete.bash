@@ -27,19 +27,19 @@ _ee_complete() {
                 _command_offset "$_ee_i"
             elif ((_ee_i >= COMP_CWORD)); then
                 compopt -o filenames 2>/dev/null
-                mapfile -t COMPREPLY < <(compgen -c -- "${COMP_WORDS[COMP_CWORD]}")
+                mapfile -t COMPREPLY < <(compgen -c -- "${2-}")
             else
                 compopt -o filenames 2>/dev/null
-                mapfile -t COMPREPLY < <(compgen -f -- "${COMP_WORDS[COMP_CWORD]}")
+                mapfile -t COMPREPLY < <(compgen -f -- "${2-}")
             fi
             ;;
         files)
             compopt -o filenames 2>/dev/null
-            mapfile -t COMPREPLY < <(compgen -f -- "${COMP_WORDS[COMP_CWORD]}")
+            mapfile -t COMPREPLY < <(compgen -f -- "${2-}")
             ;;
         dirs)
             compopt -o filenames 2>/dev/null
-            mapfile -t COMPREPLY < <(compgen -d -- "${COMP_WORDS[COMP_CWORD]}")
+            mapfile -t COMPREPLY < <(compgen -d -- "${2-}")
             ;;
     esac
     return 0
