@@ -557,13 +557,15 @@ pub fn complete(line: &Line, src: &Sources) -> Reply {
         Some(Expect::Command(i)) => Reply::Command { index: i },
         Some(Expect::PatternOrSub) => {
             let (_, cmd_start) = walk(&root, words, 1, None, true);
-            let mut items = patterns_for(words, cmd_start, src);
-            // Without a command on the line the first word may also be a subcommand.
+            // Without a command on the line the first word may also be a subcommand (listed
+            // first); with one it is the pattern.
+            let mut items = Vec::new();
             if cmd_start.is_none() {
                 for s in root.get_subcommands().filter(|s| !s.is_hide_set()) {
                     items.push((s.get_name().to_string(), about(s)));
                 }
             }
+            items.extend(patterns_for(words, cmd_start, src));
             values(items)
         }
         Some(Expect::Value { arg, prefix }) => {
