@@ -509,6 +509,10 @@ pub enum TelemetryAction {
         #[arg(value_name = "N")]
         count: u64,
     },
+    /// Copy the write-ahead log into the database and truncate it (started in the background by
+    /// ee when the log grows)
+    #[command(hide = true)]
+    Checkpoint,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -717,3 +717,24 @@ fn two_hundred_concurrent_runs_leave_two_hundred_rows() {
         .unwrap();
     assert_eq!(journal, "wal");
 }
+
+#[test]
+fn write_ahead_log_stays_short() {
+    let e = Env::new();
+    // Each run adds several pages to the log; a background checkpoint truncates it.
+    for _ in 0..60 {
+        assert!(e
+            .run(&["-A", "0", "x", "--", "sh", "-c", "echo x"])
+            .status
+            .success());
+    }
+    let wal = PathBuf::from(format!("{}-wal", e.db().display()));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let size = || std::fs::metadata(&wal).map(|m| m.len()).unwrap_or(0);
+    while size() > 200 * 4120 && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert!(size() <= 200 * 4120, "WAL is {} bytes", size());
+    assert_eq!(e.count("executions"), 60);
+    assert_eq!(integrity(&e.db()), "ok");
+}

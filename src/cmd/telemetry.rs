@@ -60,6 +60,12 @@ pub fn run(a: TelemetryArgs) -> CmdResult {
             out(&format!("pruned {n} execution(s); {left} left\n"));
             Ok(0)
         }
+        TelemetryAction::Checkpoint => {
+            let s = open()?;
+            s.checkpoint()
+                .map_err(|e| Fail::new(EXIT_DB, format!("checkpoint failed: {e}")))?;
+            Ok(0)
+        }
         TelemetryAction::Generate { count } => {
             let mut s = open()?;
             let tty = io::stderr().is_terminal();

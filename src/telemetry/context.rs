@@ -16,7 +16,7 @@
 //! | nodejs | `package.json` |
 //! | python | `pyproject.toml`, `setup.py`, `setup.cfg`, `requirements.txt`, `Pipfile` |
 //! | java | `pom.xml`, `build.gradle`, `build.gradle.kts` |
-//! | terraform | `*.tf` |
+//! | terraform | `main.tf`, `versions.tf`, `variables.tf`, `providers.tf`, `terraform.tf`, `backend.tf`, `outputs.tf` |
 //! | c/c++ | `CMakeLists.txt` |
 //! | container | `Dockerfile`, `Containerfile`, `docker-compose.yml`/`.yaml`, `compose.yml`/`.yaml` |
 //! | c/c++ | `Makefile` |
@@ -330,42 +330,51 @@ pub fn project_type(cwd: &Path) -> &'static str {
     "unknown"
 }
 
-/// The project type decided by the marker files of one directory, if any.
+/// Marker files, by rank (lower wins when one directory holds several).
+const MARKERS: &[(&str, &str)] = &[
+    ("Cargo.toml", "rust"),
+    ("go.mod", "go"),
+    ("package.json", "nodejs"),
+    ("pyproject.toml", "python"),
+    ("setup.py", "python"),
+    ("setup.cfg", "python"),
+    ("requirements.txt", "python"),
+    ("Pipfile", "python"),
+    ("pom.xml", "java"),
+    ("build.gradle", "java"),
+    ("build.gradle.kts", "java"),
+    ("main.tf", "terraform"),
+    ("versions.tf", "terraform"),
+    ("variables.tf", "terraform"),
+    ("providers.tf", "terraform"),
+    ("terraform.tf", "terraform"),
+    ("backend.tf", "terraform"),
+    ("outputs.tf", "terraform"),
+    ("CMakeLists.txt", "c/c++"),
+    ("Dockerfile", "container"),
+    ("Containerfile", "container"),
+    ("docker-compose.yml", "container"),
+    ("docker-compose.yaml", "container"),
+    ("compose.yml", "container"),
+    ("compose.yaml", "container"),
+    ("Makefile", "c/c++"),
+    ("makefile", "c/c++"),
+    ("GNUmakefile", "c/c++"),
+];
+
+/// The project type decided by the marker files of one directory, if any. One `stat` per
+/// marker name (no directory listing: a home directory can hold thousands of entries).
 fn markers_in(dir: &Path) -> Option<&'static str> {
-    let Ok(rd) = std::fs::read_dir(dir) else {
-        return None;
-    };
-    // Rank of each type (lower wins), as in the module doc's table.
-    let mut best: Option<(u8, &'static str)> = None;
-    for entry in rd.take(5000).flatten() {
-        let name = entry.file_name();
-        let Some(name) = name.to_str() else { continue };
-        let hit = match name {
-            "Cargo.toml" => Some((0, "rust")),
-            "go.mod" => Some((1, "go")),
-            "package.json" => Some((2, "nodejs")),
-            "pyproject.toml" | "setup.py" | "setup.cfg" | "requirements.txt" | "Pipfile" => {
-                Some((3, "python"))
-            }
-            "pom.xml" | "build.gradle" | "build.gradle.kts" => Some((4, "java")),
-            "CMakeLists.txt" => Some((6, "c/c++")),
-            "Dockerfile"
-            | "Containerfile"
-            | "docker-compose.yml"
-            | "docker-compose.yaml"
-            | "compose.yml"
-            | "compose.yaml" => Some((7, "container")),
-            "Makefile" | "makefile" | "GNUmakefile" => Some((8, "c/c++")),
-            n if n.ends_with(".tf") && n.len() > 3 => Some((5, "terraform")),
-            _ => None,
-        };
-        if let Some(h) = hit {
-            if best.map_or(true, |b| h.0 < b.0) {
-                best = Some(h);
-            }
+    let mut buf = dir.to_path_buf();
+    for (name, t) in MARKERS {
+        buf.push(name);
+        let hit = std::fs::symlink_metadata(&buf).is_ok();
+        buf.pop();
+        if hit {
+            return Some(t);
         }
     }
-    best.map(|b| b.1)
+    None
 }
 
 /// Command category from the command key.

@@ -12,7 +12,7 @@ use serde::Serialize;
 
 use super::entry::Entry;
 use super::spool;
-use super::store::{insert_entry, now_ms, Store, StoreError};
+use super::store::{delete_executions, insert_entry, now_ms, Store, StoreError};
 
 /// A count and its share of the total.
 #[derive(Debug, Serialize)]
@@ -435,9 +435,9 @@ pub fn prune(
         let cutoff = now_ms() - d.as_millis().min(i64::MAX as u128) as i64;
         loop {
             let tx = store.write_tx()?;
-            let n = tx.execute(
-                "DELETE FROM executions WHERE id IN (SELECT id FROM executions
-                 WHERE started_at < ?1 ORDER BY started_at LIMIT ?2)",
+            let n = delete_executions(
+                &tx,
+                "SELECT id FROM executions WHERE started_at < ?1 ORDER BY started_at LIMIT ?2",
                 params![cutoff, BATCH],
             )?;
             tx.commit()?;
@@ -468,9 +468,9 @@ pub fn prune(
         if let Some(b) = boundary {
             loop {
                 let tx = store.write_tx()?;
-                let n = tx.execute(
-                    "DELETE FROM executions WHERE id IN (SELECT id FROM executions
-                     WHERE id < ?1 ORDER BY id LIMIT ?2)",
+                let n = delete_executions(
+                    &tx,
+                    "SELECT id FROM executions WHERE id < ?1 ORDER BY id LIMIT ?2",
                     params![b, BATCH],
                 )?;
                 tx.commit()?;

@@ -9,17 +9,20 @@
 //! - `match_events`: per deciding match or observed error-like line, `execution_id` references
 //!   `executions(id)` `ON DELETE CASCADE`.
 //! - `exec_summary`: counts and sums per (project type, category, exit reason, pattern label),
-//!   kept by triggers on `executions`, so `ee stats` reads a few hundred rows, not a million
-//!   (rows whose `runs` fell to 0 stay, and are skipped by readers).
+//!   kept up to date by the store on every insert and delete, so `ee stats` reads a few hundred
+//!   rows, not a million (rows whose `runs` fell to 0 stay, and are skipped by readers).
 //! - `command_summary`: runs and runtime sums per command key (all runs, and runs that ended by
-//!   themselves), also kept by triggers; used for "time saved" estimates and `ee stats`.
+//!   themselves), kept the same way; used for "time saved" estimates and `ee stats`.
+//!
+//! No triggers: every process parses the whole schema when it opens the database, and trigger
+//! bodies made that (and the insert's preparation) measurably slower.
 //! - `spool_merged`: ids of spool entries already merged (never merged twice).
 //!
 //! Tables of the learning module that reference `executions(id)` must say `ON DELETE CASCADE`
 //! (or `SET NULL`), since retention deletes old executions with foreign keys enforced.
 
 /// Version of this module's schema.
-pub const SCHEMA_VERSION: i64 = 1;
+pub const SCHEMA_VERSION: i64 = 2;
 
 const fn fnv(s: &str) -> u64 {
     let b = s.as_bytes();
@@ -118,46 +121,56 @@ CREATE TABLE IF NOT EXISTS spool_merged (
     uid  TEXT PRIMARY KEY
 ) WITHOUT ROWID;
 
-CREATE TRIGGER IF NOT EXISTS executions_ai AFTER INSERT ON executions BEGIN
-    INSERT INTO exec_summary (project_type, category, reason, pattern, runs, matched, total_s,
-                              stopped_early, time_saved_s)
-    VALUES (NEW.project_type, NEW.category, NEW.reason,
-            coalesce(NEW.pattern, (SELECT group_concat(value, ' | ')
-                                   FROM json_each(NEW.error_patterns)), ''),
-            1, NEW.match_count > 0, NEW.total_s, NEW.stopped_early,
-            coalesce(NEW.time_saved_s, 0))
-    ON CONFLICT DO UPDATE SET runs = runs + 1, matched = matched + excluded.matched,
-        total_s = total_s + excluded.total_s, stopped_early = stopped_early + excluded.stopped_early,
-        time_saved_s = time_saved_s + excluded.time_saved_s;
-    INSERT INTO command_summary (command_key, runs, total_s, done_runs, done_s, last_at)
-    VALUES (NEW.command_key, 1, NEW.total_s, NOT NEW.stopped_early AND NEW.reason IN ('completed', 'no_match'),
-            CASE WHEN NOT NEW.stopped_early AND NEW.reason IN ('completed', 'no_match')
-                 THEN NEW.total_s ELSE 0 END, NEW.started_at)
-    ON CONFLICT DO UPDATE SET runs = runs + 1, total_s = total_s + excluded.total_s,
-        done_runs = done_runs + excluded.done_runs, done_s = done_s + excluded.done_s,
-        last_at = max(last_at, excluded.last_at);
-END;
-
-CREATE TRIGGER IF NOT EXISTS executions_ad AFTER DELETE ON executions BEGIN
-    UPDATE exec_summary SET runs = runs - 1, matched = matched - (OLD.match_count > 0),
-        total_s = total_s - OLD.total_s, stopped_early = stopped_early - OLD.stopped_early,
-        time_saved_s = time_saved_s - coalesce(OLD.time_saved_s, 0)
-    WHERE project_type = OLD.project_type AND category = OLD.category AND reason = OLD.reason
-      AND pattern = coalesce(OLD.pattern, (SELECT group_concat(value, ' | ')
-                                           FROM json_each(OLD.error_patterns)), '');
-    UPDATE command_summary SET runs = runs - 1, total_s = total_s - OLD.total_s,
-        done_runs = done_runs - (NOT OLD.stopped_early AND OLD.reason IN ('completed', 'no_match')),
-        done_s = done_s - CASE WHEN NOT OLD.stopped_early AND OLD.reason IN ('completed', 'no_match')
-                               THEN OLD.total_s ELSE 0 END
-    WHERE command_key = OLD.command_key;
-    DELETE FROM command_summary WHERE command_key = OLD.command_key AND runs <= 0;
-END;
-
-CREATE TRIGGER IF NOT EXISTS executions_au_saved AFTER UPDATE OF time_saved_s ON executions BEGIN
-    UPDATE exec_summary
-    SET time_saved_s = time_saved_s - coalesce(OLD.time_saved_s, 0) + coalesce(NEW.time_saved_s, 0)
-    WHERE project_type = NEW.project_type AND category = NEW.category AND reason = NEW.reason
-      AND pattern = coalesce(NEW.pattern, (SELECT group_concat(value, ' | ')
-                                           FROM json_each(NEW.error_patterns)), '');
-END;
 "#;
+
+/// Version 2: the summary triggers of version 1 are replaced by statements in the store.
+pub const V2: &str = "
+DROP TRIGGER IF EXISTS executions_ai;
+DROP TRIGGER IF EXISTS executions_ad;
+DROP TRIGGER IF EXISTS executions_au_saved;
+";
+
+/// Add one execution to the summaries (?1 project type, ?2 category, ?3 reason, ?4 pattern
+/// label, ?5 matched, ?6 total_s, ?7 stopped early, ?8 time saved, ?9 command key, ?10 ended by
+/// itself, ?11 started_at).
+pub const ADD_SUMMARY: &str = "
+INSERT INTO exec_summary (project_type, category, reason, pattern, runs, matched, total_s,
+                          stopped_early, time_saved_s)
+VALUES (?1, ?2, ?3, ?4, 1, ?5, ?6, ?7, ?8)
+ON CONFLICT DO UPDATE SET runs = runs + 1, matched = matched + excluded.matched,
+    total_s = total_s + excluded.total_s, stopped_early = stopped_early + excluded.stopped_early,
+    time_saved_s = time_saved_s + excluded.time_saved_s";
+
+pub const ADD_COMMAND_SUMMARY: &str = "
+INSERT INTO command_summary (command_key, runs, total_s, done_runs, done_s, last_at)
+VALUES (?9, 1, ?6, ?10, CASE WHEN ?10 THEN ?6 ELSE 0 END, ?11)
+ON CONFLICT DO UPDATE SET runs = runs + 1, total_s = total_s + excluded.total_s,
+    done_runs = done_runs + excluded.done_runs, done_s = done_s + excluded.done_s,
+    last_at = max(last_at, excluded.last_at)";
+
+/// Take the executions listed in `temp.doomed` out of the summaries (before deleting them).
+pub const SUBTRACT_SUMMARIES: &str = "
+INSERT INTO exec_summary (project_type, category, reason, pattern, runs, matched, total_s,
+                          stopped_early, time_saved_s)
+SELECT project_type, category, reason, coalesce(pattern, (SELECT group_concat(value, ' | ')
+           FROM json_each(error_patterns)), '') AS label,
+       -count(*), -sum(match_count > 0), -sum(total_s), -sum(stopped_early),
+       -sum(coalesce(time_saved_s, 0))
+FROM executions WHERE id IN (SELECT id FROM temp.doomed)
+GROUP BY project_type, category, reason, label
+ON CONFLICT DO UPDATE SET runs = runs + excluded.runs, matched = matched + excluded.matched,
+    total_s = total_s + excluded.total_s, stopped_early = stopped_early + excluded.stopped_early,
+    time_saved_s = time_saved_s + excluded.time_saved_s;
+INSERT INTO command_summary (command_key, runs, total_s, done_runs, done_s, last_at)
+SELECT command_key, -count(*), -sum(total_s),
+       -sum(NOT stopped_early AND reason IN ('completed', 'no_match')),
+       -sum(CASE WHEN NOT stopped_early AND reason IN ('completed', 'no_match') THEN total_s
+            ELSE 0 END), 0
+FROM executions WHERE id IN (SELECT id FROM temp.doomed)
+GROUP BY command_key
+ON CONFLICT DO UPDATE SET runs = runs + excluded.runs, total_s = total_s + excluded.total_s,
+    done_runs = done_runs + excluded.done_runs, done_s = done_s + excluded.done_s;
+DELETE FROM command_summary WHERE runs <= 0;
+DELETE FROM executions WHERE id IN (SELECT id FROM temp.doomed);
+DELETE FROM temp.doomed;
+";

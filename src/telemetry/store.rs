@@ -14,13 +14,17 @@ use rusqlite::config::DbConfig;
 use rusqlite::{params, Connection, ErrorCode, Transaction, TransactionBehavior};
 
 use super::entry::Entry;
-use super::schema::{SCHEMA_VERSION, USER_VERSION, V1};
+use super::schema::{
+    ADD_COMMAND_SUMMARY, ADD_SUMMARY, SCHEMA_VERSION, SUBTRACT_SUMMARIES, USER_VERSION, V1, V2,
+};
 use super::spool;
 
 /// Default number of executions kept (the newest), when `EARLYEXIT_TELEMETRY_KEEP` is unset.
 pub const DEFAULT_KEEP: u64 = 250_000;
 /// Default age limit in days, when `EARLYEXIT_TELEMETRY_KEEP_DAYS` is unset.
 pub const DEFAULT_KEEP_DAYS: u64 = 365;
+/// WAL size beyond which a background checkpoint is started (about 64 pages).
+pub const CHECKPOINT_BYTES: u64 = 64 * 4120;
 /// Default lock wait, when `EARLYEXIT_DB_TIMEOUT` (seconds) is unset.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -212,6 +216,9 @@ fn migrate(conn: &Connection) -> Result<(), StoreError> {
     if uv / 1_000_000 < 1 {
         tx.execute_batch(V1)?;
     }
+    if uv / 1_000_000 < 2 {
+        tx.execute_batch(V2)?;
+    }
     if !crate::learn::SCHEMA.trim().is_empty() {
         tx.execute_batch(crate::learn::SCHEMA)?;
     }
@@ -281,8 +288,12 @@ impl Store {
         conn.busy_timeout(timeout)?;
         conn.set_db_config(DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, true)?;
         ensure_wal(&conn, Instant::now() + timeout).map_err(corrupt)?;
-        conn.execute_batch("PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;")
-            .map_err(|e| corrupt(e.into()))?;
+        // Checkpoints run in the background (see `checkpoint_in_background`); the automatic one
+        // is only a safety net should those never run.
+        conn.execute_batch(
+            "PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; PRAGMA wal_autocheckpoint=4000;",
+        )
+        .map_err(|e| corrupt(e.into()))?;
         let uv: i64 = conn
             .pragma_query_value(None, "user_version", |r| r.get(0))
             .map_err(|e| corrupt(e.into()))?;
@@ -329,7 +340,60 @@ impl Store {
         let id = insert_entry(&tx, e)?;
         retention_step(&tx, id)?;
         tx.commit()?;
+        self.checkpoint_in_background();
         Ok(id)
+    }
+
+    /// When the write-ahead log has grown past [`CHECKPOINT_BYTES`], start
+    /// `ee telemetry checkpoint` in the background and do not wait for it.
+    ///
+    /// Why: each process that opens the database first rebuilds the WAL index by reading the
+    /// whole log, so a long log slows every run down; but a checkpoint costs fsyncs
+    /// (milliseconds), which must not land on the user's command. The log is truncated by the
+    /// checkpoint, so its size is a cheap measure of what a new process has to read.
+    fn checkpoint_in_background(&self) {
+        let wal = with_suffix(&self.path, "-wal");
+        let big = fs::metadata(&wal).is_ok_and(|m| m.len() > CHECKPOINT_BYTES);
+        if !big || checkpoint_running(&self.path) {
+            return;
+        }
+        let Ok(exe) = std::env::current_exe() else {
+            return;
+        };
+        use std::os::unix::process::CommandExt;
+        let _ = std::process::Command::new(exe)
+            .args(["telemetry", "checkpoint"])
+            .env("EARLYEXIT_DB", &self.path)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .process_group(0)
+            .spawn();
+    }
+
+    /// Checkpoint the WAL into the database and truncate it, then write one small transaction
+    /// so that the fsync of the new log's header happens here, not in a user's run. Returns
+    /// false when another checkpoint is already running.
+    pub fn checkpoint(&self) -> Result<bool, StoreError> {
+        let lock_path = with_suffix(&self.path, ".ckpt");
+        let lock = fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .mode(0o600)
+            .open(&lock_path)
+            .map_err(|e| StoreError::Io(format!("cannot create {}", lock_path.display()), e))?;
+        let Ok(_guard) = nix::fcntl::Flock::lock(lock, nix::fcntl::FlockArg::LockExclusiveNonblock)
+        else {
+            return Ok(false);
+        };
+        self.conn
+            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+        let tx = immediate(&self.conn)?;
+        let uv: i64 = tx.pragma_query_value(None, "user_version", |r| r.get(0))?;
+        tx.pragma_update(None, "user_version", uv)?;
+        tx.commit()?;
+        Ok(true)
     }
 
     /// Begin a write transaction (for bulk work such as `ee telemetry generate`).
@@ -462,7 +526,46 @@ pub fn insert_entry(tx: &Transaction, e: &Entry) -> Result<i64, StoreError> {
         }
     }
     crate::learn::update(tx, id, &e.outcome(), &e.context())?;
+    // The learning module may have filled in a better estimate of the time saved.
+    let saved: Option<f64> = tx
+        .prepare_cached("SELECT time_saved_s FROM executions WHERE id = ?1")?
+        .query_row([id], |r| r.get(0))?;
+    let done = !e.stopped_early && matches!(e.reason.as_str(), "completed" | "no_match");
+    let p = params![
+        e.project_type,
+        e.category,
+        e.reason,
+        e.pattern_label(),
+        e.match_count > 0,
+        e.total_s,
+        e.stopped_early,
+        saved.unwrap_or(0.0),
+        e.key,
+        done,
+        e.started_ms,
+    ];
+    tx.prepare_cached(ADD_SUMMARY)?.execute(&p[..8])?;
+    tx.prepare_cached(ADD_COMMAND_SUMMARY)?.execute(p)?;
     Ok(id)
+}
+
+/// Delete the executions chosen by `select_ids` (a query returning ids, with `p` as its
+/// parameters), keeping the summaries right; returns how many were deleted.
+pub fn delete_executions(
+    tx: &Transaction,
+    select_ids: &str,
+    p: impl rusqlite::Params,
+) -> rusqlite::Result<usize> {
+    tx.execute_batch(
+        "PRAGMA temp_store = MEMORY;
+         CREATE TEMP TABLE IF NOT EXISTS doomed (id INTEGER PRIMARY KEY);
+         DELETE FROM temp.doomed;",
+    )?;
+    let n = tx.execute(&format!("INSERT INTO temp.doomed (id) {select_ids}"), p)?;
+    if n > 0 {
+        tx.execute_batch(SUBTRACT_SUMMARIES)?;
+    }
+    Ok(n)
 }
 
 /// Time an early-stopped run saved: the mean runtime of this command's runs that ended by
@@ -496,17 +599,17 @@ fn retention_step(tx: &Transaction, id: i64) -> rusqlite::Result<()> {
     }
     let batch = period * 2 + 100;
     if keep > 0 {
-        tx.execute(
-            "DELETE FROM executions WHERE id IN
-             (SELECT id FROM executions WHERE id <= ?1 ORDER BY id LIMIT ?2)",
+        delete_executions(
+            tx,
+            "SELECT id FROM executions WHERE id <= ?1 ORDER BY id LIMIT ?2",
             params![id - keep as i64, batch],
         )?;
     }
     if days > 0 {
         let cutoff = now_ms() - (days as i64) * 86_400_000;
-        tx.execute(
-            "DELETE FROM executions WHERE id IN
-             (SELECT id FROM executions WHERE started_at < ?1 ORDER BY started_at LIMIT ?2)",
+        delete_executions(
+            tx,
+            "SELECT id FROM executions WHERE started_at < ?1 ORDER BY started_at LIMIT ?2",
             params![cutoff, batch],
         )?;
     }
@@ -551,6 +654,17 @@ fn quarantine(path: &Path, ino: Option<u64>) -> Result<Option<PathBuf>, StoreErr
         }
     }
     Ok(Some(dest))
+}
+
+/// True when a checkpoint process holds the checkpoint lock of the database at `db`.
+fn checkpoint_running(db: &Path) -> bool {
+    let Ok(f) = fs::OpenOptions::new()
+        .write(true)
+        .open(with_suffix(db, ".ckpt"))
+    else {
+        return false;
+    };
+    nix::fcntl::Flock::lock(f, nix::fcntl::FlockArg::LockSharedNonblock).is_err()
 }
 
 /// `path` with `suffix` appended to its file name.
