@@ -254,16 +254,32 @@ pub struct EngineOpts {
     pub fd_prefix: bool,
 
     /// Allowlist pattern (repeatable), for --expect-only / --expect-all
-    #[arg(long = "expect", value_name = "PAT", help_heading = "Allowlist and blocklist")]
+    #[arg(
+        long = "expect",
+        value_name = "PAT",
+        help_heading = "Allowlist and blocklist"
+    )]
     pub expect: Vec<String>,
     /// Any non-blank line matching no --expect pattern is unexpected (exit 5)
-    #[arg(long = "expect-only", requires = "expect", help_heading = "Allowlist and blocklist")]
+    #[arg(
+        long = "expect-only",
+        requires = "expect",
+        help_heading = "Allowlist and blocklist"
+    )]
     pub expect_only: bool,
     /// An --expect pattern never seen by the end fails the run (exit 6)
-    #[arg(long = "expect-all", requires = "expect", help_heading = "Allowlist and blocklist")]
+    #[arg(
+        long = "expect-all",
+        requires = "expect",
+        help_heading = "Allowlist and blocklist"
+    )]
     pub expect_all: bool,
     /// A line matching PAT is unexpected (exit 5) (repeatable)
-    #[arg(long = "unexpected", value_name = "PAT", help_heading = "Allowlist and blocklist")]
+    #[arg(
+        long = "unexpected",
+        value_name = "PAT",
+        help_heading = "Allowlist and blocklist"
+    )]
     pub unexpected: Vec<String>,
     /// On an unexpected line: warn and go on, fail at the end (error), or stop now (exit)
     #[arg(long = "on-unexpected", value_enum, value_name = "ACTION", default_value_t = OnUnexpected::Exit, help_heading = "Allowlist and blocklist")]
@@ -273,7 +289,11 @@ pub struct EngineOpts {
     #[arg(long = "stderr-idle-exit", value_name = "DURATION", value_parser = parse_duration, help_heading = "Time")]
     pub stderr_idle_exit: Option<Duration>,
     /// States in order, 'A>B>C' (regexes): stuck (exit 2) when a state goes backwards
-    #[arg(long = "transition-states", value_name = "SPEC", help_heading = "Stuck detection")]
+    #[arg(
+        long = "transition-states",
+        value_name = "SPEC",
+        help_heading = "Stuck detection"
+    )]
     pub transition_states: Option<String>,
 
     /// On match, exit 4 and leave the child running (its output still drained)

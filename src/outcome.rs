@@ -152,7 +152,11 @@ pub fn run_exit_code(reason: Reason, child: Option<ChildStatus>) -> i32 {
     match reason {
         Reason::ErrorMatch | Reason::Match => 1,
         Reason::SuccessMatch => 0,
-        Reason::Timeout | Reason::IdleTimeout | Reason::FirstOutputTimeout | Reason::Stuck | Reason::StderrIdle => 124,
+        Reason::Timeout
+        | Reason::IdleTimeout
+        | Reason::FirstOutputTimeout
+        | Reason::Stuck
+        | Reason::StderrIdle => 124,
         Reason::Interrupted(sig) => 128 + sig,
         Reason::OutputClosed => 141,
         Reason::Unexpected => 5,

@@ -80,7 +80,10 @@ impl Env {
 /// SIGINT after an interrupted run so the shell abandons the rest of a command list).
 fn code(o: &Output) -> i32 {
     use std::os::unix::process::ExitStatusExt;
-    o.status.code().or(o.status.signal().map(|s| 128 + s)).unwrap_or(-1)
+    o.status
+        .code()
+        .or(o.status.signal().map(|s| 128 + s))
+        .unwrap_or(-1)
 }
 
 fn stderr(o: &Output) -> String {
