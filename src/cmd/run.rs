@@ -51,9 +51,14 @@ pub fn run(a: RunArgs) -> CmdResult {
         .collect();
     let cwd = std::env::current_dir().unwrap_or_default();
     let ctx = RunContext::new(&argv, &cwd);
+    let t0 = std::time::Instant::now();
     let conn = open_store();
     let advice = learn::advise(conn.as_ref(), &ctx);
     drop(conn);
+    if std::env::var_os("EARLYEXIT_TRACE_LOOKUP").is_some() {
+        // Hidden, for scripts/bench-learn: the lookup's own cost, measured inside ee.
+        eprintln!("ee: lookup {} us", t0.elapsed().as_micros());
+    }
     let mut applied = decide(&a, &advice);
 
     let mut spec = pattern_spec(a.pattern.as_deref(), &a.engine);

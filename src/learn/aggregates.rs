@@ -10,7 +10,7 @@
 use std::collections::BTreeMap;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use regex::Regex;
+use regex::{Regex, RegexSet};
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
 
 use super::lexicon;
@@ -500,6 +500,11 @@ pub fn update(
     } else {
         None
     };
+    let hits = if truth == Truth::Unknown {
+        BTreeMap::new()
+    } else {
+        hits(cands.keys(), &lines)
+    };
     let mut verdicts: Vec<(String, Verdict, String)> = Vec::new();
     for (p, src) in &cands {
         let v = if truth == Truth::Unknown {
@@ -509,8 +514,7 @@ pub fn update(
                 None
             }
         } else {
-            let Ok(re) = Regex::new(p) else { continue };
-            let hit = lines.iter().any(|l| re.is_match(l));
+            let Some(&hit) = hits.get(p) else { continue };
             match (hit, truth) {
                 (true, Truth::Failed) => Some(Verdict::Tp),
                 (true, _) => Some(Verdict::Fp),
@@ -572,6 +576,33 @@ pub fn update(
         }
     }
     Ok(())
+}
+
+/// Which patterns match any of the lines (patterns that do not compile are left out). One
+/// `RegexSet` for all of them; nothing is compiled when there is no line.
+fn hits<'a>(
+    pats: impl Iterator<Item = &'a String>,
+    lines: &[String],
+) -> BTreeMap<&'a String, bool> {
+    let pats: Vec<&String> = pats.collect();
+    if lines.is_empty() {
+        return pats.into_iter().map(|p| (p, false)).collect();
+    }
+    if let Ok(set) = RegexSet::new(&pats) {
+        let mut hit = vec![false; pats.len()];
+        for l in lines {
+            for i in set.matches(l).into_iter() {
+                hit[i] = true;
+            }
+        }
+        return pats.into_iter().zip(hit).collect();
+    }
+    pats.into_iter()
+        .filter_map(|p| {
+            let re = Regex::new(p).ok()?;
+            Some((p, lines.iter().any(|l| re.is_match(l))))
+        })
+        .collect()
 }
 
 fn write_row(tx: &Connection, r: &ScopeRow, at: f64) -> rusqlite::Result<()> {
@@ -807,4 +838,49 @@ pub fn apply_feedback(
             .join(", ")
     };
     Ok((j.run_id, what))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hits_with_a_set_and_without() {
+        let pats = ["^FAILED".to_string(), "boom".to_string(), "(".to_string()];
+        let lines = vec!["FAILED x".to_string(), "ok".to_string()];
+        let h = hits(pats.iter(), &lines);
+        assert_eq!(h.get(&pats[0]), Some(&true));
+        assert_eq!(h.get(&pats[1]), Some(&false));
+        assert_eq!(h.get(&pats[2]), None, "invalid pattern left out");
+        let h = hits(pats[..2].iter(), &lines);
+        assert_eq!((h[&pats[0]], h[&pats[1]]), (true, false));
+        let h = hits(pats.iter(), &[]);
+        assert!(h.values().all(|v| !v));
+    }
+
+    #[test]
+    fn burst_measure() {
+        let o = |offs: &[f64]| {
+            let mut v = Vec::new();
+            for &t in offs {
+                v.push(MatchRecord {
+                    offset: t,
+                    stream: "stdout".into(),
+                    line_no: 1,
+                    kind: "observed",
+                    pattern: String::new(),
+                    line: String::new(),
+                    matched: String::new(),
+                    context: Vec::new(),
+                });
+            }
+            v
+        };
+        let mut out = crate::learn::tests::outcome(&["x"], 1, 5.0, o(&[1.0, 1.1, 1.5, 4.0]));
+        let (gap, len) = burst(&out, true).unwrap();
+        assert!((gap - 0.4).abs() < 1e-9 && (len - 0.5).abs() < 1e-9);
+        assert!(burst(&out, false).is_none());
+        out.observed.clear();
+        assert!(burst(&out, true).is_none());
+    }
 }

@@ -32,7 +32,7 @@ fn rec(offset: f64, kind: &'static str, pattern: &str, line: &str) -> MatchRecor
     }
 }
 
-fn outcome(argv: &[&str], code: i32, total: f64, observed: Vec<MatchRecord>) -> Outcome {
+pub(crate) fn outcome(argv: &[&str], code: i32, total: f64, observed: Vec<MatchRecord>) -> Outcome {
     Outcome {
         mode: Mode::Run,
         argv: argv.iter().map(|s| s.to_string()).collect(),
