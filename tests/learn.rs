@@ -436,3 +436,42 @@ fn broken_database_never_changes_the_run() {
     let (o, _) = env.run(&["suggest", "--", "./ok.sh"]);
     assert_eq!(code(&o), 0);
 }
+
+#[test]
+fn learned_quiet_gap_keeps_a_slow_context_burst() {
+    let env = Env::new();
+    // The failure's context arrives in pieces 0.4 s apart (longer than the default 0.3 s gap).
+    env.script(
+        "trace.sh",
+        "echo start\necho 'FAILED test_x'\nsleep 0.4\necho 'Error: detail one'\nsleep 0.4\n\
+         echo 'Error: detail two'\nsleep \"${NAP:-0.1}\"\nexit 1\n",
+    );
+    for i in 0..5 {
+        let (o, _) = env.run(&["run", "--", "./trace.sh"]);
+        assert_eq!(code(&o), 1, "training run {i}: {}", stderr(&o));
+    }
+    let v = env.json(&["suggest", "--json", "--", "./trace.sh"]);
+    let q = v["quiet"]["seconds"].as_f64().unwrap();
+    assert_eq!(v["quiet"]["learned"], true, "{v}");
+    assert!((0.45..1.5).contains(&q), "learned quiet gap {q}");
+
+    // Default gap (no learning): the burst is cut after the failing line.
+    let mut c = env.ee();
+    c.env("NAP", "20")
+        .args(["run", "--no-learn", "-e", "FAILED", "--", "./trace.sh"]);
+    let o = c.output().unwrap();
+    assert_eq!(code(&o), 1);
+    assert_eq!(String::from_utf8_lossy(&o.stdout), "start\nFAILED test_x\n");
+
+    // Learned gap: the whole burst is kept, and the run is still stopped long before its end.
+    let mut c = env.ee();
+    c.env("NAP", "20").args(["run", "--", "./trace.sh"]);
+    let t = Instant::now();
+    let o = c.output().unwrap();
+    assert_eq!(code(&o), 1, "{}", stderr(&o));
+    assert!(t.elapsed() < Duration::from_secs(8), "{:?}", t.elapsed());
+    assert_eq!(
+        String::from_utf8_lossy(&o.stdout),
+        "start\nFAILED test_x\nError: detail one\nError: detail two\n"
+    );
+}
