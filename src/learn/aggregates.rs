@@ -506,6 +506,7 @@ pub fn update(
         hits(cands.keys(), &lines)
     };
     let mut verdicts: Vec<(String, Verdict, String)> = Vec::new();
+    let mut created = false;
     for (p, src) in &cands {
         let v = if truth == Truth::Unknown {
             if stopper.as_deref() == Some(p.as_str()) {
@@ -523,18 +524,36 @@ pub fn update(
             }
         };
         let Some(v) = v else { continue };
-        // A mined candidate is only created by a failure it caught.
-        if src == "mined" && v != Verdict::Tp && !known.patterns.iter().any(|r| &r.pattern == p) {
+        // A mined pattern gets a row in a scope only by catching a failure (or stopping a run)
+        // there; elsewhere only its existing rows are updated. The user's and the profile's
+        // patterns are tracked in every scope.
+        let at_scopes: Vec<String> = if src == "mined" && !matches!(v, Verdict::Tp | Verdict::Use) {
+            scopes
+                .iter()
+                .filter(|s| {
+                    known
+                        .patterns
+                        .iter()
+                        .any(|r| &r.scope == *s && &r.pattern == p)
+                })
+                .cloned()
+                .collect()
+        } else {
+            scopes.clone()
+        };
+        if at_scopes.is_empty() {
             continue;
         }
-        bump(tx, &scopes, p, src, v, 1, at)?;
+        created |= at_scopes.iter().any(|s| {
+            !known
+                .patterns
+                .iter()
+                .any(|r| &r.scope == s && &r.pattern == p)
+        });
+        bump(tx, &at_scopes, p, src, v, 1, at)?;
         verdicts.push((p.clone(), v, src.clone()));
     }
-    if !mined.is_empty()
-        || dec
-            .iter()
-            .any(|p| !known.patterns.iter().any(|r| &r.pattern == p))
-    {
+    if created {
         for s in &scopes {
             evict(tx, s)?;
         }
