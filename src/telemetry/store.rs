@@ -214,7 +214,7 @@ fn migrate(conn: &Connection) -> Result<(), StoreError> {
         return Ok(());
     }
     if uv / 1_000_000 < 1 {
-        tx.execute_batch(V1)?;
+        tx.execute_batch(&strip_comments(V1))?;
     }
     if uv / 1_000_000 < 2 {
         tx.execute_batch(V2)?;
@@ -225,6 +225,19 @@ fn migrate(conn: &Connection) -> Result<(), StoreError> {
     tx.pragma_update(None, "user_version", USER_VERSION)?;
     tx.commit()?;
     Ok(())
+}
+
+/// The schema without its `--` comments: SQLite keeps the text of each `CREATE` statement and
+/// every process parses all of it when it opens the database.
+fn strip_comments(sql: &str) -> String {
+    sql.lines()
+        .map(|l| match l.find("--") {
+            Some(i) => l[..i].trim_end(),
+            None => l.trim_end(),
+        })
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// `BEGIN IMMEDIATE`, retrying BUSY until the lock timeout (the busy handler covers most
