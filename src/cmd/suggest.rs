@@ -6,7 +6,8 @@ use crate::cli::SuggestArgs;
 use crate::cmd::CmdResult;
 use crate::learn::rank::{rationale, Advice};
 use crate::learn::stats::{
-    APPLY_SCORE, MIN_BURST_SAMPLES, MIN_TIMEOUT_SAMPLES, MIN_TP, PROFILE_MIN_PRECISION, Z,
+    APPLY_SCORE, MAX_TIMEOUT_STOPS, MIN_BURST_SAMPLES, MIN_TIMEOUT_SAMPLES, MIN_TP,
+    PROFILE_MIN_PRECISION, Z,
 };
 use crate::telemetry::context::RunContext;
 
@@ -22,7 +23,8 @@ pub fn thresholds() -> String {
          ≥ {MIN_TP} caught failures (5 failing runs, none missed, none false); a profile pattern \
          unless the upper Wilson bound of its precision is below {PROFILE_MIN_PRECISION:.2}; a \
          timeout, max(mean + 2σ, 1.5 × mean, mean + 1 s), after {MIN_TIMEOUT_SAMPLES} normal \
-         runs of the command itself; a learned quiet gap after {MIN_BURST_SAMPLES} observed \
+         runs of the command itself (not after it stopped {MAX_TIMEOUT_STOPS} runs in a row, \
+         until one ends by itself); a learned quiet gap after {MIN_BURST_SAMPLES} observed \
          bursts."
     )
 }

@@ -15,7 +15,7 @@ use rusqlite::{params, Connection, OptionalExtension, Transaction};
 
 use super::lexicon;
 use super::profiles;
-use super::stats::{Counts, Welford};
+use super::stats::{timeout_from, Counts, Welford, MIN_TIMEOUT_SAMPLES};
 use crate::matcher::strip_ansi;
 use crate::outcome::{MatchRecord, Mode, Outcome};
 use crate::policy::Reason;
@@ -59,6 +59,10 @@ CREATE TABLE IF NOT EXISTS learn_runs (
     verdicts TEXT NOT NULL,
     feedback TEXT
 );
+CREATE TABLE IF NOT EXISTS learn_streaks (
+    scope         TEXT PRIMARY KEY,
+    timeout_stops INTEGER NOT NULL DEFAULT 0
+) WITHOUT ROWID;
 ";
 
 /// Post-match bursts end at a gap longer than this (seconds).
@@ -85,6 +89,8 @@ pub struct ScopeRow {
     pub gap: Welford,
     /// Length of each post-match burst.
     pub burst: Welford,
+    /// Runs in a row stopped by the learned timeout (reset by a run that ends by itself).
+    pub timeout_stops: u64,
 }
 
 /// One candidate pattern in one scope.
@@ -163,8 +169,9 @@ pub fn load(conn: &Connection, scopes: &[String]) -> rusqlite::Result<Knowledge>
     let ph = placeholders(scopes.len());
     let mut st = conn.prepare_cached(&format!(
         "SELECT scope, runs, judged, failed, stopped, ok_n, ok_mean, ok_m2, fail_n, fail_mean, \
-         fail_m2, gap_n, gap_mean, gap_m2, burst_n, burst_mean, burst_m2 \
-         FROM learn_scopes WHERE scope IN ({ph})"
+         fail_m2, gap_n, gap_mean, gap_m2, burst_n, burst_mean, burst_m2, \
+         coalesce((SELECT timeout_stops FROM learn_streaks t WHERE t.scope = s.scope), 0) \
+         FROM learn_scopes s WHERE scope IN ({ph})"
     ))?;
     let rows = st.query_map(rusqlite::params_from_iter(scopes), |r| {
         Ok(ScopeRow {
@@ -177,6 +184,7 @@ pub fn load(conn: &Connection, scopes: &[String]) -> rusqlite::Result<Knowledge>
             fail: w(r.get(8)?, r.get(9)?, r.get(10)?),
             gap: w(r.get(11)?, r.get(12)?, r.get(13)?),
             burst: w(r.get(14)?, r.get(15)?, r.get(16)?),
+            timeout_stops: r.get::<_, i64>(17)?.max(0) as u64,
         })
     })?;
     for r in rows {
@@ -397,6 +405,11 @@ pub fn update(
         match truth {
             Truth::Succeeded => {
                 row.judged += 1;
+                // A normal run longer than the timeout learned so far: the runtimes have moved,
+                // and that timeout would have killed it. Start over from this run.
+                if row.ok.n >= MIN_TIMEOUT_SAMPLES && total > timeout_from(&row.ok) {
+                    row.ok = Welford::default();
+                }
                 row.ok.push(total);
             }
             Truth::Failed => {
@@ -414,6 +427,19 @@ pub fn update(
             row.burst.push(len);
         }
         write_row(tx, &row, at)?;
+    }
+    // The learned timeout's streak of stops, for the command's own scope.
+    if let Some(own) = scopes.first() {
+        if o.limits.timeout_learned && o.reason == Reason::Timeout {
+            tx.prepare_cached(
+                "INSERT INTO learn_streaks (scope, timeout_stops) VALUES (?1, 1) \
+                 ON CONFLICT (scope) DO UPDATE SET timeout_stops = timeout_stops + 1",
+            )?
+            .execute([own])?;
+        } else if truth != Truth::Unknown {
+            tx.prepare_cached("DELETE FROM learn_streaks WHERE scope = ?1")?
+                .execute([own])?;
+        }
     }
 
     // Which patterns were watched in this run, and where each came from.

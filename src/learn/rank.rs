@@ -9,8 +9,8 @@ use super::aggregates::{Knowledge, PatternRow, ScopeRow};
 use super::lexicon::LEXICON;
 use super::profiles::Profile;
 use super::stats::{
-    quiet_from, sample_confidence, timeout_from, Counts, APPLY_SCORE, MIN_BURST_SAMPLES,
-    MIN_TIMEOUT_SAMPLES, MIN_TP,
+    quiet_from, sample_confidence, timeout_from, Counts, APPLY_SCORE, MAX_TIMEOUT_STOPS,
+    MIN_BURST_SAMPLES, MIN_TIMEOUT_SAMPLES, MIN_TP,
 };
 use crate::plan::DEFAULT_QUIET_RUN;
 
@@ -245,6 +245,7 @@ pub fn advise(k: &Knowledge, profile: Option<&Profile>) -> Advice {
         .map(|r: &ScopeRow| {
             let own_scope = Some(&r.scope) == k.scopes.first();
             let enough = r.ok.n >= MIN_TIMEOUT_SAMPLES;
+            let streak = r.timeout_stops >= MAX_TIMEOUT_STOPS;
             TimeoutAdvice {
                 seconds: timeout_from(&r.ok),
                 mean: r.ok.mean,
@@ -252,8 +253,13 @@ pub fn advise(k: &Knowledge, profile: Option<&Profile>) -> Advice {
                 samples: r.ok.n,
                 confidence: sample_confidence(r.ok.n),
                 scope: r.scope.clone(),
-                applied: own_scope && enough,
-                why: if !own_scope {
+                applied: own_scope && enough && !streak,
+                why: if own_scope && enough && streak {
+                    format!(
+                        "it stopped the last {} runs; not applied until a run ends by itself",
+                        r.timeout_stops
+                    )
+                } else if !own_scope {
                     format!(
                         "from {}: only applied from the command's own runs",
                         human_scope(&r.scope)

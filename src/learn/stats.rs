@@ -92,6 +92,9 @@ pub const MIN_TP: u64 = 3;
 pub const PROFILE_MIN_PRECISION: f64 = 0.8;
 /// A learned timeout needs this many normal (successful, not stopped) runs.
 pub const MIN_TIMEOUT_SAMPLES: u64 = 8;
+/// The learned timeout is not applied after it stopped this many runs of the command in a row,
+/// until a run ends by itself.
+pub const MAX_TIMEOUT_STOPS: u64 = 2;
 /// A learned quiet gap needs this many observed post-match bursts.
 pub const MIN_BURST_SAMPLES: u64 = 3;
 /// The learned quiet gap stays within these bounds (seconds).

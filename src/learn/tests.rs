@@ -253,3 +253,37 @@ fn missing_tables_mean_no_knowledge() {
     let a = advise(None, &ctx(&["mytool"]));
     assert!(a.applied_patterns().is_empty());
 }
+
+#[test]
+fn learned_timeout_backs_off_and_relearns_after_drift() {
+    let mut c = db();
+    let argv = ["suite.sh"];
+    for i in 0..10 {
+        record(&mut c, i + 1, &outcome(&argv, 0, 0.2, vec![]));
+    }
+    assert!(advise(Some(&c), &ctx(&argv)).applied_timeout().is_some());
+    let stopped = || {
+        let mut o = outcome(&argv, 124, 1.2, vec![]);
+        o.stopped_early = true;
+        o.reason = Reason::Timeout;
+        o.limits.timeout_learned = true;
+        o.child = Some(ChildStatus::Signaled(15));
+        o
+    };
+    record(&mut c, 11, &stopped());
+    assert!(advise(Some(&c), &ctx(&argv)).applied_timeout().is_some());
+    record(&mut c, 12, &stopped());
+    let a = advise(Some(&c), &ctx(&argv));
+    assert!(a.applied_timeout().is_none());
+    assert!(a.timeout.unwrap().why.contains("stopped the last 2 runs"));
+    // The free run takes 5 s, longer than the learned timeout: the runtimes moved, start over.
+    record(&mut c, 13, &outcome(&argv, 0, 5.0, vec![]));
+    let a = advise(Some(&c), &ctx(&argv));
+    let t = a.timeout.unwrap();
+    assert_eq!((t.samples, t.applied), (1, false));
+    for i in 0..8 {
+        record(&mut c, 14 + i, &outcome(&argv, 0, 5.0, vec![]));
+    }
+    let t = advise(Some(&c), &ctx(&argv)).timeout.unwrap();
+    assert!(t.applied && t.seconds >= 6.0, "{t:?}");
+}
