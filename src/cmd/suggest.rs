@@ -85,7 +85,7 @@ fn text(a: &Advice, ctx: &RunContext, why: &str) -> String {
     if a.ranked.is_empty() {
         s.push_str("Patterns: none yet (no error-like line has recurred in failing runs).\n");
     } else {
-        s.push_str("Patterns, best first:\n");
+        s.push_str("Patterns, best first (score: the confidence that a match means failure):\n");
         s.push_str("  score  precision  recall    tp   fp   fn  uses  pattern\n");
         for r in a.ranked.iter().take(SHOW) {
             let judged = r.tp + r.fp + r.fneg > 0;

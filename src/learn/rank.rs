@@ -171,6 +171,7 @@ pub fn advise(k: &Knowledge, profile: Option<&Profile>) -> Advice {
     };
     sort(&mut list);
     let mut n_learned = 0;
+    let mut applied_counts: Vec<(u64, u64, u64)> = Vec::new();
     for r in list.iter_mut() {
         if r.source.starts_with("profile:") {
             continue;
@@ -181,7 +182,11 @@ pub fn advise(k: &Knowledge, profile: Option<&Profile>) -> Advice {
             r.why = format!("score below {APPLY_SCORE:.2}");
         } else if n_learned >= MAX_APPLIED_LEARNED {
             r.why = "a better pattern is applied".into();
+        } else if applied_counts.contains(&(r.tp, r.fp, r.fneg)) {
+            // Same evidence as a better applied pattern: most likely the same lines.
+            r.why = "same runs as a better applied pattern".into();
         } else {
+            applied_counts.push((r.tp, r.fp, r.fneg));
             r.applied = true;
             n_learned += 1;
             r.why = format!("learned from {}", human_scope(&r.scope));
