@@ -127,6 +127,11 @@ fn usage_errors_are_one_line_exit_3() {
     let (code, _, err) = out(ee().args(["-t", "2z", "--", "true"]));
     assert_eq!(code, 3);
     assert!(err.contains("2z"), "{err}");
+    // A missing required argument is named on the same line.
+    let (code, _, err) = out(ee().args(["run"]));
+    assert_eq!(code, 125);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("<COMMAND>"), "{err}");
 }
 
 #[test]
