@@ -16,7 +16,7 @@
 //! | nodejs | `package.json` |
 //! | python | `pyproject.toml`, `setup.py`, `setup.cfg`, `requirements.txt`, `Pipfile` |
 //! | java | `pom.xml`, `build.gradle`, `build.gradle.kts` |
-//! | terraform | `main.tf`, `versions.tf`, `variables.tf`, `providers.tf`, `terraform.tf`, `backend.tf`, `outputs.tf` |
+//! | terraform | `*.tf` (in a directory of more than 512 entries: `main.tf`, `versions.tf`, `variables.tf`, `providers.tf`, `terraform.tf`, `backend.tf`, `outputs.tf`) |
 //! | c/c++ | `CMakeLists.txt` |
 //! | container | `Dockerfile`, `Containerfile`, `docker-compose.yml`/`.yaml`, `compose.yml`/`.yaml` |
 //! | c/c++ | `Makefile` |
@@ -362,9 +362,44 @@ const MARKERS: &[(&str, &str)] = &[
     ("GNUmakefile", "c/c++"),
 ];
 
-/// The project type decided by the marker files of one directory, if any. One `stat` per
-/// marker name (no directory listing: a home directory can hold thousands of entries).
+/// Directories with more entries than this are probed with one `stat` per marker name
+/// instead of being listed.
+const MAX_LISTED: usize = 512;
+
+/// The rank of a marker file name (lower wins), with its project type.
+fn marker_rank(name: &str) -> Option<(usize, &'static str)> {
+    if let Some(i) = MARKERS.iter().position(|(m, _)| *m == name) {
+        return Some((i, MARKERS[i].1));
+    }
+    // Any `*.tf` file, ranked with the terraform names.
+    (name.len() > 3 && name.ends_with(".tf")).then_some((11, "terraform"))
+}
+
+/// The project type decided by the marker files of one directory, if any: one directory
+/// listing (a few system calls) for ordinary directories, one `stat` per marker name for huge
+/// ones.
 fn markers_in(dir: &Path) -> Option<&'static str> {
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return None;
+    };
+    let mut best: Option<(usize, &'static str)> = None;
+    let mut n = 0;
+    for entry in rd.flatten() {
+        n += 1;
+        if n > MAX_LISTED {
+            return probe_markers(dir);
+        }
+        if let Some(hit) = entry.file_name().to_str().and_then(marker_rank) {
+            match best {
+                Some(b) if b.0 <= hit.0 => {}
+                _ => best = Some(hit),
+            }
+        }
+    }
+    best.map(|b| b.1)
+}
+
+fn probe_markers(dir: &Path) -> Option<&'static str> {
     let mut buf = dir.to_path_buf();
     for (name, t) in MARKERS {
         buf.push(name);

@@ -43,7 +43,10 @@ fn secret_name(name: &str) -> bool {
 pub fn redact_argv(argv: &[String]) -> Vec<String> {
     let mut out = Vec::with_capacity(argv.len());
     let mut value_next = false;
+    let mut script_next = false;
     for w in argv {
+        // The word after `-c` is a shell script: redact inside it instead of masking it whole.
+        let script = std::mem::replace(&mut script_next, w == "-c");
         if value_next {
             value_next = false;
             if !w.starts_with('-') {
@@ -56,7 +59,7 @@ pub fn redact_argv(argv: &[String]) -> Vec<String> {
                 Some((n, v)) => (n, Some(v)),
                 None => (w.as_str(), None),
             };
-            if w.starts_with("--") && secret_name(name) || name.len() > 2 && secret_name(name) {
+            if name.len() > 2 && secret_name(name) {
                 match value {
                     Some(_) => out.push(format!("{name}={MASK}")),
                     None => {
@@ -69,7 +72,7 @@ pub fn redact_argv(argv: &[String]) -> Vec<String> {
             out.push(redact_text(w));
             continue;
         }
-        if is_assignment(w) {
+        if is_assignment(w) && !script {
             let (name, value) = w.split_once('=').unwrap_or((w, ""));
             if value.is_empty() || value == MASK {
                 out.push(w.clone());
@@ -127,7 +130,7 @@ fn rx() -> &'static Rx {
     RX.get_or_init(|| Rx {
         url: Regex::new(r"([A-Za-z][A-Za-z0-9+.-]*://)([^/\s:@]+)(:[^/\s@]*)?@").unwrap(),
         assign: Regex::new(
-            r#"(?i)([A-Za-z0-9_.-]*(?:password|passwd|pwd|token|secret|api[_-]?key|apikey|access[_-]?key|private[_-]?key|auth[A-Za-z_]*|credentials?|cookie|session[_-]?id|signature)[A-Za-z0-9_.-]*"?\s*[=:]\s*)("[^"]*"|'[^']*'|[^\s&,;'"]+)"#,
+            r#"(?i)([A-Za-z0-9_.-]*(?:password|passwd|pwd|token|secret|api[_-]?key|apikey|access[_-]?key|private[_-]?key|auth[A-Za-z_]*|credentials?|cookie|session[_-]?id|signature)[A-Za-z0-9_.-]*"?\s*[=:]\s*)((?i:bearer|basic|token)\s+[^\s&,;'"]+|"[^"]*"|'[^']*'|[^\s&,;'"]+)"#,
         )
         .unwrap(),
         bearer: Regex::new(r"(?i)\b(bearer|basic|token)\s+[A-Za-z0-9._~+/=-]{8,}").unwrap(),

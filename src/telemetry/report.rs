@@ -123,11 +123,12 @@ pub fn stats(store: &Store) -> rusqlite::Result<Stats> {
         |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
     )?;
     let total = runs.max(0) as u64;
-    let (first, last): (Option<i64>, Option<i64>) = conn.query_row(
-        "SELECT min(started_at), max(started_at) FROM executions",
-        [],
-        |r| Ok((r.get(0)?, r.get(1)?)),
-    )?;
+    // Two queries: SQLite answers a lone min() or max() from the index in O(log n), but scans
+    // the whole index for both in one query.
+    let first: Option<i64> =
+        conn.query_row("SELECT min(started_at) FROM executions", [], |r| r.get(0))?;
+    let last: Option<i64> =
+        conn.query_row("SELECT max(started_at) FROM executions", [], |r| r.get(0))?;
     let mut patterns: Vec<PatternStat> = {
         let mut st = conn.prepare(
             "SELECT pattern, sum(runs), sum(matched) FROM exec_summary
