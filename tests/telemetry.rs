@@ -738,3 +738,34 @@ fn write_ahead_log_stays_short() {
     assert_eq!(e.count("executions"), 60);
     assert_eq!(integrity(&e.db()), "ok");
 }
+
+#[test]
+fn observed_error_lines_are_recorded_as_events() {
+    let e = Env::new();
+    let o = e.run(&[
+        "run",
+        "--",
+        "sh",
+        "-c",
+        "echo 'Traceback (most recent call last):'; echo 'ValueError: password=hunter2'; exit 1",
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let c = e.conn();
+    let mut st = c
+        .prepare(
+            "SELECT m.kind, m.line FROM match_events m JOIN executions x ON x.id = m.execution_id
+             WHERE x.mode = 'run' ORDER BY m.id",
+        )
+        .unwrap();
+    let rows: Vec<(String, String)> = st
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert!(
+        rows.iter()
+            .any(|(k, l)| k == "observed" && l.contains("Traceback")),
+        "{rows:?}"
+    );
+    assert!(rows.iter().all(|(_, l)| !l.contains("hunter2")), "{rows:?}");
+}
