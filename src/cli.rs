@@ -331,6 +331,10 @@ pub struct EngineOpts {
     /// A self-updating status line on stderr (when it is a terminal)
     #[arg(long = "progress", help_heading = "Output")]
     pub progress: bool,
+    /// Interactive learning: on Ctrl-C, suggest an error pattern and a timeout from what was
+    /// seen, and store them for this command on confirmation
+    #[arg(long = "watch", help_heading = "Output")]
+    pub watch: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]

@@ -6,7 +6,16 @@ use crate::outcome::{grep_exit_code, Mode};
 use crate::plan::{pattern_spec, Plan};
 
 pub fn run(a: GrepArgs) -> CmdResult {
-    let spec = pattern_spec(a.main_pattern(), &a.engine);
+    let mut spec = pattern_spec(a.main_pattern(), &a.engine);
+    if a.engine.watch {
+        if a.command.is_empty() {
+            return Err(Fail::usage("--watch needs a command to run"));
+        }
+        spec.observe = crate::learn::lexicon::LEXICON
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+    }
     let command_mode = !a.command.is_empty();
     if a.engine.test_pattern {
         if command_mode {

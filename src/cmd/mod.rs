@@ -18,6 +18,7 @@ pub mod route;
 pub mod run;
 pub mod stats;
 pub mod suggest;
+pub mod teach;
 pub mod telemetry;
 pub mod testpattern;
 pub mod watch;

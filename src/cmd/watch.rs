@@ -58,6 +58,9 @@ pub fn finish(plan: &Plan, outcome: &Outcome) -> i32 {
     if !plan.opts.no_telemetry && !crate::telemetry::disabled_by_env() {
         crate::telemetry::record(outcome, plan.opts.quiet);
     }
+    if plan.opts.watch && matches!(outcome.reason, Reason::Interrupted(_)) {
+        super::teach::offer(outcome, plan.opts.quiet);
+    }
     if outcome.reason == Reason::Interrupted(nix::sys::signal::Signal::SIGINT as i32) {
         super::RERAISE_SIGINT.store(true, std::sync::atomic::Ordering::Relaxed);
     }

@@ -63,6 +63,12 @@ CREATE TABLE IF NOT EXISTS learn_streaks (
     scope         TEXT PRIMARY KEY,
     timeout_stops INTEGER NOT NULL DEFAULT 0
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS learn_pins (
+    scope   TEXT PRIMARY KEY,
+    pattern TEXT,
+    timeout REAL,
+    at      REAL NOT NULL
+) WITHOUT ROWID;
 ";
 
 /// Post-match bursts end at a gap longer than this (seconds).
@@ -105,6 +111,15 @@ pub struct PatternRow {
     pub last_seen: f64,
 }
 
+/// A pattern and/or timeout the user confirmed for a scope (`ee --watch`): applied ahead of
+/// what was learned, until the evidence proves the pattern bad.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Pin {
+    pub scope: String,
+    pub pattern: Option<String>,
+    pub timeout: Option<f64>,
+}
+
 /// What is known about a context: its scope rows and their patterns.
 #[derive(Debug, Clone, Default)]
 pub struct Knowledge {
@@ -112,6 +127,7 @@ pub struct Knowledge {
     pub scopes: Vec<String>,
     pub rows: Vec<ScopeRow>,
     pub patterns: Vec<PatternRow>,
+    pub pins: Vec<Pin>,
 }
 
 impl Knowledge {
@@ -211,7 +227,44 @@ pub fn load(conn: &Connection, scopes: &[String]) -> rusqlite::Result<Knowledge>
     for r in rows {
         k.patterns.push(r?);
     }
+    // Pins: a database from before they existed simply has none.
+    if let Ok(mut st) = conn.prepare_cached(&format!(
+        "SELECT scope, pattern, timeout FROM learn_pins WHERE scope IN ({ph})"
+    )) {
+        let rows = st.query_map(rusqlite::params_from_iter(scopes), |r| {
+            Ok(Pin {
+                scope: r.get(0)?,
+                pattern: r.get(1)?,
+                timeout: r.get(2)?,
+            })
+        })?;
+        for r in rows {
+            k.pins.push(r?);
+        }
+    }
     Ok(k)
+}
+
+/// Pin a pattern and/or a timeout for a scope, replacing an earlier pin. The pattern also gets a
+/// row among the scope's candidates (source `user`), so the evidence keeps judging it.
+pub fn pin(
+    tx: &Transaction,
+    scope: &str,
+    pattern: Option<&str>,
+    timeout: Option<f64>,
+) -> rusqlite::Result<()> {
+    tx.execute(
+        "INSERT OR REPLACE INTO learn_pins (scope, pattern, timeout, at) VALUES (?1, ?2, ?3, ?4)",
+        rusqlite::params![scope, pattern, timeout, now()],
+    )?;
+    if let Some(p) = pattern {
+        tx.execute(
+            "INSERT INTO learn_patterns (scope, pattern, source, last_seen) VALUES (?1, ?2, 'user', ?3) \
+             ON CONFLICT(scope, pattern) DO NOTHING",
+            rusqlite::params![scope, p, now()],
+        )?;
+    }
+    Ok(())
 }
 
 /// How a run ended, for judging patterns.

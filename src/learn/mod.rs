@@ -34,6 +34,18 @@ pub fn update(
     aggregates::update(tx, run_id, outcome, ctx)
 }
 
+/// Pin a pattern and/or timeout for the command of `ctx` (what `ee --watch` stores on
+/// confirmation): applied by `ee run` ahead of anything learned.
+pub fn pin(
+    tx: &Transaction,
+    ctx: &RunContext,
+    pattern: Option<&str>,
+    timeout: Option<f64>,
+) -> rusqlite::Result<()> {
+    let scopes = aggregates::scopes(ctx);
+    aggregates::pin(tx, &scopes[0], pattern, timeout)
+}
+
 /// What is known about a context (empty without a database or when reading fails).
 pub fn knowledge(conn: Option<&Connection>, ctx: &RunContext) -> aggregates::Knowledge {
     let scopes = aggregates::scopes(ctx);
@@ -66,6 +78,7 @@ pub fn complete_patterns(conn: Option<&Connection>, ctx: &RunContext) -> Vec<(St
                         scopes: vec![s.clone()],
                         rows: Vec::new(),
                         patterns: vec![p.clone()],
+                        pins: Vec::new(),
                     },
                     None,
                 );

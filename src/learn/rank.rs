@@ -240,6 +240,41 @@ pub fn advise(k: &Knowledge, profile: Option<&Profile>) -> Advice {
         sort(&mut list);
     }
 
+    // A pin (`ee --watch`) on the command itself comes first, unless its evidence proved it bad.
+    let pin = k
+        .scopes
+        .first()
+        .and_then(|s| k.pins.iter().find(|p| &p.scope == s));
+    if let Some(pp) = pin.and_then(|p| p.pattern.as_ref()) {
+        let row = k
+            .patterns
+            .iter()
+            .find(|r| &r.pattern == pp && Some(&r.scope) == k.scopes.first());
+        let bad = row.is_some_and(|r| r.counts.proven_bad());
+        list.retain(|r| &r.pattern != pp);
+        let mut r = row.map(ranked).unwrap_or_else(|| Ranked {
+            pattern: pp.clone(),
+            source: "user".into(),
+            scope: k.scopes[0].clone(),
+            tp: 0,
+            fp: 0,
+            fneg: 0,
+            uses: 0,
+            precision: 0.0,
+            recall: 0.0,
+            score: 0.0,
+            applied: false,
+            why: String::new(),
+        });
+        r.applied = !bad;
+        r.why = if bad {
+            "pinned, but proven bad here".into()
+        } else {
+            "pinned with ee --watch".into()
+        };
+        list.insert(0, r);
+    }
+
     // Timeout: from the command's own normal runs only.
     let own = k.scopes.first().and_then(|s| k.row(s));
     let timeout = k
@@ -276,6 +311,20 @@ pub fn advise(k: &Knowledge, profile: Option<&Profile>) -> Advice {
                 },
             }
         });
+
+    let timeout = match pin.and_then(|p| p.timeout) {
+        Some(seconds) => Some(TimeoutAdvice {
+            seconds,
+            mean: timeout.as_ref().map_or(0.0, |t| t.mean),
+            stddev: timeout.as_ref().map_or(0.0, |t| t.stddev),
+            samples: timeout.as_ref().map_or(0, |t| t.samples),
+            confidence: 1.0,
+            scope: k.scopes[0].clone(),
+            applied: true,
+            why: "pinned with ee --watch".into(),
+        }),
+        None => timeout,
+    };
 
     // Quiet gap after a match.
     let quiet = match k

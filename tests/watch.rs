@@ -1,0 +1,190 @@
+//! `--watch`, interactive learning, through a real terminal (script(1) provides the pty): Ctrl-C,
+//! the suggestion, the confirmation, and the next `ee run` applying what was stored.
+
+use std::io::{Read, Write};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn ee_path() -> std::path::PathBuf {
+    assert_cmd::cargo::cargo_bin("ee")
+}
+
+fn have_script() -> bool {
+    Command::new("script").arg("--version").output().is_ok()
+}
+
+struct Env {
+    dir: tempfile::TempDir,
+}
+
+impl Env {
+    fn new() -> Env {
+        let dir = tempfile::tempdir().unwrap();
+        let suite = dir.path().join("suite.sh");
+        std::fs::write(
+            &suite,
+            "#!/bin/sh\necho 'test_a ... ok'\necho 'FAILED test_b - assert 1 == 2'\nsleep 30\n",
+        )
+        .unwrap();
+        std::fs::set_permissions(&suite, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+            .unwrap();
+        Env { dir }
+    }
+
+    fn cmd(&self, program: &std::path::Path) -> Command {
+        let mut c = Command::new(program);
+        c.current_dir(self.dir.path())
+            .env("EARLYEXIT_DB", self.dir.path().join("t.db"))
+            .env("EARLYEXIT_CONFIG_DIR", self.dir.path().join("config"))
+            .env_remove("EARLYEXIT_OPTIONS")
+            .env_remove("EARLYEXIT_NO_TELEMETRY");
+        c
+    }
+
+    /// Run `ee --watch -- ./suite.sh` in a terminal, press Ctrl-C, then type `answers`.
+    fn watch(&self, answers: &[&str]) -> String {
+        let line = format!("{} --watch -- ./suite.sh", ee_path().display());
+        let mut child = self
+            .cmd(std::path::Path::new("script"))
+            .args(["-qec", &line, "/dev/null"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut stdin = child.stdin.take().unwrap();
+        std::thread::sleep(Duration::from_millis(1200));
+        stdin.write_all(b"\x03").unwrap();
+        stdin.flush().unwrap();
+        for a in answers {
+            std::thread::sleep(Duration::from_millis(700));
+            stdin.write_all(a.as_bytes()).unwrap();
+            stdin.flush().unwrap();
+        }
+        std::thread::sleep(Duration::from_millis(700));
+        drop(stdin);
+        let t = Instant::now();
+        let mut out = String::new();
+        child
+            .stdout
+            .take()
+            .unwrap()
+            .read_to_string(&mut out)
+            .unwrap();
+        while child.try_wait().unwrap().is_none() && t.elapsed() < Duration::from_secs(10) {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = child.kill();
+        out
+    }
+}
+
+#[test]
+fn watch_suggests_and_stores_on_confirmation() {
+    if !have_script() {
+        assert!(std::env::var_os("CI").is_none(), "script(1) is missing");
+        eprintln!("SKIP: script(1) not installed");
+        return;
+    }
+    let env = Env::new();
+    let out = env.watch(&["y\n", "\n"]);
+    assert!(out.contains("last error-like lines:"), "{out}");
+    assert!(out.contains("FAILED test_b - assert 1 == 2"), "{out}");
+    assert!(
+        out.contains("stop `suite.sh` on /^FAILED/ from now on? [Y/n]"),
+        "{out}"
+    );
+    assert!(
+        out.contains("stored for `suite.sh`: pattern /^FAILED/"),
+        "{out}"
+    );
+    // The next run applies the stored pattern at once.
+    let t = Instant::now();
+    let o = env
+        .cmd(&ee_path())
+        .args(["run", "--", "./suite.sh"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(t.elapsed() < Duration::from_secs(8), "{:?}", t.elapsed());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("/^FAILED/"));
+    let o = env
+        .cmd(&ee_path())
+        .args(["run", "--dry-run", "--", "./suite.sh"])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&o.stdout).contains("pinned with ee --watch"));
+}
+
+#[test]
+fn watch_declined_stores_nothing_and_timeout_can_be_pinned() {
+    if !have_script() {
+        assert!(std::env::var_os("CI").is_none(), "script(1) is missing");
+        return;
+    }
+    let env = Env::new();
+    let out = env.watch(&["n\n", "n\n"]);
+    assert!(out.contains("nothing stored"), "{out}");
+    let o = env
+        .cmd(&ee_path())
+        .args(["run", "--dry-run", "--", "./suite.sh"])
+        .output()
+        .unwrap();
+    assert!(!String::from_utf8_lossy(&o.stdout).contains("pinned"));
+    // Only the timeout.
+    let out = env.watch(&["n\n", "y\n"]);
+    assert!(out.contains("stored for `suite.sh`: timeout "), "{out}");
+    let o = env
+        .cmd(&ee_path())
+        .args(["run", "--dry-run", "--", "./suite.sh"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        text.contains("pinned with ee --watch") && text.contains("timeout"),
+        "{text}"
+    );
+}
+
+#[test]
+fn watch_without_a_terminal_only_suggests() {
+    let env = Env::new();
+    let mut child = env
+        .cmd(std::path::Path::new("setsid"))
+        .arg(ee_path())
+        .args(["--watch", "--", "./suite.sh"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(800));
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.id() as i32),
+        nix::sys::signal::Signal::SIGINT,
+    )
+    .unwrap();
+    let mut err = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
+    let _ = child.wait();
+    assert!(err.contains("FAILED test_b"), "{err}");
+    assert!(
+        err.contains("no terminal to confirm on: nothing stored"),
+        "{err}"
+    );
+    let (code, _, _) = {
+        let o = env.cmd(&ee_path()).args(["--watch", "x"]).output().unwrap();
+        (o.status.code(), o.stdout, o.stderr)
+    };
+    assert_eq!(code, Some(3), "--watch needs a command");
+}
