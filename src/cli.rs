@@ -527,6 +527,21 @@ pub enum TelemetryAction {
         #[arg(long = "keep", value_name = "N")]
         keep: Option<u64>,
     },
+    /// Write the learned patterns and timeouts (no command lines) as a JSON document
+    ExportLearned {
+        /// Write to FILE instead of stdout
+        #[arg(short = 'o', long = "output", value_name = "FILE")]
+        output: Option<std::path::PathBuf>,
+    },
+    /// Merge a document written by export-learned into what this machine learned
+    ImportLearned {
+        /// The document (`-` for stdin)
+        #[arg(value_name = "FILE")]
+        file: std::path::PathBuf,
+        /// Import a document again although it was imported before (adds its counts again)
+        #[arg(long = "force")]
+        force: bool,
+    },
     /// Fill the database with N synthetic executions (for benchmarks)
     #[command(hide = true)]
     Generate {

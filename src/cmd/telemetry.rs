@@ -1,5 +1,5 @@
-//! `ee telemetry check|path|export|clear|prune` (and the hidden `generate` for benchmarks):
-//! looking after the telemetry database.
+//! `ee telemetry check|path|export|clear|prune|export-learned|import-learned` (and the hidden
+//! `generate` for benchmarks): looking after the telemetry database.
 
 use std::io::{self, BufRead, IsTerminal, Write};
 
@@ -42,6 +42,8 @@ pub fn run(a: TelemetryArgs) -> CmdResult {
             Ok(0)
         }
         TelemetryAction::Check => check(),
+        TelemetryAction::ExportLearned { output } => export_learned(output),
+        TelemetryAction::ImportLearned { file, force } => import_learned(&file, force),
         TelemetryAction::Export { format } => export(format == ExportFormat::Csv),
         TelemetryAction::Clear { yes } => clear(yes),
         TelemetryAction::Prune { older_than, keep } => {
@@ -167,5 +169,49 @@ fn clear(yes: bool) -> CmdResult {
     }
     let n = report::clear(&mut s).map_err(|e| Fail::new(EXIT_DB, format!("clear failed: {e}")))?;
     out(&format!("cleared {n} execution(s)\n"));
+    Ok(0)
+}
+
+/// `ee telemetry export-learned`: the learned aggregates as one JSON document.
+fn export_learned(output: Option<std::path::PathBuf>) -> CmdResult {
+    let s = open()?;
+    let doc = crate::learn::transfer::export(s.conn())
+        .map_err(|e| Fail::new(EXIT_DB, format!("cannot read what was learned: {e}")))?;
+    let mut text =
+        serde_json::to_string_pretty(&doc).map_err(|e| Fail::new(EXIT_DB, e.to_string()))?;
+    text.push('\n');
+    match output {
+        Some(p) => std::fs::write(&p, text)
+            .map_err(|e| Fail::new(EXIT_DB, format!("cannot write {}: {e}", p.display())))?,
+        None => out(&text),
+    }
+    Ok(0)
+}
+
+/// `ee telemetry import-learned FILE`: merge a document into the local aggregates.
+fn import_learned(file: &std::path::Path, force: bool) -> CmdResult {
+    let text = if file.as_os_str() == "-" {
+        let mut t = String::new();
+        io::Read::read_to_string(&mut io::stdin(), &mut t)
+            .map_err(|e| Fail::usage(format!("cannot read stdin: {e}")))?;
+        t
+    } else {
+        std::fs::read_to_string(file)
+            .map_err(|e| Fail::usage(format!("cannot read {}: {e}", file.display())))?
+    };
+    let doc = crate::learn::transfer::parse(&text)
+        .map_err(|e| Fail::usage(format!("{}: {e}", file.display())))?;
+    let mut s = open()?;
+    let tx = s
+        .write_tx()
+        .map_err(|e| Fail::new(EXIT_DB, format!("cannot write: {e}")))?;
+    let sum =
+        crate::learn::transfer::import(&tx, &doc, force).map_err(|e| Fail::new(EXIT_DB, e))?;
+    tx.commit()
+        .map_err(|e| Fail::new(EXIT_DB, format!("cannot write: {e}")))?;
+    out(&format!(
+        "imported {} scope(s), {} pattern(s), {} pin(s)\n",
+        sum.scopes, sum.patterns, sum.pins
+    ));
     Ok(0)
 }

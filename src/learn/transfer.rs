@@ -71,6 +71,14 @@ pub struct PatternDoc {
     pub uses: i64,
 }
 
+/// A pattern and/or timeout confirmed with `ee --watch`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct PinDoc {
+    pub scope: String,
+    pub pattern: Option<String>,
+    pub timeout: Option<f64>,
+}
+
 /// The exported document.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Document {
@@ -78,6 +86,8 @@ pub struct Document {
     pub version: u32,
     pub scopes: Vec<ScopeDoc>,
     pub patterns: Vec<PatternDoc>,
+    #[serde(default)]
+    pub pins: Vec<PinDoc>,
 }
 
 /// What an import changed.
@@ -85,6 +95,7 @@ pub struct Document {
 pub struct Summary {
     pub scopes: usize,
     pub patterns: usize,
+    pub pins: usize,
 }
 
 fn tables_exist(conn: &Connection) -> rusqlite::Result<bool> {
@@ -103,6 +114,7 @@ pub fn export(conn: &Connection) -> rusqlite::Result<Document> {
         version: VERSION,
         scopes: Vec::new(),
         patterns: Vec::new(),
+        pins: Vec::new(),
     };
     if !tables_exist(conn)? {
         return Ok(doc);
@@ -149,6 +161,19 @@ pub fn export(conn: &Connection) -> rusqlite::Result<Document> {
             })
         })?
         .collect::<rusqlite::Result<_>>()?;
+    if let Ok(mut st) =
+        conn.prepare("SELECT scope, pattern, timeout FROM learn_pins ORDER BY scope")
+    {
+        doc.pins = st
+            .query_map([], |r| {
+                Ok(PinDoc {
+                    scope: r.get(0)?,
+                    pattern: r.get(1)?,
+                    timeout: r.get(2)?,
+                })
+            })?
+            .collect::<rusqlite::Result<_>>()?;
+    }
     Ok(doc)
 }
 
@@ -179,15 +204,15 @@ pub fn parse(text: &str) -> Result<Document, String> {
     if bad_counts {
         return Err("the document has negative counts".into());
     }
+    let pinned = doc.pins.iter().filter_map(|p| p.pattern.as_ref());
     if let Some(p) = doc
         .patterns
         .iter()
-        .find(|p| regex::bytes::Regex::new(&p.pattern).is_err())
+        .map(|p| &p.pattern)
+        .chain(pinned)
+        .find(|p| regex::bytes::Regex::new(p).is_err())
     {
-        return Err(format!(
-            "the document has an invalid pattern: {}",
-            p.pattern
-        ));
+        return Err(format!("the document has an invalid pattern: {p}"));
     }
     Ok(doc)
 }
@@ -303,6 +328,17 @@ pub fn import(tx: &Transaction, doc: &Document, force: bool) -> Result<Summary, 
         )
         .map_err(sql)?;
     }
+    // A pin is a choice, not a count: the imported one stands where this machine has none.
+    let mut pins = 0;
+    for p in &doc.pins {
+        pins += tx
+            .execute(
+                "INSERT INTO learn_pins (scope, pattern, timeout, at) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT(scope) DO NOTHING",
+                params![p.scope, p.pattern, p.timeout, now],
+            )
+            .map_err(sql)?;
+    }
     tx.execute(
         "INSERT OR REPLACE INTO learn_imports (digest, at) VALUES (?1, ?2)",
         params![d, now],
@@ -311,6 +347,7 @@ pub fn import(tx: &Transaction, doc: &Document, force: bool) -> Result<Summary, 
     Ok(Summary {
         scopes: doc.scopes.len(),
         patterns: doc.patterns.len(),
+        pins,
     })
 }
 
