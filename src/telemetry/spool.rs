@@ -14,6 +14,9 @@ use nix::fcntl::{Flock, FlockArg};
 use super::entry::Entry;
 use super::store::with_suffix;
 
+/// Largest spool file appended to: a database that stays broken must not fill the disk.
+pub const MAX_SPOOL_BYTES: u64 = 32 << 20;
+
 /// The live spool of the database at `db`.
 pub fn spool_path(db: &Path) -> PathBuf {
     with_suffix(db, ".spool")
@@ -52,6 +55,13 @@ pub fn append(db: &Path, entry: &Entry) -> io::Result<PathBuf> {
         if !same {
             // A merger renamed the file between our open and our lock: use the new one.
             continue;
+        }
+        if f.metadata().map(|m| m.len()).unwrap_or(0) > MAX_SPOOL_BYTES {
+            return Err(io::Error::other(format!(
+                "{} is full ({} MiB); fix the database (ee telemetry check)",
+                path.display(),
+                MAX_SPOOL_BYTES >> 20
+            )));
         }
         (&*f).write_all(line.as_bytes())?;
         return Ok(path);
