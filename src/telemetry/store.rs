@@ -15,7 +15,7 @@ use rusqlite::{params, Connection, ErrorCode, Transaction, TransactionBehavior};
 
 use super::entry::Entry;
 use super::schema::{
-    ADD_COMMAND_SUMMARY, ADD_SUMMARY, SCHEMA_VERSION, SUBTRACT_SUMMARIES, USER_VERSION, V1, V2,
+    ADD_COMMAND_SUMMARY, ADD_SUMMARY, SCHEMA_VERSION, SUBTRACT_SUMMARIES, USER_VERSION, V1, V2, V3,
 };
 use super::spool;
 
@@ -218,6 +218,9 @@ fn migrate(conn: &Connection) -> Result<(), StoreError> {
     }
     if uv / 1_000_000 < 2 {
         tx.execute_batch(V2)?;
+    }
+    if uv / 1_000_000 < 3 {
+        tx.execute_batch(V3)?;
     }
     if !crate::learn::SCHEMA.trim().is_empty() {
         tx.execute_batch(crate::learn::SCHEMA)?;
