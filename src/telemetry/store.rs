@@ -379,7 +379,11 @@ impl Store {
         use std::os::unix::process::CommandExt;
         let _ = std::process::Command::new(exe)
             .args(["telemetry", "checkpoint"])
-            .env("EARLYEXIT_DB", &self.path)
+            .env(
+                "EARLYEXIT_DB",
+                std::path::absolute(&self.path).unwrap_or_else(|_| self.path.clone()),
+            )
+            .current_dir("/")
             .stdin(std::process::Stdio::null())
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
