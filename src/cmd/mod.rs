@@ -117,10 +117,11 @@ pub fn parse(mut args: Vec<OsString>) -> Result<Cli, Fail> {
             args.splice(at..at, extra.into_iter().map(OsString::from));
         }
     }
-    if !sub {
-        insert_double_dash(&mut args);
-    }
+    // Built once: it is most of the parsing cost on every start.
     let cmd = Cli::command();
+    if !sub {
+        insert_double_dash(&cmd, &mut args);
+    }
     let matches = cmd.try_get_matches_from(args).map_err(clap_fail)?;
     Cli::from_arg_matches(&matches).map_err(clap_fail)
 }
@@ -153,8 +154,7 @@ fn clap_fail(e: clap::Error) -> Fail {
 
 /// In the grep face the first positional word is the pattern and the second starts the command;
 /// insert the `--` clap needs before the command when the user left it out.
-fn insert_double_dash(args: &mut Vec<OsString>) {
-    let cmd = Cli::command();
+fn insert_double_dash(cmd: &clap::Command, args: &mut Vec<OsString>) {
     // Options that take values, with how many words they take.
     let mut long_vals: Vec<(String, usize)> = Vec::new();
     let mut short_vals: Vec<(char, usize)> = Vec::new();
@@ -217,7 +217,7 @@ mod tests {
 
     fn p(v: &[&str]) -> Vec<String> {
         let mut a: Vec<OsString> = v.iter().map(OsString::from).collect();
-        insert_double_dash(&mut a);
+        insert_double_dash(&Cli::command(), &mut a);
         a.into_iter().map(|s| s.into_string().unwrap()).collect()
     }
 
