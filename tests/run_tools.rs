@@ -135,10 +135,17 @@ fn have_pytest() -> bool {
 
 #[test]
 fn pytest_stopped_at_first_failing_file_passing_run_untouched() {
-    assert!(
-        have_pytest(),
-        "pytest is needed (CI installs python3-pytest; locally: pip install pytest)"
-    );
+    if !have_pytest() {
+        // Like the shell tests: a loud skip locally, a failure in CI (which installs it).
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "pytest is needed (CI installs python3-pytest)"
+        );
+        eprintln!(
+            "SKIP: pytest is not installed (apt-get install python3-pytest, or pip install pytest)"
+        );
+        return;
+    }
     let dir = fixture("pytest-suite");
     let d = dir.path();
 
