@@ -373,42 +373,22 @@ fn delay_exit_captures_trace_then_stops() {
         el >= Duration::from_millis(900) && el < Duration::from_secs(6),
         "{el:?}"
     );
-    // Ended early by a line count.
-    let t = Instant::now();
-    let (code, stdout, _) = out(ee().args([
-        "-A",
-        "20",
-        "--delay-exit-after-lines",
-        "2",
-        "FAIL",
-        "--",
-        "sh",
-        "-c",
-        script,
-    ]));
-    assert_eq!(code, 0);
-    assert_eq!(
-        String::from_utf8_lossy(&stdout),
-        "FAIL here\ntrace1\ntrace2\n"
-    );
-    assert!(t.elapsed() < Duration::from_secs(6));
-    // Ended early by a quiet gap.
-    let (code, stdout, _) = out(ee().args([
-        "-A",
-        "20",
-        "--delay-exit-quiet",
-        "150ms",
-        "FAIL",
-        "--",
-        "sh",
-        "-c",
-        script,
-    ]));
-    assert_eq!(code, 0);
-    assert_eq!(
-        String::from_utf8_lossy(&stdout),
-        "FAIL here\ntrace1\ntrace2\n"
-    );
+    // Ended early by a line count, or by a quiet gap.
+    for (opt, val) in [
+        ("--delay-exit-after-lines", "2"),
+        ("--delay-exit-quiet", "150ms"),
+    ] {
+        let t = Instant::now();
+        let (code, stdout, _) =
+            out(ee().args(["-A", "20", opt, val, "FAIL", "--", "sh", "-c", script]));
+        assert_eq!(code, 0, "{opt}");
+        assert_eq!(
+            String::from_utf8_lossy(&stdout),
+            "FAIL here\ntrace1\ntrace2\n",
+            "{opt}"
+        );
+        assert!(t.elapsed() < Duration::from_secs(6), "{opt}");
+    }
 }
 
 #[test]

@@ -100,6 +100,16 @@ impl Advice {
     }
 }
 
+/// A candidate with no evidence yet.
+fn unjudged(pattern: &str, source: &str, scope: &str) -> Ranked {
+    ranked(&PatternRow {
+        pattern: pattern.into(),
+        source: source.into(),
+        scope: scope.into(),
+        ..Default::default()
+    })
+}
+
 fn ranked(r: &PatternRow) -> Ranked {
     let c = r.counts;
     Ranked {
@@ -212,20 +222,7 @@ pub fn advise(k: &Knowledge, profile: Option<&Profile>) -> Advice {
             }
             let mut r = match row {
                 Some(row) => ranked(row),
-                None => Ranked {
-                    pattern: pat.clone(),
-                    source: src.clone(),
-                    scope: "profile".into(),
-                    tp: 0,
-                    fp: 0,
-                    fneg: 0,
-                    uses: 0,
-                    precision: 0.0,
-                    recall: 0.0,
-                    score: 0.0,
-                    applied: false,
-                    why: String::new(),
-                },
+                None => unjudged(pat, &src, "profile"),
             };
             r.applied = !bad;
             r.why = if bad {
@@ -252,20 +249,9 @@ pub fn advise(k: &Knowledge, profile: Option<&Profile>) -> Advice {
             .find(|r| &r.pattern == pp && Some(&r.scope) == k.scopes.first());
         let bad = row.is_some_and(|r| r.counts.proven_bad());
         list.retain(|r| &r.pattern != pp);
-        let mut r = row.map(ranked).unwrap_or_else(|| Ranked {
-            pattern: pp.clone(),
-            source: "user".into(),
-            scope: k.scopes[0].clone(),
-            tp: 0,
-            fp: 0,
-            fneg: 0,
-            uses: 0,
-            precision: 0.0,
-            recall: 0.0,
-            score: 0.0,
-            applied: false,
-            why: String::new(),
-        });
+        let mut r = row
+            .map(ranked)
+            .unwrap_or_else(|| unjudged(pp, "user", &k.scopes[0]));
         r.applied = !bad;
         r.why = if bad {
             "pinned, but proven bad here".into()
