@@ -43,14 +43,17 @@ fn decide(a: &RunArgs, advice: &Advice) -> Applied {
     }
 }
 
-pub fn run(a: RunArgs) -> CmdResult {
-    let argv: Vec<String> = a
-        .command
+/// The run context of a command line, in the current directory.
+pub fn context_of(command: &[std::ffi::OsString]) -> RunContext {
+    let argv: Vec<String> = command
         .iter()
         .map(|s| s.to_string_lossy().into_owned())
         .collect();
-    let cwd = std::env::current_dir().unwrap_or_default();
-    let ctx = RunContext::new(&argv, &cwd);
+    RunContext::new(&argv, &std::env::current_dir().unwrap_or_default())
+}
+
+pub fn run(a: RunArgs) -> CmdResult {
+    let ctx = context_of(&a.command);
     let t0 = std::time::Instant::now();
     let conn = open_store();
     let advice = learn::advise(conn.as_ref(), &ctx);

@@ -30,20 +30,14 @@ pub fn thresholds() -> String {
 }
 
 pub fn run(a: SuggestArgs) -> CmdResult {
-    let argv: Vec<String> = a
-        .command
-        .iter()
-        .map(|s| s.to_string_lossy().into_owned())
-        .collect();
-    let cwd = std::env::current_dir().unwrap_or_default();
-    let ctx = RunContext::new(&argv, &cwd);
+    let ctx = crate::cmd::run::context_of(&a.command);
     let conn = crate::cmd::run::open_store();
     let advice = crate::learn::advise(conn.as_ref(), &ctx);
     let why = rationale(&advice, &ctx.key, ctx.project_type);
     let out = if a.json {
         let mut v = serde_json::to_value(&advice).unwrap_or_default();
         if let Some(o) = v.as_object_mut() {
-            o.insert("command".into(), serde_json::json!(argv));
+            o.insert("command".into(), serde_json::json!(ctx.argv));
             o.insert("key".into(), serde_json::json!(ctx.key));
             o.insert("program".into(), serde_json::json!(ctx.program));
             o.insert("project_type".into(), serde_json::json!(ctx.project_type));
