@@ -7,6 +7,18 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+/// The long description of `ee --help`.
+const LONG_ABOUT: &str = "Watch a command's output (or a pipe) line by line and stop it the moment \
+the outcome is known: an error pattern matched, a success pattern matched, a timeout, or output \
+stuck repeating.
+
+  cmd | ee [OPTIONS] PATTERN                   pipe mode
+  ee [OPTIONS] PATTERN [--] COMMAND [ARGS...]  command mode
+  ee [OPTIONS] -- COMMAND [ARGS...]            command mode, timeouts and stuck detection only
+
+The first positional word is always the pattern. To use a pattern that is a subcommand name \
+(run, init, ...), pass it with --pattern.";
+
 /// Exit-status table of the grep face, shown in `--help` and the man page.
 pub const GREP_EXIT_STATUS: &str = "\
 Exit status (grep face):
@@ -17,7 +29,8 @@ Exit status (grep face):
   4    detached (-D): the child was left running
   5    unexpected line (--expect-only, --unexpected)
   6    an --expect pattern was never seen (--expect-all)
-  130  interrupted (Ctrl-C)
+  130  interrupted (Ctrl-C); 128+N for signal N
+  141  ee's stdout was closed (`ee ... | head -1`)
   Without any pattern the child's own exit status is returned.
   --unix-exit-codes swaps 0 and 1.";
 
@@ -55,13 +68,7 @@ pub const SUBCOMMANDS: &[&str] = &[
     bin_name = "ee",
     version,
     about = "Watch a command's output and stop it the moment the outcome is known",
-    long_about = "Watch a command's output (or a pipe) line by line and stop it the moment the outcome \
-is known: an error pattern matched, a success pattern matched, a timeout, or output stuck repeating.\n\n\
-  cmd | ee [OPTIONS] PATTERN                 pipe mode\n  \
-ee [OPTIONS] PATTERN [--] COMMAND [ARGS...]  command mode\n  \
-ee [OPTIONS] -- COMMAND [ARGS...]            command mode, timeouts and stuck detection only\n\n\
-The first positional word is always the pattern. To use a pattern that is a subcommand name \
-(run, init, ...), pass it with --pattern.",
+    long_about = LONG_ABOUT,
     after_help = GREP_EXIT_STATUS,
     args_conflicts_with_subcommands = true,
     subcommand_negates_reqs = true,
