@@ -8,7 +8,8 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 /// The long description of `ee --help`.
-const LONG_ABOUT: &str = "Watch a command's output (or a pipe) line by line and stop it the moment \
+const LONG_ABOUT: &str =
+    "Watch a command's output (or a pipe) line by line and stop it the moment \
 the outcome is known: an error pattern matched, a success pattern matched, a timeout, or output \
 stuck repeating.
 
