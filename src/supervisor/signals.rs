@@ -37,9 +37,10 @@ pub struct SignalPipe {
 }
 
 impl SignalPipe {
-    /// Install handlers for the forwarded signals, SIGCHLD and SIGWINCH; ignore SIGTTOU so ee can
-    /// hand the terminal to the child and take it back.
-    pub fn install() -> nix::Result<SignalPipe> {
+    /// Install handlers for the forwarded signals, SIGCHLD and SIGWINCH. With `job_control`
+    /// (ee hands a terminal's foreground to the child) SIGTTOU is ignored too, so ee can take the
+    /// terminal back and write to it while the child has it.
+    pub fn install(job_control: bool) -> nix::Result<SignalPipe> {
         let (r, w) = nix::unistd::pipe2(OFlag::O_CLOEXEC | OFlag::O_NONBLOCK)?;
         fcntl(r.as_raw_fd(), FcntlArg::F_SETFD(FdFlag::FD_CLOEXEC))?;
         WRITE_FD.store(w.as_raw_fd(), Ordering::Relaxed);
@@ -52,9 +53,11 @@ impl SignalPipe {
             // SAFETY: the handler only calls write(2).
             unsafe { sigaction(*s, &act)? };
         }
-        let ign = SigAction::new(SigHandler::SigIgn, SaFlags::empty(), SigSet::empty());
-        // SAFETY: ignoring a signal has no handler to be unsafe.
-        unsafe { sigaction(Signal::SIGTTOU, &ign)? };
+        if job_control {
+            let ign = SigAction::new(SigHandler::SigIgn, SaFlags::empty(), SigSet::empty());
+            // SAFETY: ignoring a signal has no handler to be unsafe.
+            unsafe { sigaction(Signal::SIGTTOU, &ign)? };
+        }
         Ok(SignalPipe { read: r, _write: w })
     }
 
