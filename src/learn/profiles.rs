@@ -218,6 +218,12 @@ pub fn user() -> (Vec<Profile>, Vec<String>) {
 
 /// All profiles: user profiles first (a user profile replaces a built-in one of the same name).
 pub fn all() -> (Vec<Profile>, Vec<String>) {
+    // `ee run` asks at its lookup and again when its run is recorded: read the directory once.
+    static ALL: std::sync::OnceLock<(Vec<Profile>, Vec<String>)> = std::sync::OnceLock::new();
+    ALL.get_or_init(load).clone()
+}
+
+fn load() -> (Vec<Profile>, Vec<String>) {
     let (mut list, bad) = user();
     for b in builtin() {
         if !list.iter().any(|u| u.name == b.name) {
