@@ -13,7 +13,7 @@ use std::path::PathBuf;
 
 use clap::{Arg, CommandFactory};
 
-use crate::cli::{Cli, Shell};
+use crate::cli::{find_long, find_short, nvalues, takes_value, Cli, Shell};
 
 const BASH: &str = include_str!("completions/complete.bash");
 const ZSH: &str = include_str!("completions/complete.zsh");
@@ -342,29 +342,6 @@ enum Expect {
     PatternOrSub,
     Command(usize),
     Nothing,
-}
-
-fn takes_value(a: &Arg) -> bool {
-    a.get_action().takes_values() && !a.is_positional()
-}
-
-/// How many words an option's value takes (`--fd-pattern N PAT`: 2).
-fn nvalues(a: &Arg) -> usize {
-    a.get_num_args().map(|r| r.min_values()).unwrap_or(1).max(1)
-}
-
-fn find_long(cmd: &clap::Command, name: &str) -> Option<Arg> {
-    cmd.get_arguments()
-        .find(|a| {
-            a.get_long() == Some(name) || a.get_all_aliases().is_some_and(|al| al.contains(&name))
-        })
-        .cloned()
-}
-
-fn find_short(cmd: &clap::Command, c: char) -> Option<Arg> {
-    cmd.get_arguments()
-        .find(|a| a.get_short() == Some(c))
-        .cloned()
 }
 
 /// Walk the options and positionals of `cmd` from `words[start]`. With `grep`, the first
@@ -840,26 +817,9 @@ pub fn render(shell: Shell, line: &Line, reply: &Reply) -> String {
 pub fn learned_patterns(argv: &[String]) -> Vec<(String, String)> {
     let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
     let ctx = crate::telemetry::context::RunContext::new(argv, &cwd);
-    let conn = open_db_readonly();
+    // A TAB must answer at once: wait only briefly for a writer.
+    let conn = crate::telemetry::store::open_lookup(std::time::Duration::from_millis(20));
     crate::learn::complete_patterns(conn.as_ref(), &ctx)
-}
-
-fn open_db_readonly() -> Option<rusqlite::Connection> {
-    use rusqlite::OpenFlags;
-    // EARLYEXIT_NO_TELEMETRY stops recording, not reading what was learned (as in ee run).
-    let path = crate::telemetry::db_path()?;
-    if !path.is_file() {
-        return None;
-    }
-    // Read-write without CREATE: a WAL database may need its -shm file even to read.
-    let conn = rusqlite::Connection::open_with_flags(
-        &path,
-        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-    )
-    .ok()?;
-    conn.busy_timeout(std::time::Duration::from_millis(20))
-        .ok()?;
-    Some(conn)
 }
 
 #[cfg(test)]

@@ -55,7 +55,7 @@ pub fn context_of(command: &[std::ffi::OsString]) -> RunContext {
 pub fn run(a: RunArgs) -> CmdResult {
     let ctx = context_of(&a.command);
     let t0 = std::time::Instant::now();
-    let conn = open_store();
+    let conn = crate::telemetry::store::open_lookup(Duration::from_millis(200));
     let advice = learn::advise(conn.as_ref(), &ctx);
     drop(conn);
     if std::env::var_os("EARLYEXIT_TRACE_LOOKUP").is_some() {
@@ -107,25 +107,6 @@ pub fn run(a: RunArgs) -> CmdResult {
         notice(&outcome, a.engine.quiet, &advice);
     }
     Ok(watch::finish(&plan, &outcome))
-}
-
-/// The telemetry database for learning's reads, if it exists (never created here). Opening it
-/// must never fail a run: any problem means "nothing learned".
-pub(crate) fn open_store() -> Option<rusqlite::Connection> {
-    use rusqlite::OpenFlags;
-    let path = crate::telemetry::db_path()?;
-    let c = rusqlite::Connection::open_with_flags(
-        path,
-        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-    )
-    .ok()?;
-    let _ = c.busy_timeout(Duration::from_millis(200));
-    // Closing must not checkpoint the log: that is the writers' business, not a lookup's.
-    let _ = c.set_db_config(
-        rusqlite::config::DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE,
-        true,
-    );
-    Some(c)
 }
 
 /// `--dry-run`: what would be applied and why.

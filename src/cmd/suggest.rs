@@ -31,7 +31,7 @@ pub fn thresholds() -> String {
 
 pub fn run(a: SuggestArgs) -> CmdResult {
     let ctx = crate::cmd::run::context_of(&a.command);
-    let conn = crate::cmd::run::open_store();
+    let conn = crate::telemetry::store::open_lookup(std::time::Duration::from_millis(200));
     let advice = crate::learn::advise(conn.as_ref(), &ctx);
     let why = rationale(&advice, &ctx.key, ctx.project_type);
     let out = if a.json {

@@ -636,6 +636,26 @@ fn retention_step(tx: &Transaction, id: i64) -> rusqlite::Result<()> {
     Ok(())
 }
 
+/// The database for learning's reads (`ee run`, `ee suggest`, completion), if it exists: never
+/// created or migrated here, and any problem just means "nothing learned". Read-write without
+/// CREATE, since a WAL database may need its -shm file even to be read; closing never checkpoints
+/// (that is the writers' business, not a lookup's).
+pub fn open_lookup(wait: Duration) -> Option<Connection> {
+    use rusqlite::OpenFlags;
+    let path = super::db_path()?;
+    if !path.is_file() {
+        return None;
+    }
+    let c = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .ok()?;
+    c.busy_timeout(wait).ok()?;
+    let _ = c.set_db_config(DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, true);
+    Some(c)
+}
+
 pub fn now_ms() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
