@@ -657,6 +657,58 @@ pub struct ManArgs {
     pub install_dir: Option<std::path::PathBuf>,
 }
 
+/// Does this option take values (not a flag, not a positional)?
+pub fn takes_value(a: &clap::Arg) -> bool {
+    a.get_action().takes_values() && !a.is_positional()
+}
+
+/// How many words an option's value takes (`--fd-pattern N PAT`: 2).
+pub fn nvalues(a: &clap::Arg) -> usize {
+    a.get_num_args().map(|r| r.min_values()).unwrap_or(1).max(1)
+}
+
+/// The option with this long name (or alias).
+pub fn find_long(cmd: &clap::Command, name: &str) -> Option<clap::Arg> {
+    cmd.get_arguments()
+        .find(|a| {
+            a.get_long() == Some(name) || a.get_all_aliases().is_some_and(|al| al.contains(&name))
+        })
+        .cloned()
+}
+
+/// The option with this short name.
+pub fn find_short(cmd: &clap::Command, c: char) -> Option<clap::Arg> {
+    cmd.get_arguments()
+        .find(|a| a.get_short() == Some(c))
+        .cloned()
+}
+
+/// For a word on the command line: `None` when it is not an option (a positional), else how many
+/// of the following words its value takes (`-t 5`: 1, `-t5`, `--timeout=5`, `-i`: 0).
+pub fn option_words(cmd: &clap::Command, word: &str) -> Option<usize> {
+    if let Some(long) = word.strip_prefix("--") {
+        let (name, attached) = match long.split_once('=') {
+            Some((n, _)) => (n, true),
+            None => (long, false),
+        };
+        let n = find_long(cmd, name)
+            .filter(takes_value)
+            .map_or(0, |a| nvalues(&a));
+        return Some(if attached { n.saturating_sub(1) } else { n });
+    }
+    if word.len() < 2 || !word.starts_with('-') {
+        return None;
+    }
+    let chars: Vec<char> = word[1..].chars().collect();
+    for (k, c) in chars.iter().enumerate() {
+        if let Some(a) = find_short(cmd, *c).filter(takes_value) {
+            let n = nvalues(&a);
+            return Some(if k + 1 == chars.len() { n } else { n - 1 });
+        }
+    }
+    Some(0)
+}
+
 /// Parse a duration: plain seconds (fractions allowed) or a number with `ms`, `s`, `m`, `h`, `d`.
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
     let t = s.trim();

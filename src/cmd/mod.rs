@@ -155,56 +155,25 @@ fn clap_fail(e: clap::Error) -> Fail {
 /// In the grep face the first positional word is the pattern and the second starts the command;
 /// insert the `--` clap needs before the command when the user left it out.
 fn insert_double_dash(cmd: &clap::Command, args: &mut Vec<OsString>) {
-    // Options that take values, with how many words they take.
-    let mut long_vals: Vec<(String, usize)> = Vec::new();
-    let mut short_vals: Vec<(char, usize)> = Vec::new();
-    for a in cmd.get_arguments() {
-        if a.get_action().takes_values() && !a.is_positional() {
-            let n = a.get_num_args().map_or(1, |r| r.min_values().max(1));
-            long_vals.extend(a.get_long().map(|l| (l.to_string(), n)));
-            if let Some(al) = a.get_all_aliases() {
-                long_vals.extend(al.into_iter().map(|l| (l.to_string(), n)));
-            }
-            short_vals.extend(a.get_short().map(|c| (c, n)));
-        }
-    }
     let mut positionals = 0;
     let mut pattern_opt = false;
     let mut i = 1;
     while i < args.len() {
-        let Some(a) = args[i].to_str() else {
-            positionals += 1;
-            if positionals == 2 || (pattern_opt && positionals == 1) {
-                args.insert(i, OsString::from("--"));
-                return;
-            }
-            i += 1;
-            continue;
-        };
-        if a == "--" {
+        let word = args[i].to_str().unwrap_or("");
+        if word == "--" {
             return;
         }
-        if let Some(long) = a.strip_prefix("--") {
-            let name = long.split('=').next().unwrap_or("");
-            if name == "pattern" {
-                pattern_opt = true;
+        match crate::cli::option_words(cmd, word) {
+            Some(n) => {
+                pattern_opt |= word == "--pattern" || word.starts_with("--pattern=");
+                i += n;
             }
-            if let Some((_, n)) = long_vals.iter().find(|(l, _)| l == name) {
-                i += if long.contains('=') { n - 1 } else { *n };
-            }
-        } else if a.len() > 1 && a.starts_with('-') {
-            let chars: Vec<char> = a[1..].chars().collect();
-            for (k, c) in chars.iter().enumerate() {
-                if let Some((_, n)) = short_vals.iter().find(|(s, _)| s == c) {
-                    i += if k + 1 == chars.len() { *n } else { n - 1 };
-                    break;
+            None => {
+                positionals += 1;
+                if positionals == 2 || (pattern_opt && positionals == 1) {
+                    args.insert(i, OsString::from("--"));
+                    return;
                 }
-            }
-        } else {
-            positionals += 1;
-            if positionals == 2 || (pattern_opt && positionals == 1) {
-                args.insert(i, OsString::from("--"));
-                return;
             }
         }
         i += 1;
