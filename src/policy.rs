@@ -358,15 +358,30 @@ impl Policy {
             return false;
         }
         let spec = &self.limits.stuck;
+        // The part of a line a regex extracts: its first group, else the whole match.
+        fn extract<'l>(re: &Regex, line: &'l [u8]) -> Option<&'l [u8]> {
+            re.captures(line)
+                .and_then(|c| c.get(1).or_else(|| c.get(0)))
+                .map(|m| m.as_bytes())
+        }
+        // Compare with the previous value in place; copy only when it changed.
+        fn same_as(last: &mut Option<Vec<u8>>, v: &[u8]) -> bool {
+            match last {
+                Some(l) if l.as_slice() == v => true,
+                Some(l) => {
+                    l.clear();
+                    l.extend_from_slice(v);
+                    false
+                }
+                None => {
+                    *last = Some(v.to_vec());
+                    false
+                }
+            }
+        }
         if let Some(p) = &spec.progress {
-            if let Some(c) = p.captures(line) {
-                let v = c
-                    .get(1)
-                    .or_else(|| c.get(0))
-                    .map(|m| m.as_bytes().to_vec())
-                    .unwrap_or_default();
-                if self.progress_last.as_ref() != Some(&v) {
-                    self.progress_last = Some(v);
+            if let Some(v) = extract(p, line) {
+                if !same_as(&mut self.progress_last, v) {
                     self.progress_count = 0;
                 }
             }
@@ -378,25 +393,18 @@ impl Policy {
             }
         }
         if let Some(n) = spec.max_repeat {
-            let mut key: Vec<u8> = match &spec.extract {
-                Some(re) => match re.captures(line) {
-                    Some(c) => c
-                        .get(1)
-                        .or_else(|| c.get(0))
-                        .map(|m| m.as_bytes().to_vec())
-                        .unwrap_or_default(),
-                    None => line.to_vec(),
-                },
-                None => line.to_vec(),
+            let key = spec
+                .extract
+                .as_ref()
+                .and_then(|re| extract(re, line))
+                .unwrap_or(line);
+            let key = match &self.ts {
+                Some(ts) => ts.replace_all(key, &b""[..]),
+                None => std::borrow::Cow::Borrowed(key),
             };
-            if let Some(ts) = &self.ts {
-                key = ts.replace_all(&key, &b""[..]).into_owned();
-            }
-            let key_trim: Vec<u8> = key.trim_ascii().to_vec();
-            if self.stuck_last.as_ref() == Some(&key_trim) {
+            if same_as(&mut self.stuck_last, key.trim_ascii()) {
                 self.stuck_count += 1;
             } else {
-                self.stuck_last = Some(key_trim);
                 self.stuck_count = 1;
             }
             if self.stuck_count >= n.max(1) {

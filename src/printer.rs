@@ -66,11 +66,11 @@ impl Out {
             return Ok(());
         }
         self.ends_line = buf.last() == Some(&b'\n');
-        if let Some(prefix) = self.prefix.clone() {
+        if let Some(prefix) = &self.prefix {
             let mut labelled = Vec::with_capacity(buf.len() + 64);
             for piece in buf.split_inclusive(|&b| b == b'\n') {
                 if self.at_line_start {
-                    labelled.extend_from_slice(&prefix);
+                    labelled.extend_from_slice(prefix);
                 }
                 labelled.extend_from_slice(piece);
                 self.at_line_start = piece.last() == Some(&b'\n');
