@@ -130,10 +130,17 @@ pub struct Outcome {
 /// Most match records kept per run.
 pub const MAX_RECORDS: usize = 100;
 
+/// Exit status when ee left the child running (`--detach`), in both faces.
+pub const EXIT_DETACHED: i32 = 4;
+
 /// Exit status of the grep face.
-pub fn grep_exit_code(reason: Reason, child: Option<ChildStatus>, unix: bool) -> i32 {
+pub fn grep_exit_code(o: &Outcome, unix: bool) -> i32 {
     let (hit, miss) = if unix { (1, 0) } else { (0, 1) };
-    match reason {
+    let child = o.child;
+    if o.detached {
+        return EXIT_DETACHED;
+    }
+    match o.reason {
         Reason::Match | Reason::SuccessMatch => hit,
         Reason::NoMatch | Reason::ErrorMatch => miss,
         Reason::Completed => child.map_or(0, |c| c.shell_code()),
@@ -148,8 +155,12 @@ pub fn grep_exit_code(reason: Reason, child: Option<ChildStatus>, unix: bool) ->
 }
 
 /// Exit status of `ee run`: the child's own unless ee decided.
-pub fn run_exit_code(reason: Reason, child: Option<ChildStatus>) -> i32 {
-    match reason {
+pub fn run_exit_code(o: &Outcome) -> i32 {
+    let child = o.child;
+    if o.detached {
+        return EXIT_DETACHED;
+    }
+    match o.reason {
         Reason::ErrorMatch | Reason::Match => 1,
         Reason::SuccessMatch => 0,
         Reason::Timeout

@@ -245,6 +245,25 @@ fn detach_on_timeout() {
     ]));
     assert_eq!(code, 4);
     assert!(wait_for(&done, 10));
+    // The wrapper face says 4 too, in its exit status and its report.
+    let (code, stdout, _) = out(ee().args([
+        "run",
+        "-q",
+        "--json",
+        "-D",
+        "--pattern",
+        "READY",
+        "--",
+        "sh",
+        "-c",
+        "echo READY; sleep 1",
+    ]));
+    assert_eq!(code, 4);
+    let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(
+        (v["exit_code"].as_i64(), v["detached"].as_bool()),
+        (Some(4), Some(true))
+    );
 }
 
 #[test]

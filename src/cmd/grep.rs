@@ -44,10 +44,6 @@ pub fn run(a: GrepArgs) -> CmdResult {
     };
     let mut outcome =
         watch::execute(&plan, &a.command, mode).map_err(|e| watch::spawn_fail(e, false))?;
-    outcome.exit_code = if outcome.detached {
-        4
-    } else {
-        grep_exit_code(outcome.reason, outcome.child, a.engine.unix_exit_codes)
-    };
+    outcome.exit_code = grep_exit_code(&outcome, a.engine.unix_exit_codes);
     Ok(watch::finish(&plan, &outcome))
 }

@@ -102,7 +102,7 @@ pub fn run(a: RunArgs) -> CmdResult {
     }
     let mut outcome =
         watch::execute(&plan, &a.command, Mode::Run).map_err(|e| watch::spawn_fail(e, true))?;
-    outcome.exit_code = run_exit_code(outcome.reason, outcome.child);
+    outcome.exit_code = run_exit_code(&outcome);
     if outcome.stopped_early {
         notice(&outcome, a.engine.quiet, &advice);
     }

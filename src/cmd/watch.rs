@@ -64,11 +64,7 @@ pub fn finish(plan: &Plan, outcome: &Outcome) -> i32 {
     if outcome.reason == Reason::Interrupted(nix::sys::signal::Signal::SIGINT as i32) {
         super::RERAISE_SIGINT.store(true, std::sync::atomic::Ordering::Relaxed);
     }
-    if outcome.detached {
-        4
-    } else {
-        outcome.exit_code
-    }
+    outcome.exit_code
 }
 
 /// One-line message for a command that could not be started, with the face's exit status.
