@@ -175,6 +175,7 @@ pub struct EngineOpts {
         long = "before-context",
         value_name = "N",
         default_value_t = 3,
+        value_parser = parse_before,
         help_heading = "Context"
     )]
     pub before: usize,
@@ -707,6 +708,22 @@ pub fn option_words(cmd: &clap::Command, word: &str) -> Option<usize> {
         }
     }
     Some(0)
+}
+
+/// Most lines of context kept before a match (`-B`): each is capped at 1000 bytes, so the
+/// context costs at most about 10 MB whatever the output.
+pub const MAX_BEFORE: usize = 10_000;
+
+/// Parse `-B N`, refusing more than [`MAX_BEFORE`] lines.
+pub fn parse_before(s: &str) -> Result<usize, String> {
+    let n: usize = s
+        .trim()
+        .parse()
+        .map_err(|_| format!("'{}' is not a number of lines", crate::escape::escape(s)))?;
+    if n > MAX_BEFORE {
+        return Err(format!("at most {MAX_BEFORE} lines of context (got {n})"));
+    }
+    Ok(n)
 }
 
 /// Parse a duration: plain seconds (fractions allowed) or a number with `ms`, `s`, `m`, `h`, `d`.

@@ -5,6 +5,7 @@
 pub mod cli;
 pub mod cmd;
 pub mod completions;
+pub mod escape;
 pub mod learn;
 pub mod man;
 pub mod matcher;

@@ -113,6 +113,14 @@ pub fn parse(mut args: Vec<OsString>) -> Result<Cli, Fail> {
             None
         };
         if let Some(at) = at {
+            let root = Cli::command();
+            let face = if sub {
+                root.find_subcommand("run").cloned().unwrap_or(root)
+            } else {
+                root
+            };
+            env_options_only(&face, &extra)
+                .map_err(|e| Fail::usage(format!("EARLYEXIT_OPTIONS: {e}")))?;
             let at = at.min(args.len());
             args.splice(at..at, extra.into_iter().map(OsString::from));
         }
@@ -150,6 +158,38 @@ fn clap_fail(e: clap::Error) -> Fail {
             Fail::usage(format!("{line} (see 'ee --help')"))
         }
     }
+}
+
+/// `EARLYEXIT_OPTIONS` may only hold options (with all their values): a `--` or a positional
+/// word there would add or replace the pattern or the command the user typed, and an option whose
+/// value is missing would take the user's first word as its value.
+fn env_options_only(cmd: &clap::Command, extra: &[String]) -> Result<(), String> {
+    let mut i = 0;
+    while i < extra.len() {
+        let word = extra[i].as_str();
+        if word == "--" {
+            return Err("'--' is not allowed here: only options, never a command".into());
+        }
+        match crate::cli::option_words(cmd, word) {
+            Some(n) => {
+                if i + n >= extra.len() {
+                    return Err(format!(
+                        "{} needs its value here",
+                        crate::escape::escape(word)
+                    ));
+                }
+                i += n;
+            }
+            None => {
+                return Err(format!(
+                    "'{}' is not an option: only options are allowed here, never a pattern or a command",
+                    crate::escape::escape(word)
+                ))
+            }
+        }
+        i += 1;
+    }
+    Ok(())
 }
 
 /// In the grep face the first positional word is the pattern and the second starts the command;
