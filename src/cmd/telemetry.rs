@@ -192,25 +192,48 @@ fn export_learned(output: Option<std::path::PathBuf>) -> CmdResult {
 fn import_learned(file: &std::path::Path, force: bool) -> CmdResult {
     let text = if file.as_os_str() == "-" {
         let mut t = String::new();
-        io::Read::read_to_string(&mut io::stdin(), &mut t)
+        let max = crate::learn::transfer::MAX_DOCUMENT;
+        io::Read::read_to_string(&mut io::Read::take(io::stdin(), max + 1), &mut t)
             .map_err(|e| Fail::usage(format!("cannot read stdin: {e}")))?;
         t
     } else {
-        std::fs::read_to_string(file)
-            .map_err(|e| Fail::usage(format!("cannot read {}: {e}", file.display())))?
+        let name = crate::escape::escape(&file.to_string_lossy()).into_owned();
+        let max = crate::learn::transfer::MAX_DOCUMENT;
+        let f = std::fs::File::open(file)
+            .map_err(|e| Fail::usage(format!("cannot read {name}: {e}")))?;
+        let mut t = String::new();
+        io::Read::read_to_string(&mut io::Read::take(f, max + 1), &mut t)
+            .map_err(|e| Fail::usage(format!("cannot read {name}: {e}")))?;
+        t
     };
+    let name = crate::escape::escape(&file.to_string_lossy()).into_owned();
+    if text.len() as u64 > crate::learn::transfer::MAX_DOCUMENT {
+        return Err(Fail::usage(format!(
+            "{name}: larger than {} MiB: not a learned-knowledge document",
+            crate::learn::transfer::MAX_DOCUMENT >> 20
+        )));
+    }
     let doc = crate::learn::transfer::parse(&text)
-        .map_err(|e| Fail::usage(format!("{}: {e}", file.display())))?;
+        .map_err(|e| Fail::usage(format!("{name}: {}", crate::escape::escape(&e))))?;
     let mut s = open()?;
     let tx = s
         .write_tx()
         .map_err(|e| Fail::new(EXIT_DB, format!("cannot write: {e}")))?;
-    let sum =
-        crate::learn::transfer::import(&tx, &doc, force).map_err(|e| Fail::new(EXIT_DB, e))?;
+    let sum = crate::learn::transfer::import(&tx, &doc, force)
+        .map_err(|e| Fail::new(EXIT_DB, crate::escape::escape(&e).into_owned()))?;
     tx.commit()
         .map_err(|e| Fail::new(EXIT_DB, format!("cannot write: {e}")))?;
+    let skipped = if sum.skipped > 0 {
+        format!(
+            "; {} row(s) left out (broad scopes, rows this machine has its own evidence for, \
+             patterns beyond the cap)",
+            sum.skipped
+        )
+    } else {
+        String::new()
+    };
     out(&format!(
-        "imported {} scope(s), {} pattern(s), {} pin(s)\n",
+        "imported {} scope(s), {} pattern(s), {} pin(s){skipped}\n",
         sum.scopes, sum.patterns, sum.pins
     ));
     Ok(0)

@@ -158,11 +158,12 @@ fn now() -> f64 {
         .map_or(0.0, |d| d.as_secs_f64())
 }
 
+/// Statistics read back from the database, validated (`validate::moments`): unusable values
+/// read as no statistics.
 fn w(n: i64, mean: f64, m2: f64) -> Welford {
-    Welford {
-        n: n.max(0) as u64,
-        mean,
-        m2,
+    match super::validate::moments(n, mean, m2) {
+        Some((n, mean, m2)) => Welford { n, mean, m2 },
+        None => Welford::default(),
     }
 }
 
@@ -192,23 +193,33 @@ pub fn load(conn: &Connection, scopes: &[String]) -> rusqlite::Result<Knowledge>
     let rows = st.query_map(rusqlite::params_from_iter(scopes), |r| {
         Ok(ScopeRow {
             scope: r.get(0)?,
-            runs: r.get::<_, i64>(1)? as u64,
-            judged: r.get::<_, i64>(2)? as u64,
-            failed: r.get::<_, i64>(3)? as u64,
-            stopped: r.get::<_, i64>(4)? as u64,
+            runs: super::validate::count(r.get(1)?),
+            judged: super::validate::count(r.get(2)?),
+            failed: super::validate::count(r.get(3)?),
+            stopped: super::validate::count(r.get(4)?),
             ok: w(r.get(5)?, r.get(6)?, r.get(7)?),
             fail: w(r.get(8)?, r.get(9)?, r.get(10)?),
             gap: w(r.get(11)?, r.get(12)?, r.get(13)?),
             burst: w(r.get(14)?, r.get(15)?, r.get(16)?),
-            timeout_stops: r.get::<_, i64>(17)?.max(0) as u64,
+            timeout_stops: super::validate::count(r.get(17)?),
         })
     })?;
     for r in rows {
         k.rows.push(r?);
     }
+    // Bounded: at most MAX_ROWS_PER_SCOPE rows per scope, whatever the database holds.
     let mut st = conn.prepare_cached(&format!(
-        "SELECT scope, pattern, source, tp, fp, fneg, uses, last_seen \
-         FROM learn_patterns WHERE scope IN ({ph})"
+        "SELECT * FROM ({}) WHERE length(pattern) <= {} AND length(scope) <= {}",
+        (1..=scopes.len())
+            .map(|i| format!(
+                "SELECT * FROM (SELECT scope, pattern, source, tp, fp, fneg, uses, last_seen \
+                 FROM learn_patterns WHERE scope = ?{i} LIMIT {})",
+                super::validate::MAX_ROWS_PER_SCOPE
+            ))
+            .collect::<Vec<_>>()
+            .join(" UNION ALL "),
+        super::validate::MAX_PATTERN_LEN,
+        super::validate::MAX_SCOPE_LEN
     ))?;
     let rows = st.query_map(rusqlite::params_from_iter(scopes), |r| {
         Ok(PatternRow {
@@ -216,16 +227,22 @@ pub fn load(conn: &Connection, scopes: &[String]) -> rusqlite::Result<Knowledge>
             pattern: r.get(1)?,
             source: r.get(2)?,
             counts: Counts {
-                tp: r.get::<_, i64>(3)? as u64,
-                fp: r.get::<_, i64>(4)? as u64,
-                fneg: r.get::<_, i64>(5)? as u64,
+                tp: super::validate::count(r.get(3)?),
+                fp: super::validate::count(r.get(4)?),
+                fneg: super::validate::count(r.get(5)?),
             },
-            uses: r.get::<_, i64>(6)? as u64,
+            uses: super::validate::count(r.get(6)?),
             last_seen: r.get(7)?,
         })
     })?;
     for r in rows {
-        k.patterns.push(r?);
+        let r = r?;
+        // Rows that could not have been written by ee are ignored.
+        if super::validate::pattern_text(&r.pattern).is_ok()
+            && super::validate::source(&r.source).is_ok()
+        {
+            k.patterns.push(r);
+        }
     }
     // Pins: a database from before they existed simply has none.
     if let Ok(mut st) = conn.prepare_cached(&format!(
@@ -239,7 +256,14 @@ pub fn load(conn: &Connection, scopes: &[String]) -> rusqlite::Result<Knowledge>
             })
         })?;
         for r in rows {
-            k.pins.push(r?);
+            let mut p: Pin = r?;
+            p.pattern = p
+                .pattern
+                .filter(|x| super::validate::pattern_text(x).is_ok());
+            p.timeout = p
+                .timeout
+                .and_then(|t| super::validate::seconds(t, super::validate::MIN_READ_TIMEOUT));
+            k.pins.push(p);
         }
     }
     Ok(k)
@@ -415,10 +439,11 @@ pub fn bump(
     at: f64,
 ) -> rusqlite::Result<()> {
     let col = v.column();
+    let max = super::validate::MAX_COUNT;
     let mut st = tx.prepare_cached(&format!(
         "INSERT INTO learn_patterns (scope, pattern, source, {col}, last_seen) \
          VALUES (?1, ?2, ?3, max(?4, 0), ?5) \
-         ON CONFLICT (scope, pattern) DO UPDATE SET {col} = max({col} + ?4, 0), \
+         ON CONFLICT (scope, pattern) DO UPDATE SET {col} = min(max({col} + ?4, 0), {max}), \
          last_seen = max(last_seen, ?5)"
     ))?;
     for s in scopes {

@@ -13,6 +13,7 @@ pub mod profiles;
 pub mod rank;
 pub mod stats;
 pub mod transfer;
+pub mod validate;
 
 use rusqlite::{Connection, Transaction};
 
@@ -61,7 +62,27 @@ pub fn advise(conn: Option<&Connection>, ctx: &RunContext) -> Advice {
     let k = knowledge(conn, ctx);
     let (profiles, _) = profiles::all();
     let profile = profiles::for_command(&profiles, &ctx.argv);
-    rank::advise(&k, profile.as_ref())
+    let mut advice = rank::advise(&k, profile.as_ref());
+    // What the database says is applied only if it passes the full validation (compiled within
+    // the size limits, not matching ordinary lines): a few compiles, for the applied ones only.
+    for r in advice.ranked.iter_mut() {
+        if r.applied && !r.source.starts_with("profile:") {
+            if let Err(e) = validate::pattern(&r.pattern) {
+                r.applied = false;
+                r.why = format!("refused: {e}");
+            }
+        }
+    }
+    // Watched-only patterns from the database: valid ones, as many as local learning keeps.
+    let mut others = 0;
+    advice.observe.retain(|p| {
+        if lexicon::LEXICON.contains(&p.as_str()) {
+            return true;
+        }
+        others += 1;
+        others <= aggregates::MAX_USER_PATTERNS + 8 && validate::pattern(p).is_ok()
+    });
+    advice
 }
 
 /// Patterns to offer in tab completion for a context, best first: (pattern, short description).

@@ -96,6 +96,8 @@ pub struct Summary {
     pub scopes: usize,
     pub patterns: usize,
     pub pins: usize,
+    /// Rows left out: broad scopes, rows with local evidence, patterns beyond the cap.
+    pub skipped: usize,
 }
 
 fn tables_exist(conn: &Connection) -> rusqlite::Result<bool> {
@@ -193,28 +195,101 @@ pub fn parse(text: &str) -> Result<Document, String> {
             doc.version
         ));
     }
-    let bad_counts = doc.scopes.iter().any(|s| {
-        [s.runs, s.judged, s.failed, s.stopped, s.ok.n]
-            .iter()
-            .any(|v| *v < 0)
-    }) || doc
-        .patterns
-        .iter()
-        .any(|p| [p.tp, p.fp, p.fneg, p.uses].iter().any(|v| *v < 0));
-    if bad_counts {
-        return Err("the document has negative counts".into());
-    }
-    let pinned = doc.pins.iter().filter_map(|p| p.pattern.as_ref());
-    if let Some(p) = doc
-        .patterns
-        .iter()
-        .map(|p| &p.pattern)
-        .chain(pinned)
-        .find(|p| regex::bytes::Regex::new(p).is_err())
-    {
-        return Err(format!("the document has an invalid pattern: {p}"));
-    }
+    check(&doc)?;
     Ok(doc)
+}
+
+/// Largest document accepted (bytes).
+pub const MAX_DOCUMENT: u64 = 16 << 20;
+/// Most scopes in one document.
+pub const MAX_SCOPES: usize = 10_000;
+
+/// Every value of a document, validated as `validate` says (the first problem is the error).
+fn check(doc: &Document) -> Result<(), String> {
+    use super::aggregates::MAX_PATTERNS;
+    use super::validate as v;
+    let bad = |what: &str, scope: &str, e: String| {
+        format!("{what} of scope {}: {e}", crate::escape::escape(scope))
+    };
+    if doc.scopes.len() > MAX_SCOPES {
+        return Err(format!("more than {MAX_SCOPES} scopes"));
+    }
+    for s in &doc.scopes {
+        v::scope(&s.scope)?;
+        for (name, c) in [
+            ("runs", s.runs),
+            ("judged", s.judged),
+            ("failed", s.failed),
+            ("stopped", s.stopped),
+        ] {
+            if v::count_checked(c).is_none() {
+                return Err(bad(name, &s.scope, format!("{c} is not a count in range")));
+            }
+        }
+        for (name, m) in [
+            ("ok", s.ok),
+            ("fail", s.fail),
+            ("gap", s.gap),
+            ("burst", s.burst),
+        ] {
+            if v::count_checked(m.n).is_none() || v::moments(m.n, m.mean, m.m2).is_none() {
+                return Err(bad(
+                    name,
+                    &s.scope,
+                    format!(
+                        "statistics out of range (n {}, mean {}, m2 {})",
+                        m.n, m.mean, m.m2
+                    ),
+                ));
+            }
+        }
+    }
+    let mut per_scope: std::collections::HashMap<&str, usize> = Default::default();
+    for p in &doc.patterns {
+        v::scope(&p.scope)?;
+        v::source(&p.source).map_err(|e| bad("pattern", &p.scope, e))?;
+        v::pattern(&p.pattern).map_err(|e| bad("pattern", &p.scope, e))?;
+        for c in [p.tp, p.fp, p.fneg, p.uses] {
+            if v::count_checked(c).is_none() {
+                return Err(bad("pattern", &p.scope, format!("count {c} out of range")));
+            }
+        }
+        let n = per_scope.entry(p.scope.as_str()).or_default();
+        *n += 1;
+        if *n > MAX_PATTERNS {
+            return Err(bad(
+                "patterns",
+                &p.scope,
+                format!("more than {MAX_PATTERNS} (the cap of local learning)"),
+            ));
+        }
+    }
+    for p in &doc.pins {
+        v::scope(&p.scope)?;
+        if let Some(pat) = &p.pattern {
+            v::pattern(pat).map_err(|e| bad("pin", &p.scope, e))?;
+        }
+        if let Some(t) = p.timeout {
+            if v::pin_timeout(t).is_none() {
+                return Err(bad(
+                    "pin",
+                    &p.scope,
+                    format!(
+                        "timeout {t} out of range ({}s to {}s)",
+                        v::MIN_PIN_TIMEOUT,
+                        v::MAX_SECONDS
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Only a command's own scope is imported: `prog:` and `type:` scopes would apply to every
+/// command of a program or a project type on this machine, outside the project they came from.
+fn importable(scope: &str) -> bool {
+    scope.starts_with("cmd:")
 }
 
 /// A stable digest of the document, to refuse importing the same one twice.
@@ -230,11 +305,24 @@ fn digest(doc: &Document) -> String {
 }
 
 /// Merge a document into the aggregates inside `tx`. `force` imports a document again.
+///
+/// Imported evidence never overrides local evidence: a scope whose runs were (partly) observed
+/// on this machine keeps its own statistics, and a pattern this machine has judged keeps its own
+/// counts; only what came from earlier imports is added to. Only `cmd:` scopes are imported
+/// (see [`importable`]), within the local cap of patterns per scope, and every count saturates
+/// at `validate::MAX_COUNT`.
 pub fn import(tx: &Transaction, doc: &Document, force: bool) -> Result<Summary, String> {
+    use super::validate::{add_counts, moments, MAX_COUNT};
     let sql = |e: rusqlite::Error| format!("database: {e}");
+    check(doc)?;
     tx.execute_batch(crate::learn::SCHEMA).map_err(sql)?;
     tx.execute_batch(
-        "CREATE TABLE IF NOT EXISTS learn_imports (digest TEXT PRIMARY KEY, at REAL NOT NULL)",
+        "CREATE TABLE IF NOT EXISTS learn_imports (digest TEXT PRIMARY KEY, at REAL NOT NULL);
+         CREATE TABLE IF NOT EXISTS learn_imported_scopes (
+             scope TEXT PRIMARY KEY, runs INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;
+         CREATE TABLE IF NOT EXISTS learn_imported_patterns (
+             scope TEXT NOT NULL, pattern TEXT NOT NULL, n INTEGER NOT NULL DEFAULT 0,
+             PRIMARY KEY (scope, pattern)) WITHOUT ROWID;",
     )
     .map_err(sql)?;
     let d = digest(doc);
@@ -252,7 +340,25 @@ pub fn import(tx: &Transaction, doc: &Document, force: bool) -> Result<Summary, 
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0.0, |t| t.as_secs_f64());
+    let valid = |m: Moments| match moments(m.n, m.mean, m.m2) {
+        Some((n, mean, m2)) => Moments {
+            n: n as i64,
+            mean,
+            m2,
+        },
+        None => Moments::default(),
+    };
+    let merge = |a: Moments, b: Moments| {
+        let mut m = valid(a).merge(valid(b));
+        m.n = m.n.min(MAX_COUNT);
+        valid(m)
+    };
+    let mut sum = Summary::default();
     for s in &doc.scopes {
+        if !importable(&s.scope) {
+            sum.skipped += 1;
+            continue;
+        }
         let cur: Option<ScopeDoc> = tx
             .query_row(
                 "SELECT runs, judged, failed, stopped, ok_n, ok_mean, ok_m2, fail_n, fail_mean, fail_m2,
@@ -278,12 +384,26 @@ pub fn import(tx: &Transaction, doc: &Document, force: bool) -> Result<Summary, 
             )
             .optional()
             .map_err(sql)?;
+        let imported: i64 = tx
+            .query_row(
+                "SELECT runs FROM learn_imported_scopes WHERE scope = ?1",
+                [&s.scope],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(sql)?
+            .unwrap_or(0);
         let base = cur.unwrap_or_default();
+        if base.runs.saturating_sub(imported) > 0 {
+            // This machine ran the command itself: its own statistics stand.
+            sum.skipped += 1;
+            continue;
+        }
         let (ok, fail, gap, burst) = (
-            base.ok.merge(s.ok),
-            base.fail.merge(s.fail),
-            base.gap.merge(s.gap),
-            base.burst.merge(s.burst),
+            merge(base.ok, s.ok),
+            merge(base.fail, s.fail),
+            merge(base.gap, s.gap),
+            merge(base.burst, s.burst),
         );
         tx.execute(
             "INSERT INTO learn_scopes (scope, runs, judged, failed, stopped, ok_n, ok_mean, ok_m2,
@@ -297,10 +417,10 @@ pub fn import(tx: &Transaction, doc: &Document, force: bool) -> Result<Summary, 
                  burst_mean = excluded.burst_mean, burst_m2 = excluded.burst_m2, updated = excluded.updated",
             params![
                 s.scope,
-                base.runs + s.runs,
-                base.judged + s.judged,
-                base.failed + s.failed,
-                base.stopped + s.stopped,
+                add_counts(base.runs, s.runs),
+                add_counts(base.judged, s.judged),
+                add_counts(base.failed, s.failed),
+                add_counts(base.stopped, s.stopped),
                 ok.n,
                 ok.mean,
                 ok.m2,
@@ -317,21 +437,85 @@ pub fn import(tx: &Transaction, doc: &Document, force: bool) -> Result<Summary, 
             ],
         )
         .map_err(sql)?;
+        tx.execute(
+            "INSERT INTO learn_imported_scopes (scope, runs) VALUES (?1, ?2)
+             ON CONFLICT(scope) DO UPDATE SET runs = min(runs + excluded.runs, ?3)",
+            params![s.scope, s.runs, MAX_COUNT],
+        )
+        .map_err(sql)?;
+        sum.scopes += 1;
     }
     for p in &doc.patterns {
+        if !importable(&p.scope) {
+            sum.skipped += 1;
+            continue;
+        }
+        let cur: Option<i64> = tx
+            .query_row(
+                "SELECT min(tp, ?3) + min(fp, ?3) + min(fneg, ?3) FROM learn_patterns
+                 WHERE scope = ?1 AND pattern = ?2",
+                params![p.scope, p.pattern, MAX_COUNT],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(sql)?;
+        let imported: i64 = tx
+            .query_row(
+                "SELECT n FROM learn_imported_patterns WHERE scope = ?1 AND pattern = ?2",
+                params![p.scope, p.pattern],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(sql)?
+            .unwrap_or(0);
+        let local = cur.map_or(0, |c| c.saturating_sub(imported));
+        if local > 0 {
+            // Judged on this machine: its own counts stand.
+            sum.skipped += 1;
+            continue;
+        }
+        if cur.is_none() {
+            let n: i64 = tx
+                .query_row(
+                    "SELECT count(*) FROM learn_patterns WHERE scope = ?1",
+                    [&p.scope],
+                    |r| r.get(0),
+                )
+                .map_err(sql)?;
+            if n as usize >= super::aggregates::MAX_PATTERNS {
+                sum.skipped += 1;
+                continue;
+            }
+        }
         tx.execute(
             "INSERT INTO learn_patterns (scope, pattern, source, tp, fp, fneg, uses, last_seen)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
-             ON CONFLICT(scope, pattern) DO UPDATE SET tp = tp + excluded.tp, fp = fp + excluded.fp,
-                 fneg = fneg + excluded.fneg, uses = uses + excluded.uses, last_seen = excluded.last_seen",
-            params![p.scope, p.pattern, p.source, p.tp, p.fp, p.fneg, p.uses, now],
+             ON CONFLICT(scope, pattern) DO UPDATE SET tp = min(tp + excluded.tp, ?9),
+                 fp = min(fp + excluded.fp, ?9), fneg = min(fneg + excluded.fneg, ?9),
+                 uses = min(uses + excluded.uses, ?9), last_seen = excluded.last_seen",
+            params![p.scope, p.pattern, p.source, p.tp, p.fp, p.fneg, p.uses, now, MAX_COUNT],
         )
         .map_err(sql)?;
+        tx.execute(
+            "INSERT INTO learn_imported_patterns (scope, pattern, n) VALUES (?1, ?2, ?3)
+             ON CONFLICT(scope, pattern) DO UPDATE SET n = min(n + excluded.n, ?4)",
+            params![
+                p.scope,
+                p.pattern,
+                add_counts(add_counts(p.tp, p.fp), p.fneg),
+                3 * MAX_COUNT
+            ],
+        )
+        .map_err(sql)?;
+        sum.patterns += 1;
     }
     // A pin is a choice, not a count: the imported one stands where this machine has none.
-    let mut pins = 0;
     for p in &doc.pins {
-        pins += tx
+        if !importable(&p.scope) {
+            sum.skipped += 1;
+            continue;
+        }
+        sum.pins += tx
             .execute(
                 "INSERT INTO learn_pins (scope, pattern, timeout, at) VALUES (?1, ?2, ?3, ?4)
                  ON CONFLICT(scope) DO NOTHING",
@@ -344,11 +528,7 @@ pub fn import(tx: &Transaction, doc: &Document, force: bool) -> Result<Summary, 
         params![d, now],
     )
     .map_err(sql)?;
-    Ok(Summary {
-        scopes: doc.scopes.len(),
-        patterns: doc.patterns.len(),
-        pins,
-    })
+    Ok(sum)
 }
 
 #[cfg(test)]

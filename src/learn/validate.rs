@@ -1,0 +1,240 @@
+//! Validation of learned data that ee did not compute itself in this process: documents from
+//! `ee telemetry import-learned`, rows read back from the database at lookup (a file anyone with
+//! write access may have edited), and rows pulled from a team server. Pure functions on plain
+//! values, so every reader applies the same rules:
+//!
+//! - counts are integers in `0..=MAX_COUNT`, added with saturation;
+//! - runtime statistics are finite, `0 ≤ mean ≤ MAX_SECONDS`, `0 ≤ m2` with a standard deviation
+//!   within `MAX_SECONDS` — otherwise the statistics are dropped, never used;
+//! - a pinned timeout is finite and within `MIN_PIN_TIMEOUT..=MAX_SECONDS`;
+//! - scopes and patterns are short, free of control characters; a pattern compiles within
+//!   `REGEX_SIZE_LIMIT` and does not match ordinary lines (`.`, `\w`, `^`, `x*` would stop
+//!   every run at its first line).
+
+use regex::RegexBuilder;
+
+/// Largest count kept (runs, true/false positives, samples…): far beyond any real history, far
+/// below where `i64` arithmetic or SQLite's integer-to-real switch could happen.
+pub const MAX_COUNT: i64 = 1_000_000_000;
+/// Largest runtime, quiet gap or timeout accepted, in seconds (30 days).
+pub const MAX_SECONDS: f64 = 30.0 * 86_400.0;
+/// Shortest pinned timeout accepted from outside (seconds): a 0 s pin stops every run.
+pub const MIN_PIN_TIMEOUT: f64 = 1.0;
+/// Shortest pinned timeout used when read back from the database (seconds).
+pub const MIN_READ_TIMEOUT: f64 = 0.1;
+/// Longest pattern accepted (bytes).
+pub const MAX_PATTERN_LEN: usize = 512;
+/// Longest scope name accepted (bytes).
+pub const MAX_SCOPE_LEN: usize = 300;
+/// Compiled size limits of one pattern (program and lazy DFA), bounding compile time and memory.
+pub const REGEX_SIZE_LIMIT: usize = 1 << 20;
+/// Most pattern rows read per scope at lookup (the local caps are 40 mined + 8 user).
+pub const MAX_ROWS_PER_SCOPE: usize = 48;
+
+/// Ordinary lines that no deciding pattern may match.
+const ORDINARY: &[&str] = &[
+    "",
+    " ",
+    "a",
+    "x",
+    "0",
+    "hello world",
+    "total 0",
+    "README.md",
+    "git version 2.43.0",
+    "Compiling foo v0.1.0",
+];
+
+/// A count from outside: negative reads as 0, beyond `MAX_COUNT` as `MAX_COUNT`.
+pub fn count(v: i64) -> u64 {
+    v.clamp(0, MAX_COUNT) as u64
+}
+
+/// A count from outside, checked: `None` when out of range.
+pub fn count_checked(v: i64) -> Option<i64> {
+    (0..=MAX_COUNT).contains(&v).then_some(v)
+}
+
+/// Add two counts without overflow, capped at `MAX_COUNT`.
+pub fn add_counts(a: i64, b: i64) -> i64 {
+    a.clamp(0, MAX_COUNT)
+        .saturating_add(b.clamp(0, MAX_COUNT))
+        .min(MAX_COUNT)
+}
+
+/// Running statistics (count, mean, sum of squared deviations) from outside: `Some` with the
+/// count capped when usable, `None` when any value is not finite or out of range (the caller
+/// then treats the statistics as empty).
+pub fn moments(n: i64, mean: f64, m2: f64) -> Option<(u64, f64, f64)> {
+    let n = count(n);
+    if n == 0 {
+        return Some((0, 0.0, 0.0));
+    }
+    if !mean.is_finite() || !m2.is_finite() || !(0.0..=MAX_SECONDS).contains(&mean) || m2 < 0.0 {
+        return None;
+    }
+    // Sample variance m2 / (n - 1) must keep the standard deviation within MAX_SECONDS.
+    if n > 1 && m2 / (n - 1) as f64 > MAX_SECONDS * MAX_SECONDS {
+        return None;
+    }
+    if n == 1 && m2 != 0.0 {
+        return None;
+    }
+    Some((n, mean, m2))
+}
+
+/// A timeout or duration from outside, in seconds: finite, within `min..=MAX_SECONDS`.
+pub fn seconds(v: f64, min: f64) -> Option<f64> {
+    (v.is_finite() && v >= min && v <= MAX_SECONDS).then_some(v)
+}
+
+/// A pinned timeout from outside.
+pub fn pin_timeout(v: f64) -> Option<f64> {
+    seconds(v, MIN_PIN_TIMEOUT)
+}
+
+/// Why a text cannot be stored or shown as a name: empty, too long, or with control characters.
+fn plain_text(what: &str, s: &str, max: usize) -> Result<(), String> {
+    if s.is_empty() {
+        return Err(format!("empty {what}"));
+    }
+    if s.len() > max {
+        return Err(format!("{what} longer than {max} bytes"));
+    }
+    if s.chars().any(char::is_control) {
+        return Err(format!(
+            "{what} with control characters: {}",
+            crate::escape::escape(s)
+        ));
+    }
+    Ok(())
+}
+
+/// A scope name: `cmd:`, `prog:` or `type:` followed by a plain text.
+pub fn scope(s: &str) -> Result<(), String> {
+    plain_text("scope", s, MAX_SCOPE_LEN)?;
+    if ["cmd:", "prog:", "type:"].iter().any(|p| s.starts_with(p)) {
+        Ok(())
+    } else {
+        Err(format!("unknown scope {}", crate::escape::escape(s)))
+    }
+}
+
+/// A pattern's text, cheaply (no compilation): for every row read at lookup.
+pub fn pattern_text(p: &str) -> Result<(), String> {
+    plain_text("pattern", p, MAX_PATTERN_LEN)
+}
+
+/// A pattern, fully: its text, compiled within the size limits, and not matching ordinary
+/// lines. For imported patterns and for the few a lookup decides to apply.
+pub fn pattern(p: &str) -> Result<(), String> {
+    pattern_text(p)?;
+    let re = RegexBuilder::new(p)
+        .size_limit(REGEX_SIZE_LIMIT)
+        .dfa_size_limit(REGEX_SIZE_LIMIT)
+        .nest_limit(64)
+        .build()
+        .map_err(|e| {
+            let first = e.to_string();
+            let first = first.lines().last().unwrap_or("").trim().to_string();
+            format!(
+                "invalid pattern {}: {}",
+                crate::escape::escape(p),
+                crate::escape::escape(&first)
+            )
+        })?;
+    if let Some(l) = ORDINARY.iter().find(|l| re.is_match(l)) {
+        return Err(format!(
+            "pattern {} matches ordinary lines (like {l:?})",
+            crate::escape::escape(p)
+        ));
+    }
+    Ok(())
+}
+
+/// A pattern's source label: `user`, `mined` or `profile:<name>`.
+pub fn source(s: &str) -> Result<(), String> {
+    plain_text("source", s, 100)?;
+    if s == "user" || s == "mined" || s.starts_with("profile:") {
+        Ok(())
+    } else {
+        Err(format!(
+            "unknown pattern source {}",
+            crate::escape::escape(s)
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_saturate() {
+        assert_eq!(count(-5), 0);
+        assert_eq!(count(i64::MAX), MAX_COUNT as u64);
+        assert_eq!(count(7), 7);
+        assert_eq!(count_checked(i64::MAX), None);
+        assert_eq!(count_checked(-1), None);
+        assert_eq!(add_counts(i64::MAX, i64::MAX), MAX_COUNT);
+        assert_eq!(add_counts(2, 3), 5);
+        assert_eq!(add_counts(-2, 3), 3);
+    }
+
+    #[test]
+    fn moments_in_range_only() {
+        assert_eq!(moments(0, f64::NAN, 1e308), Some((0, 0.0, 0.0)));
+        assert_eq!(moments(3, 1.5, 0.2), Some((3, 1.5, 0.2)));
+        for (n, mean, m2) in [
+            (3, -100.0, 0.0),
+            (3, 1e300, 0.0),
+            (3, 1.0, 1e308),
+            (3, f64::NAN, 0.0),
+            (3, 1.0, f64::INFINITY),
+            (3, 1.0, -1.0),
+            (1, 1.0, 5.0),
+        ] {
+            assert_eq!(moments(n, mean, m2), None, "{n} {mean} {m2}");
+        }
+        assert_eq!(
+            moments(i64::MAX, 1.0, 0.0),
+            Some((MAX_COUNT as u64, 1.0, 0.0))
+        );
+    }
+
+    #[test]
+    fn pinned_timeouts() {
+        assert_eq!(pin_timeout(30.0), Some(30.0));
+        for t in [0.0, -1.0, 1e300, f64::NAN, f64::INFINITY, 0.5] {
+            assert_eq!(pin_timeout(t), None, "{t}");
+        }
+    }
+
+    #[test]
+    fn patterns() {
+        for ok in ["^FAILED", r"error\[E\d+\]", "(?i)panicked at", "npm ERR!"] {
+            assert_eq!(pattern(ok), Ok(()), "{ok}");
+        }
+        for bad in [".", r"\w", "^", "x*", "", "(", "a\x1b[2Jb", "o"] {
+            assert!(pattern(bad).is_err(), "{bad:?}");
+        }
+        assert!(pattern(&"a".repeat(MAX_PATTERN_LEN + 1)).is_err());
+        // Compiles beyond the size limit are refused, quickly.
+        let t = std::time::Instant::now();
+        assert!(pattern(r"\w{1000}\w{1000}").is_err());
+        assert!(t.elapsed() < std::time::Duration::from_secs(2));
+        assert!(pattern_text("x\ny").is_err());
+    }
+
+    #[test]
+    fn scopes_and_sources() {
+        assert!(scope("cmd:cargo test").is_ok());
+        assert!(scope("type:test/python").is_ok());
+        assert!(scope("cmd:x\x07").is_err());
+        assert!(scope("other:x").is_err());
+        assert!(scope(&format!("cmd:{}", "x".repeat(400))).is_err());
+        assert!(source("profile:pytest").is_ok());
+        assert!(source("mined").is_ok());
+        assert!(source("evil").is_err());
+    }
+}
