@@ -35,6 +35,22 @@ pub fn escape(s: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// [`escape`] for a text of several lines ee composed itself: its line breaks stay, every other
+/// control character (from the stored or user-supplied parts) becomes visible.
+pub fn escape_lines(s: &str) -> Cow<'_, str> {
+    if !s.chars().any(|c| c != '\n' && is_control(c)) {
+        return Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    for (i, line) in s.split('\n').enumerate() {
+        if i > 0 {
+            out.push('\n');
+        }
+        out.push_str(&escape(line));
+    }
+    Cow::Owned(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -46,6 +62,7 @@ mod tests {
         assert_eq!(escape("a\x1b[31mred\x07"), "a\\e[31mred\\a");
         assert_eq!(escape("x\ny\tz\r"), "x\\ny\\tz\\r");
         assert_eq!(escape("\x00\x7f\u{9b}2J"), "\\x00\\x7f\\u{9b}2J");
+        assert_eq!(escape_lines("a\x1b[2J\nb\x07\n"), "a\\e[2J\nb\\a\n");
         for s in ["\x1b]0;title\x07", "\u{85}", "\x08\x0c"] {
             assert!(!escape(s).chars().any(is_control), "{s:?}");
         }

@@ -212,7 +212,11 @@ pub fn is_tty(fd: RawFd) -> bool {
 /// ee's own one-line message on stderr, prefixed `ee:`.
 pub fn note(quiet: bool, msg: &str) {
     if !quiet {
-        let _ = write_all(2, format!("ee: {msg}\n").as_bytes());
+        // The message may hold stored or user-supplied text: no control character gets through.
+        let _ = write_all(
+            2,
+            format!("ee: {}\n", crate::escape::escape(msg)).as_bytes(),
+        );
     }
 }
 

@@ -355,3 +355,77 @@ fn before_context_is_bounded() {
     let o = e.ee(&["-B", "10000", "x", "--", "true"]);
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
 }
+
+/// No raw ESC, BEL or C1 control in what a user sees.
+fn assert_no_control(what: &str, o: &Output) {
+    for (name, bytes) in [("stdout", &o.stdout), ("stderr", &o.stderr)] {
+        let t = String::from_utf8_lossy(bytes);
+        let bad: Vec<char> = t.chars().filter(|c| c.is_control() && *c != '\n').collect();
+        assert!(bad.is_empty(), "{what}: {name} has {bad:?}: {t:?}");
+    }
+}
+
+#[test]
+fn stored_and_user_text_is_printed_with_control_characters_escaped() {
+    let e = Env::new();
+    let hostile = "\u{1b}]0;pwned\u{7}\u{1b}[2J\u{9b}31m";
+    // A recorded command line holding escapes reaches `ee stats` and `ee suggest`.
+    let script = format!("echo '{hostile}' >/dev/null; echo FAILED; exit 1");
+    let pattern = format!("FAILED|x\u{1b}\u{7}\u{9b}y");
+    for _ in 0..2 {
+        let o = e.ee(&["run", "--", "sh", "-c", &script]);
+        assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+        let o = e.ee(&[&pattern, "--", "sh", "-c", &script]);
+        assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    }
+    let o = e.ee(&["stats"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(text(&o).contains("x\\e\\a"), "{}", text(&o));
+    assert_no_control("ee stats", &o);
+    let o = e.ee(&["suggest", "--", "sh", "-c", &script]);
+    assert_no_control("ee suggest", &o);
+    assert!(text(&o).contains("\\e[2J"), "{}", text(&o));
+    let o = e.ee(&["run", "--dry-run", "--", "echo", hostile]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert_no_control("ee run --dry-run", &o);
+    assert!(text(&o).contains("\\a"), "{}", text(&o));
+    // Import errors: the file name and the values in it.
+    let bad = format!("bad{hostile}.json");
+    std::fs::write(
+        e.path(&bad),
+        format!(r#"{{"format":"x{hostile}","version":1,"scopes":[],"patterns":[]}}"#),
+    )
+    .unwrap();
+    let o = e.ee(&["telemetry", "import-learned", &bad]);
+    assert_eq!(o.status.code(), Some(3), "{}", text(&o));
+    assert_no_control("import error", &o);
+    let o = e.ee(&["telemetry", "import-learned", &format!("missing{hostile}")]);
+    assert_eq!(o.status.code(), Some(3), "{}", text(&o));
+    assert_no_control("import error (missing)", &o);
+    // Routes-file errors.
+    std::fs::create_dir_all(e.path("config")).unwrap();
+    std::fs::write(
+        e.path("config").join("routes"),
+        format!("pytest\nbad{hostile} x\n"),
+    )
+    .unwrap();
+    let o = e.ee(&["route", "list"]);
+    assert!(text(&o).contains("pytest"), "{}", text(&o));
+    assert!(
+        text(&o).contains("\\e"),
+        "the error is reported: {}",
+        text(&o)
+    );
+    assert_no_control("ee route list", &o);
+    let o = e.ee(&["init", "bash"]);
+    let err = String::from_utf8_lossy(&o.stderr).into_owned();
+    assert!(err.contains("\\e"), "{err}");
+    assert!(!err.chars().any(|c| c.is_control() && c != '\n'), "{err:?}");
+    // Usage errors quoting the user's words.
+    let o = e.ee(&[&format!("--bogus{hostile}"), "x", "--", "true"]);
+    assert_eq!(o.status.code(), Some(3), "{}", text(&o));
+    assert_no_control("usage error", &o);
+    let o = e.ee(&["run", "--", &format!("./missing{hostile}")]);
+    assert_eq!(o.status.code(), Some(127), "{}", text(&o));
+    assert_no_control("command not found", &o);
+}

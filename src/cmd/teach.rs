@@ -83,7 +83,10 @@ pub fn offer(o: &Outcome, quiet: bool) {
     } else {
         note(false, "last error-like lines:");
         for l in &p.lines {
-            let _ = crate::printer::write_all(2, format!("    {l}\n").as_bytes());
+            let _ = crate::printer::write_all(
+                2,
+                format!("    {}\n", crate::escape::escape(l)).as_bytes(),
+            );
         }
     }
     let tty = OpenOptions::new().read(true).write(true).open("/dev/tty");
