@@ -371,7 +371,7 @@ fn stored_and_user_text_is_printed_with_control_characters_escaped() {
     let hostile = "\u{1b}]0;pwned\u{7}\u{1b}[2J\u{9b}31m";
     // A recorded command line holding escapes reaches `ee stats` and `ee suggest`.
     let script = format!("echo '{hostile}' >/dev/null; echo FAILED; exit 1");
-    let pattern = format!("FAILED|x\u{1b}\u{7}\u{9b}y");
+    let pattern = "FAILED|x\u{1b}\u{7}\u{9b}y".to_string();
     for _ in 0..2 {
         let o = e.ee(&["run", "--", "sh", "-c", &script]);
         assert_eq!(o.status.code(), Some(1), "{}", text(&o));
