@@ -55,9 +55,9 @@ pub fn context_of(command: &[std::ffi::OsString]) -> RunContext {
 pub fn run(a: RunArgs) -> CmdResult {
     let ctx = context_of(&a.command);
     let t0 = std::time::Instant::now();
-    let conn = crate::telemetry::store::open_lookup(Duration::from_millis(200));
-    let advice = learn::advise(conn.as_ref(), &ctx);
-    drop(conn);
+    // One connection for the lookup and (kept open) for recording the run.
+    let record = !a.engine.no_telemetry && !a.dry_run;
+    let advice = crate::telemetry::with_lookup(record, |conn| learn::advise(conn, &ctx));
     if std::env::var_os("EARLYEXIT_TRACE_LOOKUP").is_some() {
         // Hidden, for scripts/bench-learn: the lookup's own cost, measured inside ee.
         eprintln!("ee: lookup {} us", t0.elapsed().as_micros());

@@ -63,8 +63,8 @@ pub fn run(a: TelemetryArgs) -> CmdResult {
             Ok(0)
         }
         TelemetryAction::Checkpoint => {
-            let s = open()?;
-            s.checkpoint()
+            // Background maintenance: merge the spool, checkpoint the log (one at a time).
+            crate::telemetry::store::maintain(&path()?)
                 .map_err(|e| Fail::new(EXIT_DB, format!("checkpoint failed: {e}")))?;
             Ok(0)
         }
@@ -90,7 +90,32 @@ pub fn run(a: TelemetryArgs) -> CmdResult {
 }
 
 fn check() -> CmdResult {
-    let s = open()?;
+    use crate::telemetry::store;
+    let p = path()?;
+    // Repair what can be repaired, then explain what cannot.
+    let repaired = store::repair_side_files(&p);
+    for r in &repaired {
+        crate::printer::note(false, &format!("telemetry: repaired: {r}"));
+    }
+    let s = match Store::open(&p) {
+        Ok(s) => s,
+        Err(e) => {
+            for d in store::diagnose(&p) {
+                crate::printer::note(false, &format!("telemetry: {d}"));
+            }
+            return Err(Fail::new(
+                EXIT_DB,
+                format!("cannot open {}: {e}", p.display()),
+            ));
+        }
+    };
+    for n in &s.notices {
+        crate::printer::note(false, &format!("telemetry: {n}"));
+    }
+    let problems = store::diagnose(&p);
+    for d in &problems {
+        crate::printer::note(false, &format!("telemetry: {d}"));
+    }
     let c = report::check(&s).map_err(|e| Fail::new(EXIT_DB, format!("check failed: {e}")))?;
     let mb = |b: u64| format!("{:.1} MB", b as f64 / 1_048_576.0);
     let mut o = String::new();
@@ -116,13 +141,14 @@ fn check() -> CmdResult {
         o += &format!(" ({} merged just now)", c.merged_on_open);
     }
     o += "\n";
-    o += if c.ok() {
+    let ok = c.ok() && problems.is_empty();
+    o += if ok {
         "status         ok\n"
     } else {
         "status         PROBLEM\n"
     };
     out(&o);
-    Ok(if c.ok() { 0 } else { EXIT_DB })
+    Ok(if ok { 0 } else { EXIT_DB })
 }
 
 fn export(csv: bool) -> CmdResult {

@@ -13,6 +13,10 @@ use crate::supervisor::{self, Observed, SpawnError};
 /// Run the plan. `argv` empty means pipe mode.
 pub fn execute(plan: &Plan, argv: &[OsString], mode: Mode) -> Result<Outcome, SpawnError> {
     let started = SystemTime::now();
+    if !plan.opts.no_telemetry && !crate::telemetry::disabled_by_env() {
+        // Open the store while the command runs (a no-op when `ee run` already did).
+        crate::telemetry::prepare();
+    }
     let setup = plan.setup(argv, plan.opts.json);
     let obs: Observed = if argv.is_empty() {
         supervisor::watch_stdin(&setup).map_err(|e| SpawnError::Other(e.to_string()))?

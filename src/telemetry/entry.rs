@@ -36,7 +36,7 @@ pub struct Event {
 }
 
 /// One execution as stored (already redacted).
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Entry {
     /// Unique id of the record, so that a spool entry is never merged twice.
     pub uid: String,

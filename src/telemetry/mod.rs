@@ -29,6 +29,70 @@ pub fn db_path() -> Option<PathBuf> {
     }
 }
 
+/// The store being opened for this process's run: on a thread started while the command runs
+/// ([`prepare`]), or already open from `ee run`'s lookup ([`with_lookup`]).
+enum Pending {
+    Opening(std::thread::JoinHandle<Result<Store, StoreError>>),
+    Open(Result<Store, StoreError>),
+}
+
+static PENDING: std::sync::Mutex<Option<Pending>> = std::sync::Mutex::new(None);
+
+fn take_pending() -> Option<Result<Store, StoreError>> {
+    let p = PENDING.lock().ok()?.take()?;
+    match p {
+        Pending::Open(r) => Some(r),
+        Pending::Opening(h) => h.join().ok(),
+    }
+}
+
+/// Start opening the store on a thread, so that opening, reading the schema and preparing
+/// overlap with the command; only the insert and the commit remain after it ends. The thread
+/// blocks all signals (they are the supervisor's business).
+pub fn prepare() {
+    let Ok(mut slot) = PENDING.lock() else {
+        return;
+    };
+    if slot.is_some() {
+        return;
+    }
+    let Some(path) = db_path() else {
+        return;
+    };
+    let spawned = std::thread::Builder::new()
+        .name("ee-store".into())
+        .spawn(move || {
+            let all = nix::sys::signal::SigSet::all();
+            let _ = nix::sys::signal::pthread_sigmask(
+                nix::sys::signal::SigmaskHow::SIG_BLOCK,
+                Some(&all),
+                None,
+            );
+            Store::open_for_run(&path)
+        });
+    if let Ok(h) = spawned {
+        *slot = Some(Pending::Opening(h));
+    }
+}
+
+/// `ee run`'s lookup of what was learned: with telemetry on, on the store that will record the
+/// run (one connection for both); with it off, on a lookup connection that creates nothing.
+pub fn with_lookup<R>(record: bool, f: impl FnOnce(Option<&rusqlite::Connection>) -> R) -> R {
+    if !record || disabled_by_env() {
+        let conn = store::open_lookup(store::RUN_WAIT.max(std::time::Duration::from_millis(200)));
+        return f(conn.as_ref());
+    }
+    let opened = match db_path() {
+        Some(p) => Store::open_for_run(&p),
+        None => Err(StoreError::NoPath),
+    };
+    let r = f(opened.as_ref().ok().map(|s| s.conn()));
+    if let Ok(mut slot) = PENDING.lock() {
+        *slot = Some(Pending::Open(opened));
+    }
+    r
+}
+
 /// Record a finished run. Never fails visibly: problems are reported once on stderr (unless
 /// `quiet`) and the run is kept in the spool to be merged later.
 pub fn record(outcome: &Outcome, quiet: bool) {
@@ -40,6 +104,7 @@ pub fn record(outcome: &Outcome, quiet: bool) {
 
 fn record_inner(outcome: &Outcome, quiet: bool) {
     let entry = Entry::from_outcome(outcome);
+    let opened = take_pending();
     let Some(path) = db_path() else {
         crate::printer::note(
             quiet,
@@ -48,50 +113,81 @@ fn record_inner(outcome: &Outcome, quiet: bool) {
         return;
     };
     let mut notices = Vec::new();
-    let result = write(&path, &entry, &mut notices);
-    match result {
-        Ok(()) => {
-            for n in notices {
-                crate::printer::note(quiet, &format!("telemetry: {n}"));
-            }
+    let mut result = write(&path, &entry, opened, &mut notices);
+    if matches!(&result, Err(e) if !e.is_busy() && !e.is_corrupt()) {
+        // Side files left read-only by an earlier read-only database keep it unwritable after
+        // the user fixed it: repair them and try once more.
+        if !store::repair_side_files(&path).is_empty() {
+            result = write(&path, &entry, None, &mut notices);
         }
+    }
+    for n in notices {
+        crate::printer::note(quiet, &format!("telemetry: {n}"));
+    }
+    match result {
+        Ok(()) => store::spawn_maintenance(&path, false),
         Err(e) => {
+            let busy = e.is_busy();
             let msg = match spool::append(&path, &entry) {
-                Ok(sp) => format!(
+                Ok(a) if a.now_full => Some(full_warning(&a.path)),
+                // Locked: not a fault; the background merger adds it within moments.
+                Ok(_) if busy => None,
+                Ok(a) => Some(format!(
                     "telemetry: cannot write {}: {e}; run kept in {} until the next successful write",
                     path.display(),
-                    sp.display()
-                ),
-                Err(se) => format!(
+                    a.path.display()
+                )),
+                Err(se) if spool::is_full(&se) => Some(format!(
+                    "telemetry: cannot write {}: {e}; run NOT recorded: the spool is full (ee telemetry check)",
+                    path.display()
+                )),
+                Err(se) => Some(format!(
                     "telemetry: cannot write {}: {e}; run not recorded (spool: {se})",
                     path.display()
-                ),
+                )),
             };
-            crate::printer::note(quiet, &msg);
+            if let Some(m) = msg {
+                crate::printer::note(quiet && !m.contains("WARNING"), &m);
+            }
+            if busy {
+                store::spawn_maintenance(&path, true);
+            }
         }
     }
 }
 
-/// Open and insert; a database found corrupt while writing is moved aside and the write retried
-/// once on a fresh one.
+/// The one loud warning, given by the run that fills the spool (even with `-q`).
+fn full_warning(spool: &std::path::Path) -> String {
+    format!(
+        "telemetry: WARNING: the spool {} is now full ({} MiB): from now on runs are NOT recorded \
+         until the database can be written again; see `ee telemetry check`",
+        spool.display(),
+        spool::MAX_SPOOL_BYTES >> 20
+    )
+}
+
+/// Insert into the store opened beforehand (or open it now); a database found corrupt while
+/// writing is moved aside, salvaged, and the write retried once on the new one.
 fn write(
     path: &std::path::Path,
     entry: &Entry,
+    opened: Option<Result<Store, StoreError>>,
     notices: &mut Vec<String>,
 ) -> Result<(), StoreError> {
-    let mut store = Store::open(path)?;
+    let mut store = match opened {
+        Some(r) => r?,
+        None => Store::open_for_run(path)?,
+    };
     notices.append(&mut store.notices);
     match store.insert(entry) {
         Ok(_) => Ok(()),
         Err(e) if e.is_corrupt() => {
-            if let Some(moved) = store.quarantine()? {
-                notices.push(format!(
-                    "the telemetry database was corrupt; moved it to {} and started a new one",
-                    moved.display()
-                ));
-            }
-            let mut store = Store::open(path)?;
+            let moved = store.quarantine()?;
+            let mut store = Store::open_for_run(path)?;
             notices.append(&mut store.notices);
+            if let Some(m) = moved {
+                notices.push(store.salvage_note(&m));
+            }
             store.insert(entry).map(|_| ())
         }
         Err(e) => Err(e),

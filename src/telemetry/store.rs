@@ -95,6 +95,13 @@ fn is_corrupt_err(e: &rusqlite::Error) -> bool {
     )
 }
 
+impl StoreError {
+    /// The database is locked by someone else (past the wait).
+    pub fn is_busy(&self) -> bool {
+        matches!(self, StoreError::Sqlite(e) if is_busy(e))
+    }
+}
+
 fn is_busy(e: &rusqlite::Error) -> bool {
     matches!(
         e.sqlite_error_code(),
@@ -107,6 +114,8 @@ pub struct Store {
     conn: Connection,
     path: PathBuf,
     ino: Option<u64>,
+    /// How long to wait for the lock.
+    wait: Duration,
     /// Things the user should hear about (a corrupt database moved aside, a spool that could
     /// not be merged).
     pub notices: Vec<String>,
@@ -114,14 +123,29 @@ pub struct Store {
     pub merged: usize,
 }
 
-/// The lock wait: `EARLYEXIT_DB_TIMEOUT` seconds, else [`DEFAULT_TIMEOUT`].
+/// Longest lock wait accepted from `EARLYEXIT_DB_TIMEOUT`; larger values are clamped to it.
+pub const MAX_TIMEOUT: Duration = Duration::from_secs(600);
+
+/// Longest a run waits for the database lock after its command ended: past that, the run goes to
+/// the spool at once and a background process merges it (the prompt never waits on a lock).
+pub const RUN_WAIT: Duration = Duration::from_millis(10);
+
+/// The lock wait: `EARLYEXIT_DB_TIMEOUT` seconds (clamped to [`MAX_TIMEOUT`]), else
+/// [`DEFAULT_TIMEOUT`].
 pub fn busy_timeout() -> Duration {
     std::env::var("EARLYEXIT_DB_TIMEOUT")
         .ok()
-        .and_then(|v| v.trim().parse::<f64>().ok())
-        .filter(|v| v.is_finite() && *v >= 0.0)
-        .map(Duration::from_secs_f64)
+        .and_then(|v| parse_timeout(&v))
         .unwrap_or(DEFAULT_TIMEOUT)
+}
+
+/// A lock wait in seconds: finite and not negative, clamped to [`MAX_TIMEOUT`].
+pub fn parse_timeout(v: &str) -> Option<Duration> {
+    let v = v.trim().parse::<f64>().ok()?;
+    if !v.is_finite() || v < 0.0 {
+        return None;
+    }
+    Some(Duration::from_secs_f64(v.min(MAX_TIMEOUT.as_secs_f64())))
 }
 
 /// Retention limits: (newest executions kept, age in days); 0 means no limit.
@@ -148,7 +172,8 @@ fn jitter_sleep(attempt: u32) {
     std::thread::sleep(Duration::from_millis(ms));
 }
 
-/// Create the database's directory (0700) and file (0600) when missing.
+/// Create the database's directory (0700) and file (0600) when missing. A database path that
+/// is a dangling symlink creates the symlink's target, 0600 too.
 fn prepare_files(path: &Path) -> Result<(), StoreError> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         if !dir.is_dir() {
@@ -160,14 +185,16 @@ fn prepare_files(path: &Path) -> Result<(), StoreError> {
         }
     }
     if !path.exists() {
+        // Not `create_new`: that refuses a dangling symlink, and SQLite would then create its
+        // target with the umask's mode (0644).
         match fs::OpenOptions::new()
             .write(true)
-            .create_new(true)
+            .create(true)
+            .truncate(false)
             .mode(0o600)
             .open(path)
         {
             Ok(_) => {}
-            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
             Err(e) => {
                 return Err(StoreError::Io(
                     format!("cannot create {}", path.display()),
@@ -177,6 +204,94 @@ fn prepare_files(path: &Path) -> Result<(), StoreError> {
         }
     }
     Ok(())
+}
+
+/// The mode for the files ee creates next to the database (spool, locks): the database's own
+/// permission bits, plus read-write for the owner so that ee can use them. SQLite gives its
+/// `-wal`/`-shm` files the database's mode itself.
+pub fn side_file_mode(db: &Path) -> u32 {
+    fs::metadata(db)
+        .map(|m| (m.mode() & 0o666) | 0o600)
+        .unwrap_or(0o600)
+}
+
+/// Give the database's `-wal` and `-shm` files (owned by this user) the database's mode when
+/// it differs: SQLite creates them with the database's mode, so a database that was read-only
+/// once leaves read-only side files behind that keep it unwritable after it is fixed. Returns
+/// what was changed.
+pub fn repair_side_files(db: &Path) -> Vec<String> {
+    let Ok(m) = fs::metadata(db) else {
+        return Vec::new();
+    };
+    let want = m.mode() & 0o7777;
+    // SAFETY: geteuid cannot fail.
+    let uid = unsafe { nix::libc::geteuid() };
+    let mut fixed = Vec::new();
+    for s in ["-wal", "-shm"] {
+        let p = with_suffix(db, s);
+        let Ok(sm) = fs::symlink_metadata(&p) else {
+            continue;
+        };
+        let have = sm.mode() & 0o7777;
+        if sm.file_type().is_file() && sm.uid() == uid && have != want {
+            use std::os::unix::fs::PermissionsExt;
+            if fs::set_permissions(&p, fs::Permissions::from_mode(want)).is_ok() {
+                fixed.push(format!(
+                    "{} had mode {have:04o}, the database {want:04o}: changed to {want:04o}",
+                    p.display()
+                ));
+            }
+        }
+    }
+    fixed
+}
+
+/// Why the database at `db` may not be writable, in words a user can act on (for
+/// `ee telemetry check`); empty when nothing is found.
+pub fn diagnose(db: &Path) -> Vec<String> {
+    use nix::unistd::{access, AccessFlags};
+    let mut out = Vec::new();
+    let describe = |p: &Path| {
+        fs::metadata(p)
+            .map(|m| format!("mode {:04o}, owner uid {}", m.mode() & 0o7777, m.uid()))
+            .unwrap_or_default()
+    };
+    if let Some(dir) = db.parent().filter(|d| !d.as_os_str().is_empty()) {
+        if dir.is_dir() && access(dir, AccessFlags::W_OK | AccessFlags::X_OK).is_err() {
+            out.push(format!(
+                "the directory {} is not writable ({}): SQLite must create the -wal and -shm files there",
+                dir.display(),
+                describe(dir)
+            ));
+        }
+    }
+    if db.exists() && access(db, AccessFlags::R_OK | AccessFlags::W_OK).is_err() {
+        out.push(format!(
+            "the database {} is read-only ({}): make it writable, e.g. chmod 600 {}",
+            db.display(),
+            describe(db),
+            db.display()
+        ));
+    }
+    for s in ["-wal", "-shm"] {
+        let p = with_suffix(db, s);
+        if p.exists() && access(&p, AccessFlags::R_OK | AccessFlags::W_OK).is_err() {
+            out.push(format!(
+                "{} is not writable ({}): give it the database's mode, or remove it while no ee runs",
+                p.display(),
+                describe(&p)
+            ));
+        }
+    }
+    let sp = spool::spool_path(db);
+    if fs::metadata(&sp).is_ok_and(|m| m.len() > spool::MAX_SPOOL_BYTES) {
+        out.push(format!(
+            "the spool {} is full ({} MiB): runs are no longer recorded until the database can be written",
+            sp.display(),
+            spool::MAX_SPOOL_BYTES >> 20
+        ));
+    }
+    out
 }
 
 /// Switch to WAL unless already on. Reading first matters: many processes issuing the switch
@@ -203,8 +318,8 @@ fn ensure_wal(conn: &Connection, deadline: Instant) -> Result<(), StoreError> {
     }
 }
 
-fn migrate(conn: &Connection) -> Result<(), StoreError> {
-    let tx = immediate(conn)?;
+fn migrate(conn: &Connection, wait: Duration) -> Result<(), StoreError> {
+    let tx = immediate(conn, wait)?;
     let uv: i64 = tx.pragma_query_value(None, "user_version", |r| r.get(0))?;
     if uv == USER_VERSION {
         return Ok(());
@@ -245,8 +360,8 @@ fn strip_comments(sql: &str) -> String {
 
 /// `BEGIN IMMEDIATE`, retrying BUSY until the lock timeout (the busy handler covers most
 /// waits; this covers the cases where SQLite returns BUSY without calling it).
-fn immediate(conn: &Connection) -> Result<Transaction<'_>, StoreError> {
-    let deadline = Instant::now() + busy_timeout();
+fn immediate(conn: &Connection, wait: Duration) -> Result<Transaction<'_>, StoreError> {
+    let deadline = Instant::now() + wait;
     let mut attempt = 0;
     loop {
         match Transaction::new_unchecked(conn, TransactionBehavior::Immediate) {
@@ -268,23 +383,30 @@ impl Store {
     }
 
     /// Open (creating when missing) the database at `path`, bring its schema up to date and
-    /// merge any spooled runs. A corrupt database is moved aside and a new one started.
+    /// merge any spooled runs, waiting up to [`busy_timeout`] for locks. A corrupt database is
+    /// moved aside, what can be read of it salvaged, and a new one started.
     pub fn open(path: &Path) -> Result<Store, StoreError> {
-        match Store::open_inner(path) {
+        Store::open_with(path, busy_timeout(), true)
+    }
+
+    /// Open for recording a run (and for `ee run`'s lookup): waits at most [`RUN_WAIT`] for
+    /// locks and leaves the spool to the background merger, so a locked database costs the
+    /// prompt milliseconds, not the lock timeout.
+    pub fn open_for_run(path: &Path) -> Result<Store, StoreError> {
+        Store::open_with(path, busy_timeout().min(RUN_WAIT), false)
+    }
+
+    fn open_with(path: &Path, wait: Duration, merge: bool) -> Result<Store, StoreError> {
+        match Store::open_inner(path, wait, merge) {
             Err(StoreError::Corrupt(ino, e)) => {
                 let moved = quarantine(path, ino)?;
-                let mut s = Store::open_inner(path).map_err(|e2| match e2 {
+                let mut s = Store::open_inner(path, wait, merge).map_err(|e2| match e2 {
                     StoreError::Corrupt(..) => StoreError::Corrupt(ino, e),
                     other => other,
                 })?;
                 if let Some(m) = moved {
-                    s.notices.insert(
-                        0,
-                        format!(
-                            "the telemetry database was corrupt; moved it to {} and started a new one",
-                            m.display()
-                        ),
-                    );
+                    let note = s.salvage_note(&m);
+                    s.notices.insert(0, note);
                 }
                 Ok(s)
             }
@@ -292,18 +414,33 @@ impl Store {
         }
     }
 
-    fn open_inner(path: &Path) -> Result<Store, StoreError> {
+    /// Salvage what can be read from the corrupt database moved to `moved`, and describe it.
+    pub fn salvage_note(&mut self, moved: &Path) -> String {
+        let what = match self.salvage(moved) {
+            Ok(s) if s.executions > 0 || s.learned > 0 => format!(
+                "salvaged {} run(s) and {} learned row(s) from it into a new one",
+                s.executions, s.learned
+            ),
+            Ok(_) => "nothing could be read from it; started a new one".to_string(),
+            Err(e) => format!("nothing could be salvaged ({e}); started a new one"),
+        };
+        format!(
+            "the telemetry database was corrupt; moved it to {}; {what}",
+            moved.display()
+        )
+    }
+
+    fn open_inner(path: &Path, wait: Duration, merge: bool) -> Result<Store, StoreError> {
         prepare_files(path)?;
         let ino = fs::metadata(path).ok().map(|m| m.ino());
         let corrupt = |e: StoreError| match e {
             StoreError::Corrupt(_, e) => StoreError::Corrupt(ino, e),
             e => e,
         };
-        let timeout = busy_timeout();
         let conn = Connection::open(path)?;
-        conn.busy_timeout(timeout)?;
+        conn.busy_timeout(wait)?;
         conn.set_db_config(DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, true)?;
-        ensure_wal(&conn, Instant::now() + timeout).map_err(corrupt)?;
+        ensure_wal(&conn, Instant::now() + wait).map_err(corrupt)?;
         // Checkpoints run in the background (see `checkpoint_in_background`); the automatic one
         // is only a safety net should those never run.
         conn.execute_batch(
@@ -314,16 +451,17 @@ impl Store {
             .pragma_query_value(None, "user_version", |r| r.get(0))
             .map_err(|e| corrupt(e.into()))?;
         if uv != USER_VERSION {
-            migrate(&conn).map_err(corrupt)?;
+            migrate(&conn, wait).map_err(corrupt)?;
         }
         let mut store = Store {
             conn,
             path: path.to_path_buf(),
             ino,
+            wait,
             notices: Vec::new(),
             merged: 0,
         };
-        if spool::pending(path) {
+        if merge && spool::pending(path) {
             match store.merge_spool() {
                 Ok(n) => store.merged = n,
                 Err(e) if e.is_corrupt() => return Err(corrupt(e)),
@@ -352,73 +490,37 @@ impl Store {
     /// Record one run in one write transaction: the execution, its match events, the learning
     /// update and a retention step. Returns the execution id.
     pub fn insert(&mut self, e: &Entry) -> Result<i64, StoreError> {
-        let tx = immediate(&self.conn)?;
+        let tx = immediate(&self.conn, self.wait)?;
         let id = insert_entry(&tx, e)?;
         retention_step(&tx, id)?;
         tx.commit()?;
-        self.checkpoint_in_background();
         Ok(id)
-    }
-
-    /// When the write-ahead log has grown past [`CHECKPOINT_BYTES`], start
-    /// `ee telemetry checkpoint` in the background and do not wait for it.
-    ///
-    /// Why: each process that opens the database first rebuilds the WAL index by reading the
-    /// whole log, so a long log slows every run down; but a checkpoint costs fsyncs
-    /// (milliseconds), which must not land on the user's command. The log is truncated by the
-    /// checkpoint, so its size is a cheap measure of what a new process has to read.
-    fn checkpoint_in_background(&self) {
-        let wal = with_suffix(&self.path, "-wal");
-        let big = fs::metadata(&wal).is_ok_and(|m| m.len() > CHECKPOINT_BYTES);
-        if !big || checkpoint_running(&self.path) {
-            return;
-        }
-        let Ok(exe) = std::env::current_exe() else {
-            return;
-        };
-        use std::os::unix::process::CommandExt;
-        let _ = std::process::Command::new(exe)
-            .args(["telemetry", "checkpoint"])
-            .env(
-                "EARLYEXIT_DB",
-                std::path::absolute(&self.path).unwrap_or_else(|_| self.path.clone()),
-            )
-            .current_dir("/")
-            .stdin(std::process::Stdio::null())
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .process_group(0)
-            .spawn();
     }
 
     /// Checkpoint the WAL into the database and truncate it, then write one small transaction
     /// so that the fsync of the new log's header happens here, not in a user's run. Returns
     /// false when another checkpoint is already running.
     pub fn checkpoint(&self) -> Result<bool, StoreError> {
-        let lock_path = with_suffix(&self.path, ".ckpt");
-        let lock = fs::OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .mode(0o600)
-            .open(&lock_path)
-            .map_err(|e| StoreError::Io(format!("cannot create {}", lock_path.display()), e))?;
-        let Ok(_guard) = nix::fcntl::Flock::lock(lock, nix::fcntl::FlockArg::LockExclusiveNonblock)
-        else {
+        let Some(_guard) = maintenance_lock(&self.path)? else {
             return Ok(false);
         };
+        self.checkpoint_locked()?;
+        Ok(true)
+    }
+
+    fn checkpoint_locked(&self) -> Result<(), StoreError> {
         self.conn
             .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
-        let tx = immediate(&self.conn)?;
+        let tx = immediate(&self.conn, self.wait)?;
         let uv: i64 = tx.pragma_query_value(None, "user_version", |r| r.get(0))?;
         tx.pragma_update(None, "user_version", uv)?;
         tx.commit()?;
-        Ok(true)
+        Ok(())
     }
 
     /// Begin a write transaction (for bulk work such as `ee telemetry generate`).
     pub fn write_tx(&mut self) -> Result<Transaction<'_>, StoreError> {
-        immediate(&self.conn)
+        immediate(&self.conn, self.wait)
     }
 
     /// Move this (corrupt) database aside; returns where it went.
@@ -437,18 +539,27 @@ impl Store {
         let live = spool::spool_path(&db);
         let mut added = 0;
         for _ in 0..2 {
-            let tx = immediate(&self.conn)?;
-            let entries = if merging.exists() {
-                spool::read(&merging)
-            } else if live.exists() {
+            let tx = immediate(&self.conn, self.wait)?;
+            // Inside the write transaction: no other merger is between its rename and its
+            // commit, and none removes a file other than the one it read (spool::Merging).
+            if !merging.exists() {
+                if !live.exists() {
+                    break;
+                }
                 fs::rename(&live, &merging)
                     .map_err(|e| StoreError::Io(format!("cannot rename {}", live.display()), e))?;
-                spool::read(&merging)
-            } else {
-                break;
             }
-            .map_err(|e| StoreError::Io(format!("cannot read {}", merging.display()), e))?;
-            for entry in &entries {
+            let m = match spool::read(&merging) {
+                Ok(m) => m,
+                Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+                Err(e) => {
+                    return Err(StoreError::Io(
+                        format!("cannot read {}", merging.display()),
+                        e,
+                    ))
+                }
+            };
+            for entry in &m.entries {
                 let fresh = tx.execute(
                     "INSERT OR IGNORE INTO spool_merged (uid) VALUES (?1)",
                     [&entry.uid],
@@ -459,10 +570,263 @@ impl Store {
                 }
             }
             tx.commit()?;
-            let _ = fs::remove_file(&merging);
+            m.finish();
         }
         Ok(added)
     }
+
+    /// Copy what can still be read from the corrupt database at `old` into this (new) one:
+    /// every table the two share, row range by row range, skipping the ranges whose pages
+    /// cannot be read; rows left pointing at lost executions are dropped and the summaries
+    /// are rebuilt from the executions that were saved. Rows are read on a separate read-only
+    /// connection (reopened after each failure) and inserted value by value, so nothing
+    /// unchecked is copied.
+    pub fn salvage(&mut self, old: &Path) -> Result<Salvaged, StoreError> {
+        self.conn.execute_batch("PRAGMA foreign_keys=OFF")?;
+        let r = self.salvage_inner(old);
+        self.conn.execute_batch("PRAGMA foreign_keys=ON")?;
+        r
+    }
+
+    fn salvage_inner(&mut self, old: &Path) -> Result<Salvaged, StoreError> {
+        use rusqlite::OpenFlags;
+        let open_old = || {
+            Connection::open_with_flags(
+                old,
+                OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+            )
+        };
+        let mut src = open_old()?;
+        let tables: Vec<(String, bool)> = {
+            let mut st = self.conn.prepare(
+                "SELECT name, sql LIKE '%WITHOUT ROWID%' FROM main.sqlite_master
+                 WHERE type = 'table' AND name NOT LIKE 'sqlite_%'
+                 ORDER BY name != 'executions', name",
+            )?;
+            let rows = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            rows.collect::<rusqlite::Result<_>>()?
+        };
+        let quote = |s: &str| format!("\"{}\"", s.replace('"', "\"\""));
+        let cols = |c: &Connection, t: &str| -> Vec<String> {
+            c.prepare(&format!("PRAGMA table_info({})", quote(t)))
+                .and_then(|mut st| {
+                    st.query_map([], |r| r.get::<_, String>(1))?
+                        .collect::<rusqlite::Result<Vec<_>>>()
+                })
+                .unwrap_or_default()
+        };
+        let tx = immediate(&self.conn, self.wait)?;
+        let mut out = Salvaged::default();
+        let mut budget = 20_000u32;
+        for (t, without_rowid) in &tables {
+            let theirs = cols(&src, t);
+            let common: Vec<String> = cols(&tx, t)
+                .into_iter()
+                .filter(|c| theirs.contains(c))
+                .map(|c| quote(&c))
+                .collect();
+            if common.is_empty() {
+                continue;
+            }
+            let list = common.join(", ");
+            let marks = vec!["?"; common.len()].join(", ");
+            let mut insert = tx.prepare(&format!(
+                "INSERT OR IGNORE INTO main.{} ({list}) VALUES ({marks})",
+                quote(t)
+            ))?;
+            let select = format!("SELECT {list} FROM {}", quote(t));
+            let mut n = 0;
+            let mut put = |rows: Vec<Vec<rusqlite::types::Value>>| -> rusqlite::Result<()> {
+                for r in rows {
+                    n += insert.execute(rusqlite::params_from_iter(r))?;
+                }
+                Ok(())
+            };
+            if *without_rowid {
+                match read_rows(&src, &select, None) {
+                    Ok(rows) => put(rows)?,
+                    Err(_) => src = open_old()?,
+                }
+            } else {
+                let ranged = format!("{select} WHERE rowid BETWEEN ?1 AND ?2");
+                let bounds = src.query_row(
+                    &format!("SELECT min(rowid), max(rowid) FROM {}", quote(t)),
+                    [],
+                    |r| Ok((r.get::<_, Option<i64>>(0)?, r.get::<_, Option<i64>>(1)?)),
+                );
+                let (lo, hi) = match bounds {
+                    Ok((Some(lo), Some(hi))) => (lo, hi),
+                    Ok(_) => continue,
+                    Err(_) => {
+                        src = open_old()?;
+                        (i64::MIN / 4, i64::MAX / 4)
+                    }
+                };
+                let mut pending = vec![(lo, hi)];
+                while let Some((lo, hi)) = pending.pop() {
+                    if budget == 0 {
+                        break;
+                    }
+                    budget -= 1;
+                    match read_rows(&src, &ranged, Some((lo, hi))) {
+                        Ok(rows) => put(rows)?,
+                        Err(_) => {
+                            src = open_old()?;
+                            if lo < hi {
+                                let mid = lo + (hi - lo) / 2;
+                                pending.push((mid + 1, hi));
+                                pending.push((lo, mid));
+                            }
+                        }
+                    }
+                }
+            }
+            if t == "executions" {
+                out.executions = n;
+            } else if t.starts_with("learn_") {
+                out.learned += n;
+            }
+        }
+        // Rows that point at executions (or other rows) that could not be saved.
+        let orphans: Vec<(String, i64)> = {
+            let mut st = tx.prepare("PRAGMA main.foreign_key_check")?;
+            let rows = st.query_map([], |r| Ok((r.get(0)?, r.get::<_, Option<i64>>(1)?)))?;
+            rows.filter_map(|r| match r {
+                Ok((t, Some(id))) => Some(Ok((t, id))),
+                Ok(_) => None,
+                Err(e) => Some(Err(e)),
+            })
+            .collect::<rusqlite::Result<_>>()?
+        };
+        for (t, id) in orphans {
+            tx.execute(
+                &format!("DELETE FROM main.{} WHERE rowid = ?1", quote(&t)),
+                [id],
+            )?;
+        }
+        tx.execute_batch(REBUILD_SUMMARIES)?;
+        tx.commit()?;
+        Ok(out)
+    }
+}
+
+/// All rows of `sql` (with the two rowid bounds, if given), or the first error.
+fn read_rows(
+    c: &Connection,
+    sql: &str,
+    range: Option<(i64, i64)>,
+) -> rusqlite::Result<Vec<Vec<rusqlite::types::Value>>> {
+    let mut st = c.prepare(sql)?;
+    let n = st.column_count();
+    let map = |r: &rusqlite::Row| {
+        (0..n)
+            .map(|i| r.get(i))
+            .collect::<rusqlite::Result<Vec<_>>>()
+    };
+    let rows = match range {
+        Some((lo, hi)) => st.query_map([lo, hi], map)?.collect(),
+        None => st.query_map([], map)?.collect(),
+    };
+    rows
+}
+
+/// What [`Store::salvage`] saved.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Salvaged {
+    pub executions: usize,
+    pub learned: usize,
+}
+
+/// The summaries recomputed from the executions (after a salvage).
+const REBUILD_SUMMARIES: &str = "
+DELETE FROM main.exec_summary;
+DELETE FROM main.command_summary;
+INSERT INTO main.exec_summary (project_type, category, reason, pattern, runs, matched, total_s,
+                               stopped_early, time_saved_s)
+SELECT project_type, category, reason, coalesce(pattern, (SELECT group_concat(value, ' | ')
+           FROM json_each(error_patterns)), '') AS label,
+       count(*), sum(match_count > 0), sum(total_s), sum(stopped_early),
+       sum(coalesce(time_saved_s, 0))
+FROM main.executions GROUP BY project_type, category, reason, label;
+INSERT INTO main.command_summary (command_key, runs, total_s, done_runs, done_s, last_at)
+SELECT command_key, count(*), sum(total_s),
+       sum(NOT stopped_early AND reason IN ('completed', 'no_match')),
+       sum(CASE WHEN NOT stopped_early AND reason IN ('completed', 'no_match') THEN total_s
+           ELSE 0 END), max(started_at)
+FROM main.executions GROUP BY command_key;
+";
+
+/// Take the maintenance lock of the database at `db` (`telemetry.db.ckpt`), without waiting:
+/// None when another process holds it.
+fn maintenance_lock(db: &Path) -> Result<Option<nix::fcntl::Flock<fs::File>>, StoreError> {
+    let lock_path = with_suffix(db, ".ckpt");
+    let lock = fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .mode(side_file_mode(db))
+        .custom_flags(nix::libc::O_NOFOLLOW)
+        .open(&lock_path)
+        .map_err(|e| StoreError::Io(format!("cannot create {}", lock_path.display()), e))?;
+    Ok(nix::fcntl::Flock::lock(lock, nix::fcntl::FlockArg::LockExclusiveNonblock).ok())
+}
+
+/// The background job (`ee telemetry checkpoint`, started by [`spawn_maintenance`]): merge the
+/// spool and checkpoint the WAL, one process at a time. After releasing its lock it looks
+/// again, so a run that spooled while it worked (and saw it busy) is not left waiting.
+/// Returns false when another process was already at it.
+pub fn maintain(path: &Path) -> Result<bool, StoreError> {
+    for round in 0..20 {
+        let Some(guard) = maintenance_lock(path)? else {
+            return Ok(round > 0);
+        };
+        let mut store = Store::open_with(path, busy_timeout(), false)?;
+        let merged = if spool::pending(path) {
+            store.merge_spool()?
+        } else {
+            0
+        };
+        store.checkpoint_locked()?;
+        drop(store);
+        drop(guard);
+        if merged == 0 && round > 0 || !spool::pending(path) {
+            return Ok(true);
+        }
+    }
+    Ok(true)
+}
+
+/// After a run was written or spooled: start [`maintain`] in the background, without waiting
+/// for it, when the spool holds runs or the write-ahead log has grown past
+/// [`CHECKPOINT_BYTES`], unless it is already running.
+///
+/// Why a checkpoint: each process that opens the database first rebuilds the WAL index by
+/// reading the whole log, so a long log slows every run down; but a checkpoint costs fsyncs
+/// (milliseconds), which must not land on the user's command.
+pub fn spawn_maintenance(path: &Path, spooled: bool) {
+    let wal = with_suffix(path, "-wal");
+    let needed = spooled
+        || spool::pending(path)
+        || fs::metadata(&wal).is_ok_and(|m| m.len() > CHECKPOINT_BYTES);
+    if !needed || checkpoint_running(path) {
+        return;
+    }
+    let Ok(exe) = std::env::current_exe() else {
+        return;
+    };
+    use std::os::unix::process::CommandExt;
+    let _ = std::process::Command::new(exe)
+        .args(["telemetry", "checkpoint"])
+        .env(
+            "EARLYEXIT_DB",
+            std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf()),
+        )
+        .current_dir("/")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .process_group(0)
+        .spawn();
 }
 
 fn json_list(v: &[String]) -> Option<String> {
@@ -671,7 +1035,8 @@ fn quarantine(path: &Path, ino: Option<u64>) -> Result<Option<PathBuf>, StoreErr
         .write(true)
         .create(true)
         .truncate(false)
-        .mode(0o600)
+        .mode(side_file_mode(path))
+        .custom_flags(nix::libc::O_NOFOLLOW)
         .open(&lock_path)
         .map_err(|e| StoreError::Io(format!("cannot create {}", lock_path.display()), e))?;
     let _guard = nix::fcntl::Flock::lock(lock, nix::fcntl::FlockArg::LockExclusive)
