@@ -154,11 +154,16 @@ pub fn grep_exit_code(o: &Outcome, unix: bool) -> i32 {
     }
 }
 
-/// Exit status of `ee run`: the child's own unless ee decided.
+/// Exit status of `ee run`: the child's own unless ee stopped it. A run ee did not stop (a match
+/// whose child ended during the delay after it, an interrupt the child handled itself) exits
+/// with the child's own status, always.
 pub fn run_exit_code(o: &Outcome) -> i32 {
     let child = o.child;
     if o.detached {
         return EXIT_DETACHED;
+    }
+    if let (false, Some(c)) = (o.stopped_early, child) {
+        return c.shell_code();
     }
     match o.reason {
         Reason::ErrorMatch | Reason::Match => 1,
