@@ -250,6 +250,7 @@ impl Entry {
                 first_output_timeout: self.first_output_timeout_s,
                 delay_exit: self.delay_exit_s,
                 timeout_learned: self.timeout_learned,
+                hang_quiet: None,
             },
             exit_code: self.exit_code,
             child: match (self.child_exit, self.child_signal) {
@@ -284,6 +285,7 @@ impl Entry {
                 .filter(|e| e.kind == "observed")
                 .map(rec)
                 .collect(),
+            ends_line: true,
         }
     }
 }
