@@ -153,10 +153,9 @@ fn dry_run(a: &RunArgs, ctx: &RunContext, advice: &Advice, applied: &Applied) {
     match (&e.timeout, applied.timeout, &advice.timeout) {
         (Some(t), _, _) => out.push_str(&format!("timeout: {} (yours)\n", secs(*t))),
         (None, Some(t), Some(ta)) => out.push_str(&format!(
-            "timeout: {} (learned: {}; decided by {}; mean {:.2}s, σ {:.2}s over {} runs)\n",
+            "timeout: {} (learned: {}; mean {:.2}s, σ {:.2}s over {} runs)\n",
             secs(t),
             ta.why,
-            ta.term,
             ta.mean,
             ta.stddev,
             ta.samples

@@ -75,6 +75,8 @@ CREATE TABLE IF NOT EXISTS learn_evidence (
     checks      INTEGER NOT NULL DEFAULT 0,
     since_check INTEGER NOT NULL DEFAULT 0,
     checked_at  REAL    NOT NULL DEFAULT 0,
+    lead_n      INTEGER NOT NULL DEFAULT 0,
+    lead_sum    REAL    NOT NULL DEFAULT 0,
     PRIMARY KEY (scope, pattern)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS learn_runtimes (
@@ -144,6 +146,10 @@ pub struct Evidence {
     pub checks: u64,
     /// Runs it stopped since its last shadow check.
     pub since_check: u64,
+    /// Failed runs (ended by themselves) it matched in, and the sum of how long before their end
+    /// it first matched (seconds): what stopping on it would have saved.
+    pub lead_n: u64,
+    pub lead_sum: f64,
     /// When it was last judged against the truth: a shadow check, or a passing run it was watched
     /// in without matching (Unix seconds; 0: never).
     pub checked_at: f64,
@@ -308,7 +314,8 @@ pub fn load(conn: &Connection, scopes: &[String]) -> rusqlite::Result<Knowledge>
     if let Some(n) = k.narrow().map(str::to_string) {
         // Tables from before these existed read as empty.
         if let Ok(mut st) = conn.prepare_cached(
-            "SELECT pattern, tn, checks, since_check, checked_at FROM learn_evidence WHERE scope = ?1",
+            "SELECT pattern, tn, checks, since_check, checked_at, lead_n, lead_sum \
+             FROM learn_evidence WHERE scope = ?1",
         ) {
             let rows = st.query_map([&n], |r| {
                 Ok(Evidence {
@@ -318,6 +325,8 @@ pub fn load(conn: &Connection, scopes: &[String]) -> rusqlite::Result<Knowledge>
                     checks: r.get::<_, i64>(2)?.max(0) as u64,
                     since_check: r.get::<_, i64>(3)?.max(0) as u64,
                     checked_at: r.get(4)?,
+                    lead_n: r.get::<_, i64>(5)?.max(0) as u64,
+                    lead_sum: r.get(6)?,
                 })
             })?;
             for r in rows {
@@ -672,7 +681,12 @@ pub fn update(
             }
         }
     }
-    let lines: Vec<String> = o.matches.iter().chain(&o.observed).map(line_text).collect();
+    let lines: Vec<(f64, String)> = o
+        .matches
+        .iter()
+        .chain(&o.observed)
+        .map(|m| (m.offset, line_text(m)))
+        .collect();
     let mut mined: Vec<String> = Vec::new();
     if truth == Truth::Failed && o.mode == Mode::Run {
         let mut seen = 0;
@@ -732,8 +746,8 @@ pub fn update(
                 None
             }
         } else {
-            let Some(&hit) = hits.get(p) else { continue };
-            match (hit, truth) {
+            let Some(&first) = hits.get(p) else { continue };
+            match (first.is_some(), truth) {
                 (true, Truth::Failed) => Some(Verdict::Tp),
                 (true, _) => Some(Verdict::Fp),
                 (false, Truth::Failed) => Some(Verdict::Fneg),
@@ -778,28 +792,38 @@ pub fn update(
     if let Some(n) = known.narrow() {
         let capped = o.observed.len() >= crate::outcome::MAX_RECORDS;
         let mut st = tx.prepare_cached(
-            "INSERT INTO learn_evidence (scope, pattern, tn, checks, since_check, checked_at) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (scope, pattern) DO UPDATE SET \
+            "INSERT INTO learn_evidence (scope, pattern, tn, checks, since_check, checked_at, \
+             lead_n, lead_sum) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) \
+             ON CONFLICT (scope, pattern) DO UPDATE SET \
              tn = tn + excluded.tn, checks = checks + excluded.checks, \
+             lead_n = lead_n + excluded.lead_n, lead_sum = lead_sum + excluded.lead_sum, \
              since_check = CASE WHEN excluded.checks > 0 THEN 0 \
                                 ELSE since_check + excluded.since_check END, \
              checked_at = max(checked_at, excluded.checked_at)",
         )?;
         for p in cands.keys() {
-            let hit = hits.get(p).copied();
+            let first = hits.get(p).copied();
+            let hit = first.map(|f| f.is_some());
             let tn = (truth == Truth::Succeeded && hit == Some(false) && !capped) as i64;
             let check = (truth != Truth::Unknown
                 && hit == Some(true)
                 && super::rank::confirmed(&known, p)) as i64;
+            // How long before the end of a failed run it matched: what a stop on it saves.
+            let lead = match (truth, first) {
+                (Truth::Failed, Some(Some(f))) => Some((total - f).max(0.0)),
+                _ => None,
+            };
             let used = (stopper.as_deref() == Some(p.as_str())) as i64;
-            if tn + check + used > 0 {
+            if tn + check + used > 0 || lead.is_some() {
                 st.execute(params![
                     n,
                     p,
                     tn,
                     check,
                     used,
-                    if check + tn > 0 { at } else { 0.0 }
+                    if check + tn > 0 { at } else { 0.0 },
+                    lead.is_some() as i64,
+                    lead.unwrap_or(0.0)
                 ])?;
             }
         }
@@ -859,17 +883,18 @@ pub fn update(
 /// `RegexSet` for all of them; nothing is compiled when there is no line.
 fn hits<'a>(
     pats: impl Iterator<Item = &'a String>,
-    lines: &[String],
-) -> BTreeMap<&'a String, bool> {
+    lines: &[(f64, String)],
+) -> BTreeMap<&'a String, Option<f64>> {
     let pats: Vec<&String> = pats.collect();
     if lines.is_empty() {
-        return pats.into_iter().map(|p| (p, false)).collect();
+        return pats.into_iter().map(|p| (p, None)).collect();
     }
+    let earlier = |a: Option<f64>, t: f64| Some(a.map_or(t, |a: f64| a.min(t)));
     if let Ok(set) = RegexSet::new(&pats) {
-        let mut hit = vec![false; pats.len()];
-        for l in lines {
+        let mut hit: Vec<Option<f64>> = vec![None; pats.len()];
+        for (t, l) in lines {
             for i in set.matches(l).into_iter() {
-                hit[i] = true;
+                hit[i] = earlier(hit[i], *t);
             }
         }
         return pats.into_iter().zip(hit).collect();
@@ -877,7 +902,11 @@ fn hits<'a>(
     pats.into_iter()
         .filter_map(|p| {
             let re = Regex::new(p).ok()?;
-            Some((p, lines.iter().any(|l| re.is_match(l))))
+            let first = lines
+                .iter()
+                .filter(|(_, l)| re.is_match(l))
+                .fold(None, |a, (t, _)| earlier(a, *t));
+            Some((p, first))
         })
         .collect()
 }
@@ -1158,15 +1187,19 @@ mod tests {
     #[test]
     fn hits_with_a_set_and_without() {
         let pats = ["^FAILED".to_string(), "boom".to_string(), "(".to_string()];
-        let lines = vec!["FAILED x".to_string(), "ok".to_string()];
+        let lines = vec![
+            (2.0, "FAILED y".to_string()),
+            (1.0, "FAILED x".to_string()),
+            (0.5, "ok".to_string()),
+        ];
         let h = hits(pats.iter(), &lines);
-        assert_eq!(h.get(&pats[0]), Some(&true));
-        assert_eq!(h.get(&pats[1]), Some(&false));
+        assert_eq!(h.get(&pats[0]), Some(&Some(1.0)));
+        assert_eq!(h.get(&pats[1]), Some(&None));
         assert_eq!(h.get(&pats[2]), None, "invalid pattern left out");
         let h = hits(pats[..2].iter(), &lines);
-        assert_eq!((h[&pats[0]], h[&pats[1]]), (true, false));
+        assert_eq!((h[&pats[0]], h[&pats[1]]), (Some(1.0), None));
         let h = hits(pats.iter(), &[]);
-        assert!(h.values().all(|v| !v));
+        assert!(h.values().all(|v| v.is_none()));
     }
 
     #[test]

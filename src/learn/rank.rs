@@ -46,6 +46,9 @@ pub struct Ranked {
     pub tn: u64,
     /// Shadow checks judged here since it was confirmed.
     pub checks: u64,
+    /// Mean time (s) before the end of failed runs here at which it first matched: what a stop
+    /// on it saves.
+    pub lead: f64,
     pub precision: f64,
     pub recall: f64,
     /// Wilson lower bound of precision × recall.
@@ -156,6 +159,7 @@ fn ranked(r: &PatternRow) -> Ranked {
         uses: r.uses,
         tn: 0,
         checks: 0,
+        lead: 0.0,
         precision: floor2(c.precision()),
         recall: floor2(c.recall()),
         score: floor2(c.score()),
@@ -166,7 +170,8 @@ fn ranked(r: &PatternRow) -> Ranked {
 }
 
 /// Sort best first: confirmed, shadow, withdrawn; then score, fewer false positives, more
-/// evidence of specificity (passing runs watched without a match), more true positives, fewer
+/// evidence of specificity (passing runs watched without a match), the earlier match in failed
+/// runs (more time saved, at 0.1 s resolution), more true positives, fewer
 /// misses, and on a full tie the longer (more specific) pattern: a tie never favours less
 /// evidence of specificity.
 pub fn sort(v: &mut [Ranked]) {
@@ -181,6 +186,7 @@ pub fn sort(v: &mut [Ranked]) {
             .then(b.score.total_cmp(&a.score))
             .then(a.fp.cmp(&b.fp))
             .then(b.tn.cmp(&a.tn))
+            .then(b.lead.total_cmp(&a.lead))
             .then(b.tp.cmp(&a.tp))
             .then(a.fneg.cmp(&b.fneg))
             .then(b.pattern.len().cmp(&a.pattern.len()))
@@ -296,6 +302,11 @@ pub fn advise(k: &Knowledge, profile: Option<&Profile>) -> Advice {
         let e = k.evidence(&r.pattern);
         r.tn = e.tn;
         r.checks = e.checks;
+        r.lead = if e.lead_n > 0 {
+            (e.lead_sum / e.lead_n as f64 * 10.0).floor() / 10.0
+        } else {
+            0.0
+        };
         let here = k.narrow_row(&r.pattern);
         let c = here.map(|x| x.counts).unwrap_or_default();
         r.why = match r.state {
@@ -326,6 +337,7 @@ pub fn advise(k: &Knowledge, profile: Option<&Profile>) -> Advice {
                 n.state = r.state;
                 n.tn = r.tn;
                 n.checks = r.checks;
+                n.lead = r.lead;
                 *r = n;
             }
         }
