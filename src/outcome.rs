@@ -94,6 +94,9 @@ pub struct LimitsUsed {
     pub delay_exit: f64,
     /// True when the timeout came from learning.
     pub timeout_learned: bool,
+    /// A learned timeout's quiet requirement (a hang detector), seconds.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hang_quiet: Option<f64>,
 }
 
 /// Everything known about a finished run.
@@ -125,6 +128,9 @@ pub struct Outcome {
     pub matches: Vec<MatchRecord>,
     /// Error-like lines seen by the observation lexicon (capped).
     pub observed: Vec<MatchRecord>,
+    /// The last byte passed through ended a line: ee's own notice needs no line break first.
+    #[serde(skip)]
+    pub ends_line: bool,
 }
 
 /// Most match records kept per run.
@@ -154,11 +160,16 @@ pub fn grep_exit_code(o: &Outcome, unix: bool) -> i32 {
     }
 }
 
-/// Exit status of `ee run`: the child's own unless ee decided.
+/// Exit status of `ee run`: the child's own unless ee stopped it. A run ee did not stop (a match
+/// whose child ended during the delay after it, an interrupt the child handled itself) exits
+/// with the child's own status, always.
 pub fn run_exit_code(o: &Outcome) -> i32 {
     let child = o.child;
     if o.detached {
         return EXIT_DETACHED;
+    }
+    if let (false, Some(c)) = (o.stopped_early, child) {
+        return c.shell_code();
     }
     match o.reason {
         Reason::ErrorMatch | Reason::Match => 1,

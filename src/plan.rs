@@ -124,6 +124,7 @@ impl Plan {
                 None => Vec::new(),
             },
             stderr_idle: o.stderr_idle_exit,
+            hang_quiet: None,
         };
         let mut fd_matchers = Vec::new();
         for pair in o.fd_pattern.chunks(2) {
@@ -161,6 +162,7 @@ impl Plan {
             first_output_timeout: secs(o.first_output_timeout),
             delay_exit: delay.as_secs_f64(),
             timeout_learned: false,
+            hang_quiet: None,
         };
         Ok(Plan {
             matcher,

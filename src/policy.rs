@@ -117,6 +117,9 @@ pub struct Limits {
     /// `--transition-states`: state regexes in order.
     pub transitions: Vec<Regex>,
     pub stderr_idle: Option<Duration>,
+    /// With `timeout`: a hang detector (a learned timeout). The run is stopped only once it has
+    /// outlasted `timeout` and its output has also been quiet this long.
+    pub hang_quiet: Option<Duration>,
 }
 
 #[derive(Debug)]
@@ -428,7 +431,7 @@ impl Policy {
             }
         }
         if let Some(t) = self.limits.timeout {
-            min(self.start + t);
+            min(self.timeout_at(t));
         }
         if self.drain.is_none() {
             if let Some(i) = self.limits.idle {
@@ -451,14 +454,21 @@ impl Policy {
         }
         if let Some(dr) = &self.drain {
             let quiet = matches!((self.limits.delay_quiet, self.last_output), (Some(q), Some(l)) if now >= l + q);
-            let timed_out = self.limits.timeout.is_some_and(|t| now >= self.start + t);
+            let timed_out = self
+                .limits
+                .timeout
+                .is_some_and(|t| now >= self.timeout_at(t));
             if now >= dr.until || quiet || timed_out {
                 self.stop = true;
             }
             return self.stop;
         }
         let expired = |d: Option<Duration>, from: Instant| d.is_some_and(|d| now >= from + d);
-        let reason = if expired(self.limits.timeout, self.start) {
+        let reason = if self
+            .limits
+            .timeout
+            .is_some_and(|t| now >= self.timeout_at(t))
+        {
             Some(Reason::Timeout)
         } else if self.first_output.is_none() && expired(self.limits.first_output, self.start) {
             Some(Reason::FirstOutputTimeout)
@@ -477,6 +487,16 @@ impl Policy {
             self.stop = true;
         }
         self.stop
+    }
+
+    /// When the overall timeout fires: at `start + t`, or for a hang detector once the run has
+    /// outlasted `t` and been quiet for `hang_quiet`, whichever is later.
+    fn timeout_at(&self, t: Duration) -> Instant {
+        let at = self.start + t;
+        match self.limits.hang_quiet {
+            Some(q) => at.max(self.last_output.unwrap_or(self.start) + q),
+            None => at,
+        }
     }
 
     /// The run was suspended (Ctrl-Z) for `d`: clocks do not count that time.
@@ -521,6 +541,7 @@ mod tests {
             guard: Guard::default(),
             transitions: Vec::new(),
             stderr_idle: None,
+            hang_quiet: None,
         }
     }
 
@@ -566,6 +587,33 @@ mod tests {
         assert!(!p.on_tick(t0 + Duration::from_millis(1500)));
         assert!(p.on_tick(t0 + Duration::from_millis(1900)));
         assert_eq!(p.reason, Some(Reason::IdleTimeout));
+    }
+
+    #[test]
+    fn hang_detector_needs_quiet_after_the_limit() {
+        let t0 = Instant::now();
+        let s = Duration::from_secs;
+        let mut l = limits();
+        l.timeout = Some(s(6));
+        l.hang_quiet = Some(s(5));
+        let mut p = Policy::new(l, t0);
+        // Output keeps coming past the limit: progress, never stopped.
+        for i in 1..=9 {
+            p.on_output(t0 + s(i), false);
+            assert!(!p.on_tick(t0 + s(i)), "at {i}s");
+        }
+        assert_eq!(p.next_deadline(), Some(t0 + s(14)));
+        assert!(!p.on_tick(t0 + s(13)));
+        assert!(p.on_tick(t0 + s(14)));
+        assert_eq!(p.reason, Some(Reason::Timeout));
+        // Silent from the start: stopped at the limit itself.
+        let mut l = limits();
+        l.timeout = Some(s(6));
+        l.hang_quiet = Some(s(5));
+        let mut p = Policy::new(l, t0);
+        p.on_output(t0, false);
+        assert!(!p.on_tick(t0 + s(5)));
+        assert!(p.on_tick(t0 + s(6)));
     }
 
     #[test]

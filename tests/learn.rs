@@ -91,24 +91,26 @@ fn stderr(o: &Output) -> String {
 }
 
 #[test]
-fn sixth_failing_run_is_stopped_on_the_learned_pattern() {
+fn fifth_run_is_stopped_once_the_learned_pattern_is_confirmed() {
     let env = Env::new();
-    // Prints the failure, then keeps going for $NAP seconds, then fails.
+    // Prints the failure, then keeps going for $NAP seconds, then fails (passes with $PASS).
     env.script(
         "suite.sh",
-        "echo collecting\necho 'FAILED test_x'\nsleep \"${NAP:-0.1}\"\necho done\nexit 1\n",
+        "echo collecting\nif [ -n \"$PASS\" ]; then echo done; exit 0; fi\necho 'FAILED'\n\
+         sleep \"${NAP:-0.1}\"\necho done\nexit 1\n",
     );
-    for i in 0..5 {
-        let (o, _) = env.run(&["run", "--", "./suite.sh"]);
-        assert_eq!(code(&o), 1, "training run {i}: {}", stderr(&o));
+    // Failed, passed, failed, passed: caught 2 failures, clean in 2 passes — confirmed.
+    for i in 0..4 {
+        let mut c = env.ee();
+        if i % 2 == 1 {
+            c.env("PASS", "1");
+        }
+        let o = c.args(["run", "--", "./suite.sh"]).output().unwrap();
+        assert_eq!(code(&o), if i % 2 == 1 { 0 } else { 1 }, "training run {i}");
         assert!(
             !stderr(&o).contains("stopped"),
             "run {i} stopped: {}",
             stderr(&o)
-        );
-        assert_eq!(
-            String::from_utf8_lossy(&o.stdout),
-            "collecting\nFAILED test_x\ndone\n"
         );
     }
     let mut c = env.ee();
@@ -120,34 +122,31 @@ fn sixth_failing_run_is_stopped_on_the_learned_pattern() {
     assert!(took < Duration::from_secs(5), "not stopped early: {took:?}");
     let err = stderr(&o);
     assert!(err.contains("stopped suite.sh after"), "{err}");
-    assert!(err.contains("learned pattern /^FAILED/"), "{err}");
+    assert!(err.contains("pattern /^FAILED/ (pattern learned from failed runs; confirmed here: caught 2 failed runs, clean in 2 passing runs"), "{err}");
+    assert!(
+        err.contains("undo: ee feedback last --false-positive"),
+        "{err}"
+    );
     assert!(err.contains("--no-learn"), "{err}");
     assert_eq!(
         err.lines().filter(|l| l.starts_with("ee:")).count(),
         1,
         "{err}"
     );
-    assert_eq!(
-        String::from_utf8_lossy(&o.stdout),
-        "collecting\nFAILED test_x\n"
-    );
+    assert_eq!(String::from_utf8_lossy(&o.stdout), "collecting\nFAILED\n");
 
     // ee suggest names the pattern and a confidence.
     let (o, _) = env.run(&["suggest", "--", "./suite.sh"]);
     let out = String::from_utf8_lossy(&o.stdout);
-    assert!(out.contains("/^FAILED/  applied"), "{out}");
-    assert!(
-        out.contains("Based on 6 similar executions of `suite.sh`"),
-        "{out}"
-    );
+    assert!(out.contains("/^FAILED/  applied: confirmed here"), "{out}");
+    assert!(out.contains("Based on 5 similar executions of"), "{out}");
     assert!(out.contains("Wilson"), "{out}");
     let v = env.json(&["suggest", "--json", "--", "./suite.sh"]);
     let top = &v["ranked"][0];
     assert_eq!(top["pattern"], "^FAILED");
-    assert_eq!(top["tp"], 5);
+    assert_eq!(top["tp"], 2);
+    assert_eq!(top["tn"], 2);
     assert_eq!(top["uses"], 1);
-    let score = top["score"].as_f64().unwrap();
-    assert!((0.6..0.8).contains(&score), "{score}");
     assert_eq!(top["applied"], true);
 
     // --no-learn runs it to the end; the run is recorded as not learned.
@@ -158,7 +157,7 @@ fn sixth_failing_run_is_stopped_on_the_learned_pattern() {
     assert_eq!(code(&o), 1);
     assert!(String::from_utf8_lossy(&o.stdout).ends_with("done\n"));
     let learned = env.sql_f64s("SELECT pattern_learned FROM executions ORDER BY id");
-    assert_eq!(learned, [0.0, 0.0, 0.0, 0.0, 0.0, 1.0, 0.0]);
+    assert_eq!(learned, [0.0, 0.0, 0.0, 0.0, 1.0, 0.0]);
     let saved = env.sql_f64s("SELECT time_saved_s FROM executions WHERE time_saved_s IS NOT NULL");
     assert_eq!(saved.len(), 1, "time saved recorded for the stopped run");
 }
@@ -182,7 +181,8 @@ fn timeout_learned_from_normal_runs_stops_a_hang_with_124() {
     let v = env.json(&["suggest", "--json", "--", "./quick.sh"]);
     let t = v["timeout"]["seconds"].as_f64().unwrap();
     assert!(t >= mean + 2.0 * sd, "timeout {t} < mean {mean} + 2σ {sd}");
-    assert!(t <= 4.0, "timeout {t} too long for a {mean}s command");
+    assert!(t <= 6.0, "timeout {t} too long for a {mean}s command");
+    assert_eq!(v["timeout"]["quiet"], 5.0);
     assert_eq!(v["timeout"]["applied"], true);
     assert_eq!(v["timeout"]["samples"], 10);
     let c = v["timeout"]["confidence"].as_f64().unwrap();
@@ -192,7 +192,7 @@ fn timeout_learned_from_normal_runs_stops_a_hang_with_124() {
     let (o, took) = env.run(&["run", "--", "./quick.sh"]);
     assert_eq!(code(&o), 124, "{}", stderr(&o));
     assert!(took >= Duration::from_secs_f64(t * 0.9), "{took:?} vs {t}");
-    assert!(took < Duration::from_secs_f64(t + 5.0), "{took:?} vs {t}");
+    assert!(took < Duration::from_secs(15), "{took:?} vs {t}");
     assert!(stderr(&o).contains("learned timeout"), "{}", stderr(&o));
     // A user timeout wins over the learned one.
     let (o, took) = env.run(&["run", "-t", "0.3", "--", "./quick.sh"]);
@@ -230,7 +230,10 @@ fn false_positive_pattern_ranked_below_true_one_and_not_applied() {
     let v = env.json(&["suggest", "--json", "--", "./flaky.sh"]);
     let ranked = v["ranked"].as_array().unwrap();
     let pos = |p: &str| ranked.iter().position(|r| r["pattern"] == p);
-    let good = pos("^FATAL:").expect("FATAL learned");
+    let good = ranked
+        .iter()
+        .position(|r| r["pattern"].as_str().unwrap().starts_with("^FATAL:"))
+        .expect("FATAL learned");
     let bad = pos(r"^warning:\s+deprecated\s+error").expect("warning tracked");
     assert!(good < bad, "{ranked:#?}");
     assert_eq!(ranked[good]["applied"], true);
@@ -238,7 +241,7 @@ fn false_positive_pattern_ranked_below_true_one_and_not_applied() {
     assert!(ranked[bad]["fp"].as_u64().unwrap() >= 5);
     let dry = env.run(&["run", "--dry-run", "--", "./flaky.sh"]).0;
     let out = String::from_utf8_lossy(&dry.stdout);
-    assert!(out.contains("pattern: /^FATAL:/"), "{out}");
+    assert!(out.contains("pattern: /^FATAL:"), "{out}");
     assert!(!out.contains("pattern: /^warning"), "{out}");
     // The passing variant is not stopped by anything learned.
     let _ = std::fs::remove_file(&fail);
@@ -285,11 +288,11 @@ fn dry_run_prints_and_does_not_run() {
     assert!(out.contains("patterns: none applied"), "{out}");
     assert!(out.contains("quiet gap after a match: 0.3s"), "{out}");
     assert!(!env.path().join("ran").exists());
-    // A profile applies from a cold start.
+    // A profile is only watched (shadow) from a cold start.
     let (o, _) = env.run(&["run", "--dry-run", "--", "cargo", "test"]);
     let out = String::from_utf8_lossy(&o.stdout);
     assert!(
-        out.contains(r"pattern: /^test \S+ \.\.\. FAILED/ (built-in profile cargo-test)"),
+        out.contains("patterns: none applied (none confirmed for this project and command)"),
         "{out}"
     );
     let (o, _) = env.run(&["run", "--dry-run", "--no-learn", "--", "cargo", "test"]);
@@ -332,9 +335,17 @@ fn interrupt_exits_130_and_is_recorded() {
 #[test]
 fn feedback_changes_the_aggregates() {
     let env = Env::new();
-    env.script("suite.sh", "echo 'FAILED test_x'\nexit 1\n");
-    for _ in 0..5 {
-        env.run(&["run", "--", "./suite.sh"]);
+    env.script(
+        "suite.sh",
+        "if [ -n \"$PASS\" ]; then exit 0; fi\necho 'FAILED'\nsleep 5\nexit 1\n",
+    );
+    // F P F P: confirmed; the 5th run is stopped by it.
+    for i in 0..5 {
+        let mut c = env.ee();
+        if i % 2 == 1 {
+            c.env("PASS", "1");
+        }
+        c.args(["run", "--", "./suite.sh"]).output().unwrap();
     }
     let score = |env: &Env| {
         let v = env.json(&["suggest", "--json", "--", "./suite.sh"]);
@@ -351,15 +362,15 @@ fn feedback_changes_the_aggregates() {
             r["applied"] == true,
         )
     };
-    assert_eq!(score(&env), (5, 0, true));
+    assert_eq!(score(&env), (2, 0, true));
     let (o, _) = env.run(&["feedback", "last", "--false-positive"]);
     assert_eq!(code(&o), 0, "{}", stderr(&o));
     assert!(String::from_utf8_lossy(&o.stdout).starts_with("run 5: false-positive recorded"));
-    assert_eq!(score(&env), (4, 1, false));
+    assert_eq!(score(&env), (2, 1, false));
     // A new verdict on the same run replaces the earlier one.
     let (o, _) = env.run(&["feedback", "5", "--good"]);
     assert_eq!(code(&o), 0, "{}", stderr(&o));
-    assert_eq!(score(&env), (5, 0, true));
+    assert_eq!(score(&env), (3, 0, true));
     let (o, _) = env.run(&["feedback", "999", "--good"]);
     assert_eq!(code(&o), 1);
     assert!(
@@ -413,14 +424,14 @@ fn profiles_builtin_and_user() {
     assert!(stderr(&o).contains("broken.json"), "{}", stderr(&o));
     let (o, _) = env.run(&["profile", "show", "nope"]);
     assert_eq!(code(&o), 3);
-    // The user profile applies to its command from a cold start.
+    // The user profile is watched in shadow from a cold start: the run is not stopped.
     env.script(
         "deploy.sh",
-        "echo step1\necho 'ROLLBACK started'\nsleep 20\n",
+        "echo step1\necho 'ROLLBACK started'\nsleep 0.3\n",
     );
-    let (o, took) = env.run(&["run", "--", "./deploy.sh"]);
-    assert_eq!(code(&o), 1, "{}", stderr(&o));
-    assert!(took < Duration::from_secs(5));
+    let (o, _) = env.run(&["run", "--", "./deploy.sh"]);
+    assert_eq!(code(&o), 0, "{}", stderr(&o));
+    assert!(!stderr(&o).contains("stopped"), "{}", stderr(&o));
     let v = env.json(&["suggest", "--json", "--", "./deploy.sh"]);
     assert_eq!(v["profile"], "deploy");
 }
@@ -443,12 +454,23 @@ fn learned_quiet_gap_keeps_a_slow_context_burst() {
     // The failure's context arrives in pieces 0.4 s apart (longer than the default 0.3 s gap).
     env.script(
         "trace.sh",
-        "echo start\necho 'FAILED test_x'\nsleep 0.4\necho 'Error: detail one'\nsleep 0.4\n\
-         echo 'Error: detail two'\nsleep \"${NAP:-0.1}\"\nexit 1\n",
+        "echo start\nif [ -n \"$PASS\" ]; then exit 0; fi\necho 'FAILED test_x'\nsleep 0.4\n\
+         echo 'Error: detail one'\nsleep 0.4\necho 'Error: detail two'\nsleep \"${NAP:-0.1}\"\n\
+         exit 1\n",
     );
+    // Three failures (three bursts), then two passes confirm the pattern.
     for i in 0..5 {
-        let (o, _) = env.run(&["run", "--", "./trace.sh"]);
-        assert_eq!(code(&o), 1, "training run {i}: {}", stderr(&o));
+        let mut c = env.ee();
+        if i >= 3 {
+            c.env("PASS", "1");
+        }
+        let o = c.args(["run", "--", "./trace.sh"]).output().unwrap();
+        assert_eq!(
+            code(&o),
+            if i >= 3 { 0 } else { 1 },
+            "training run {i}: {}",
+            stderr(&o)
+        );
     }
     let v = env.json(&["suggest", "--json", "--", "./trace.sh"]);
     let q = v["quiet"]["seconds"].as_f64().unwrap();

@@ -1,8 +1,10 @@
 //! Black-box tests of `ee run` on real tools with the built-in profiles alone (fresh database):
-//! a `cargo test` suite whose first test fails at once while the others take seconds, and a
-//! pytest project whose first file fails while the later files are slow. The failing run must be
-//! stopped within about a second of the failure showing; the passing variant is never stopped.
-//! The fixtures live in `tests/fixtures/`; each test copies its fixture to a temporary directory.
+//! a `cargo test` suite whose first test fails at once while the others take a while, and a
+//! pytest project whose first file fails while the later files are slow. From a cold start the
+//! profile's patterns only watch (shadow): the failing run ends by itself with the tool's own
+//! status and its match is recorded as evidence; the passing variant is untouched. (When a
+//! confirmed pattern stops a run: `tests/trust.rs`.) The fixtures live in `tests/fixtures/`;
+//! each test copies its fixture to a temporary directory.
 
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -53,39 +55,19 @@ fn run_json(mut c: Command, argv: &[&str]) -> (i32, serde_json::Value, String, D
     (o.status.code().unwrap_or(-1), v, err, took)
 }
 
-fn secs(v: &serde_json::Value, k: &str) -> f64 {
-    v["durations"][k]
-        .as_f64()
-        .unwrap_or_else(|| panic!("no {k} in {v}"))
-}
-
-/// Stopped on the failure: exit 1, within ~1 s of the failing line, well before the suite's end.
-fn assert_stopped_on_failure(
-    code: i32,
-    v: &serde_json::Value,
-    err: &str,
-    suite_rest: f64,
-    profile: &str,
-) {
-    assert_eq!(code, 1, "{err}");
-    assert_eq!(v["exit_reason"], "error_match", "{v}");
-    assert_eq!(v["stopped_early"], true);
-    let after = secs(v, "total") - secs(v, "to_first_match");
-    assert!(
-        after < 1.5,
-        "stopped {after:.2}s after the failure showed: {v}"
-    );
-    assert!(
-        secs(v, "total") < secs(v, "to_first_match") + suite_rest - 1.0,
-        "not before the rest of the suite: {v}"
-    );
-    assert_eq!(v["patterns"]["learned"], true);
-    assert!(err.contains(&format!("profile {profile} pattern")), "{err}");
-    assert_eq!(err.matches("ee: stopped").count(), 1, "{err}");
+/// Not stopped from a cold start: the child's own status, the run to its end, the profile's
+/// match recorded as an observation (shadow), and nothing said by ee.
+fn assert_shadow_only(code: i32, want: i32, v: &serde_json::Value, err: &str) {
+    assert_eq!(code, want, "{err}");
+    assert_eq!(v["stopped_early"], false, "{v}");
+    assert_eq!(v["child_exit_status"], want, "{v}");
+    assert!(!err.contains("ee: stopped"), "{err}");
+    assert!(!err.contains("ee:"), "{err}");
+    assert_eq!(v["patterns"]["learned"], false, "{v}");
 }
 
 #[test]
-fn cargo_test_stopped_at_first_failure_passing_run_untouched() {
+fn cargo_test_cold_start_failing_run_ends_by_itself_passing_run_untouched() {
     let dir = fixture("cargo-suite");
     let d = dir.path();
     let target = d.join("target");
@@ -102,16 +84,10 @@ fn cargo_test_stopped_at_first_failure_passing_run_untouched() {
 
     let mut c = ee(d);
     c.env("CARGO_TARGET_DIR", &target)
-        .env("EE_FIXTURE_NAP", "3");
+        .env("EE_FIXTURE_NAP", "0.3");
     let (code, v, err, _) = run_json(c, &argv);
-    assert_stopped_on_failure(code, &v, &err, 6.0, "cargo-test");
-    assert!(
-        v["matched_line"]
-            .as_str()
-            .unwrap()
-            .starts_with("test tests::a_first_fails_at_once ... FAILED"),
-        "{v}"
-    );
+    assert_shadow_only(code, 101, &v, &err);
+    assert!(err.contains("panicked"), "{err}");
 
     let mut c = ee(d);
     c.env("CARGO_TARGET_DIR", &target)
@@ -134,7 +110,7 @@ fn have_pytest() -> bool {
 }
 
 #[test]
-fn pytest_stopped_at_first_failing_file_passing_run_untouched() {
+fn pytest_cold_start_failing_run_ends_by_itself_passing_run_untouched() {
     if !have_pytest() {
         // Like the shell tests: a loud skip locally, a failure in CI (which installs it).
         assert!(
@@ -150,17 +126,11 @@ fn pytest_stopped_at_first_failing_file_passing_run_untouched() {
     let d = dir.path();
 
     let mut c = ee(d);
-    c.env("EE_FIXTURE_NAP", "3")
+    c.env("EE_FIXTURE_NAP", "0.3")
         .env("PYTHONDONTWRITEBYTECODE", "1");
     let (code, v, err, _) = run_json(c, &["pytest"]);
-    assert_stopped_on_failure(code, &v, &err, 6.0, "pytest");
-    assert!(
-        v["matched_line"]
-            .as_str()
-            .unwrap()
-            .starts_with("test_a.py F"),
-        "{v}"
-    );
+    assert_shadow_only(code, 1, &v, &err);
+    assert!(err.contains("broken on purpose"), "{err}");
 
     let mut c = ee(d);
     c.env("EE_FIXTURE_NAP", "0.7")

@@ -5,6 +5,8 @@
 
 use std::time::Duration;
 
+mod rerun;
+
 use crate::cli::RunArgs;
 use crate::cmd::{watch, CmdResult, Fail};
 use crate::learn::{self, Advice};
@@ -95,6 +97,8 @@ pub fn run(a: RunArgs) -> CmdResult {
         plan.limits.timeout = Some(t);
         plan.limits_used.timeout = Some(t.as_secs_f64());
         plan.limits_used.timeout_learned = true;
+        plan.limits.hang_quiet = advice.applied_hang_quiet();
+        plan.limits_used.hang_quiet = plan.limits.hang_quiet.map(|q| q.as_secs_f64());
     }
     if a.dry_run {
         dry_run(&a, &ctx, &advice, &applied);
@@ -104,7 +108,11 @@ pub fn run(a: RunArgs) -> CmdResult {
         watch::execute(&plan, &a.command, Mode::Run).map_err(|e| watch::spawn_fail(e, true))?;
     outcome.exit_code = run_exit_code(&outcome);
     if outcome.stopped_early {
-        notice(&outcome, a.engine.quiet, &advice);
+        let again = rerun::plan(&outcome, advice.profile.as_deref());
+        notice(&outcome, a.engine.quiet, &advice, again.as_ref());
+        if let Some(r) = again {
+            rerun::run(&r, plan.opts.json, a.engine.quiet);
+        }
     }
     Ok(watch::finish(&plan, &outcome))
 }
@@ -123,14 +131,19 @@ fn dry_run(a: &RunArgs, ctx: &RunContext, advice: &Advice, applied: &Applied) {
         out.push_str("patterns: yours (learned ones are not applied when you give a pattern)\n");
     } else if a.no_learn {
         out.push_str("patterns: none (--no-learn)\n");
+    } else if advice.check {
+        out.push_str(
+            "patterns: none applied: this run is a shadow check of the applied ones (it runs to \
+             the end and its exit status judges them)\n",
+        );
     } else if applied.patterns.is_empty() {
-        out.push_str("patterns: none applied (nothing learned with enough confidence)\n");
+        out.push_str("patterns: none applied (none confirmed for this project and command)\n");
     } else {
         for r in advice.ranked.iter().filter(|r| r.applied) {
             out.push_str(&format!("pattern: /{}/ ({}", r.pattern, r.why));
             if r.tp + r.fp > 0 {
                 out.push_str(&format!(
-                    "; precision {:.2}, recall {:.2}, score {:.2}",
+                    "; precision {:.2}, recall {:.2}, score {:.2}, rounded down",
                     r.precision, r.recall, r.score
                 ));
             }
@@ -140,12 +153,12 @@ fn dry_run(a: &RunArgs, ctx: &RunContext, advice: &Advice, applied: &Applied) {
     match (&e.timeout, applied.timeout, &advice.timeout) {
         (Some(t), _, _) => out.push_str(&format!("timeout: {} (yours)\n", secs(*t))),
         (None, Some(t), Some(ta)) => out.push_str(&format!(
-            "timeout: {} (learned: {}; mean {:.2}s, σ {:.2}s, confidence {:.2})\n",
+            "timeout: {} (learned: {}; mean {:.2}s, σ {:.2}s over {} runs)\n",
             secs(t),
             ta.why,
             ta.mean,
             ta.stddev,
-            ta.confidence
+            ta.samples
         )),
         (None, _, Some(ta)) if !a.no_learn => {
             out.push_str(&format!("timeout: none ({})\n", ta.why))
@@ -176,34 +189,38 @@ fn secs(d: Duration) -> String {
     }
 }
 
-/// The one line said when ee stopped the command early.
-fn notice(o: &Outcome, quiet: bool, advice: &Advice) {
+/// The notice said when ee stopped the command early: on its own line, naming what stopped it
+/// and where that came from, and how to undo it.
+fn notice(o: &Outcome, quiet: bool, advice: &Advice, again: Option<&rerun::Rerun>) {
     let prog = o
         .argv
         .first()
         .map(|p| p.rsplit('/').next().unwrap_or(p))
         .unwrap_or("the command");
-    let learned = |l: bool| if l { "learned " } else { "" };
     let what = match o.reason {
         Reason::Match | Reason::ErrorMatch => {
             let m = o.matches.iter().find(|m| m.kind != "observed");
             let origin = |p: &str| {
                 if !o.patterns.learned {
-                    return String::new();
+                    return "your pattern".to_string();
                 }
                 match advice.ranked.iter().find(|r| r.pattern == p) {
-                    Some(r) if r.source.starts_with("profile:") && r.tp == 0 => {
-                        format!("profile {} ", r.source.trim_start_matches("profile:"))
+                    Some(r) => {
+                        let src = match r.source.strip_prefix("profile:") {
+                            Some(name) => format!("built-in profile {name}"),
+                            None if r.source == "user" => "your earlier pattern".to_string(),
+                            None => "pattern learned from failed runs".to_string(),
+                        };
+                        format!("{src}; {}", r.why)
                     }
-                    Some(r) if r.source.starts_with("profile:") => "profile ".to_string(),
-                    _ => "learned ".to_string(),
+                    None => "learned".to_string(),
                 }
             };
             match m {
                 Some(m) => format!(
-                    "{}pattern /{}/ matched on {} line {}",
-                    origin(&m.pattern),
+                    "pattern /{}/ ({}) matched on {} line {}",
                     m.pattern,
+                    origin(&m.pattern),
                     m.stream,
                     m.line_no
                 ),
@@ -211,9 +228,22 @@ fn notice(o: &Outcome, quiet: bool, advice: &Advice) {
             }
         }
         Reason::SuccessMatch => "success pattern matched".to_string(),
+        Reason::Timeout if o.limits.timeout_learned => format!(
+            "learned timeout {}{}",
+            o.limits
+                .timeout
+                .map_or(String::new(), |t| secs(Duration::from_secs_f64(t))),
+            match (&advice.timeout, o.limits.hang_quiet) {
+                (Some(t), Some(q)) => format!(
+                    " ({}) passed and no output for {}",
+                    t.term,
+                    secs(Duration::from_secs_f64(q))
+                ),
+                _ => String::new(),
+            }
+        ),
         Reason::Timeout => format!(
-            "{}timeout {}",
-            learned(o.limits.timeout_learned),
+            "timeout {}",
             o.limits
                 .timeout
                 .map_or(String::new(), |t| secs(Duration::from_secs_f64(t)))
@@ -223,11 +253,19 @@ fn notice(o: &Outcome, quiet: bool, advice: &Advice) {
         Reason::Stuck => "output stuck repeating".to_string(),
         _ => return,
     };
-    note(
-        quiet,
-        &format!(
-            "stopped {prog} after {}: {what} (bypass: command {prog}, or ee run --no-learn)",
-            secs(o.total)
-        ),
-    );
+    let mut msg = format!("stopped {prog} after {}: {what}", secs(o.total));
+    if let Some(r) = again {
+        msg.push_str(&format!(
+            "; re-running just the failing test to show why: {}",
+            r.shown()
+        ));
+    }
+    msg.push_str(&format!(
+        " (undo: ee feedback last --false-positive; bypass once: command {prog}, or ee run \
+         --no-learn)"
+    ));
+    if !quiet && !o.ends_line {
+        let _ = crate::printer::write_all(2, b"\n");
+    }
+    note(quiet, &msg);
 }

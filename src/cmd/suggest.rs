@@ -6,26 +6,29 @@ use crate::cli::SuggestArgs;
 use crate::cmd::CmdResult;
 use crate::learn::rank::{rationale, Advice};
 use crate::learn::stats::{
-    APPLY_SCORE, MAX_TIMEOUT_STOPS, MIN_BURST_SAMPLES, MIN_TIMEOUT_SAMPLES, MIN_TP,
-    PROFILE_MIN_PRECISION, Z,
+    CHECK_EVERY, CONFIRM_TN, CONFIRM_TP, HANG_FACTOR, HANG_MARGIN, HANG_QUIET_MIN,
+    MAX_TIMEOUT_STOPS, MIN_BURST_SAMPLES, MIN_TIMEOUT_SAMPLES, Z,
 };
 use crate::telemetry::context::RunContext;
 
 /// Most patterns listed in the text output.
 const SHOW: usize = 8;
 
-/// The ranking formula and thresholds, as printed.
+/// The rules and thresholds, as printed.
 pub fn thresholds() -> String {
     format!(
-        "Score = lower bound of the Wilson interval (z = {Z}) on precision × recall; precision = \
-         tp/(tp+fp), recall = tp/(tp+fn), judged against the command's own exit status in runs \
-         that ended by themselves. A learned pattern is applied at score ≥ {APPLY_SCORE:.2} with \
-         ≥ {MIN_TP} caught failures (5 failing runs, none missed, none false); a profile pattern \
-         unless the upper Wilson bound of its precision is below {PROFILE_MIN_PRECISION:.2}; a \
-         timeout, max(mean + 2σ, 1.5 × mean, mean + 1 s), after {MIN_TIMEOUT_SAMPLES} normal \
-         runs of the command itself (not after it stopped {MAX_TIMEOUT_STOPS} runs in a row, \
-         until one ends by itself); a learned quiet gap after {MIN_BURST_SAMPLES} observed \
-         bursts."
+        "A pattern (built-in profile, mined or yours) stops runs of this project and command only \
+         once confirmed here: it caught {CONFIRM_TP} failed runs that ended by themselves and was \
+         watched in {CONFIRM_TN} passing runs without matching; until then it runs in shadow. One \
+         match in a passing run withdraws it here. After {CHECK_EVERY} stops (or 7 days) the next \
+         run it matches is let finish as a shadow check. Ranking: confirmed first, then score = \
+         lower bound of the Wilson interval (z = {Z}) on precision × recall (shown rounded \
+         down), fewer false positives, more clean passing runs. Timeout: a hang detector after \
+         {MIN_TIMEOUT_SAMPLES} normal runs of this project and command, max({HANG_FACTOR} × base, \
+         base + {HANG_MARGIN}s) with base the second-longest recent normal run, and then only \
+         after {HANG_QUIET_MIN}s (or a quarter of the limit) without output; never for a bare \
+         interpreter; not after it stopped {MAX_TIMEOUT_STOPS} runs in a row, until one ends by \
+         itself. A learned quiet gap after {MIN_BURST_SAMPLES} observed bursts."
     )
 }
 
@@ -80,7 +83,7 @@ fn text(a: &Advice, ctx: &RunContext, why: &str) -> String {
         s.push_str("Patterns: none yet (no error-like line has recurred in failing runs).\n");
     } else {
         s.push_str("Patterns, best first (score: the confidence that a match means failure):\n");
-        s.push_str("  score  precision  recall    tp   fp   fn  uses  pattern\n");
+        s.push_str("  score  precision  recall    tp   fp   fn clean stops checks  pattern\n");
         for r in a.ranked.iter().take(SHOW) {
             let judged = r.tp + r.fp + r.fneg > 0;
             let num = |x: f64| {
@@ -91,14 +94,16 @@ fn text(a: &Advice, ctx: &RunContext, why: &str) -> String {
                 }
             };
             s.push_str(&format!(
-                "  {:>5}  {:>9}  {:>6}  {:>4} {:>4} {:>4} {:>5}  /{}/  {}{}\n",
+                "  {:>5}  {:>9}  {:>6}  {:>4} {:>4} {:>4} {:>5} {:>5} {:>6}  /{}/  {}{}\n",
                 num(r.score),
                 num(r.precision),
                 num(r.recall),
                 r.tp,
                 r.fp,
                 r.fneg,
+                r.tn,
                 r.uses,
+                r.checks,
                 r.pattern,
                 if r.applied {
                     "applied: "
@@ -116,20 +121,26 @@ fn text(a: &Advice, ctx: &RunContext, why: &str) -> String {
         }
     }
     match &a.timeout {
-        Some(t) => {
-            s.push_str(&format!(
-            "Timeout: {:.1}s, confidence {:.2} (mean {:.2}s, σ {:.2}s over {} normal runs); {}{}\n",
-            t.seconds,
-            t.confidence,
+        Some(t) => s.push_str(&format!(
+            "Timeout: {} (mean {:.2}s, σ {:.2}s over {} normal runs); {}{}\n",
+            if t.seconds > 0.0 {
+                format!("{:.1}s, decided by {}", t.seconds, t.term)
+            } else {
+                "none yet".to_string()
+            },
             t.mean,
             t.stddev,
             t.samples,
-            if t.applied { "applied: " } else { "not applied: " },
+            if t.applied {
+                "applied: "
+            } else {
+                "not applied: "
+            },
             t.why
-        ))
-        }
+        )),
         None => s.push_str(&format!(
-            "Timeout: none (no normal run recorded; needs {MIN_TIMEOUT_SAMPLES})\n"
+            "Timeout: none (no normal run of this project and command recorded, or a bare \
+             interpreter; needs {MIN_TIMEOUT_SAMPLES})\n"
         )),
     }
     s.push_str(&format!(

@@ -49,6 +49,7 @@ pub fn execute(plan: &Plan, argv: &[OsString], mode: Mode) -> Result<Outcome, Sp
         detached: obs.detached,
         matches: obs.matches,
         observed: obs.observed,
+        ends_line: obs.ends_line,
     })
 }
 

@@ -1,11 +1,16 @@
 //! The learning aggregates: their schema, their update inside each run's write transaction, the
 //! indexed read used at every `ee run` start, and corrections from `ee feedback`.
 //!
-//! Three scopes are kept per run: `cmd:<command key>`, `prog:<program>` and
-//! `type:<category>/<project type>`. A scope row holds counts and Welford accumulators (runtimes
-//! of normal runs, of failed runs, and the largest gap inside post-match bursts); a pattern row
-//! holds one candidate pattern's TP/FP/FN and uses in that scope. A lookup reads at most three
-//! scope rows and their pattern rows by primary key; nothing here ever scans the executions.
+//! Four scopes are kept per run, most specific first: `run:<project root>\t<command identity>`
+//! (the narrow scope: the only one whose evidence can make ee stop a run), `cmd:<command key>`,
+//! `prog:<program>` and `type:<category>/<project type>` (wider scopes only offer candidates).
+//! A scope row holds counts and Welford accumulators (runtimes of normal runs, of failed runs,
+//! and the largest gap inside post-match bursts); a pattern row holds one candidate pattern's
+//! TP/FP/FN and uses in that scope. The narrow scope also keeps, per pattern, the evidence of
+//! specificity and the shadow checks (`learn_evidence`: passing runs watched in which it did not
+//! match, checks, stops since the last check) and the recent normal runtimes the hang detector
+//! is derived from (`learn_runtimes`). A lookup reads the scope rows and their pattern rows by
+//! primary key; nothing here ever scans the executions.
 
 use std::collections::BTreeMap;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -15,7 +20,7 @@ use rusqlite::{params, Connection, OptionalExtension, Transaction};
 
 use super::lexicon;
 use super::profiles;
-use super::stats::{timeout_from, Counts, Welford, MIN_TIMEOUT_SAMPLES};
+use super::stats::{Counts, Welford};
 use crate::matcher::strip_ansi;
 use crate::outcome::{MatchRecord, Mode, Outcome};
 use crate::policy::Reason;
@@ -63,6 +68,22 @@ CREATE TABLE IF NOT EXISTS learn_streaks (
     scope         TEXT PRIMARY KEY,
     timeout_stops INTEGER NOT NULL DEFAULT 0
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS learn_evidence (
+    scope       TEXT NOT NULL,
+    pattern     TEXT NOT NULL,
+    tn          INTEGER NOT NULL DEFAULT 0,
+    checks      INTEGER NOT NULL DEFAULT 0,
+    since_check INTEGER NOT NULL DEFAULT 0,
+    checked_at  REAL    NOT NULL DEFAULT 0,
+    lead_n      INTEGER NOT NULL DEFAULT 0,
+    lead_sum    REAL    NOT NULL DEFAULT 0,
+    PRIMARY KEY (scope, pattern)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS learn_runtimes (
+    scope      TEXT PRIMARY KEY,
+    samples    TEXT NOT NULL DEFAULT '[]',
+    timeout_fp INTEGER NOT NULL DEFAULT 0
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS learn_pins (
     scope   TEXT PRIMARY KEY,
     pattern TEXT,
@@ -80,6 +101,8 @@ pub const MAX_USER_PATTERNS: usize = 8;
 pub const KEEP_RUNS: i64 = 10_000;
 /// Error-like lines of a failed run generalized into candidates.
 const MINE_LINES: usize = 6;
+/// Recent normal runtimes kept per narrow scope for the hang detector.
+pub const KEEP_SAMPLES: usize = 20;
 
 /// One scope's aggregate row.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -107,8 +130,38 @@ pub struct PatternRow {
     /// `user`, `mined` or `profile:<name>`.
     pub source: String,
     pub counts: Counts,
+    /// Runs it stopped.
     pub uses: u64,
     pub last_seen: f64,
+}
+
+/// A pattern's evidence of specificity and its shadow checks, in the narrow scope only.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Evidence {
+    pub scope: String,
+    pub pattern: String,
+    /// Passing runs (ended by themselves) it was watched in and did not match.
+    pub tn: u64,
+    /// Shadow checks: runs it was confirmed for and matched, let finish and judged.
+    pub checks: u64,
+    /// Runs it stopped since its last shadow check.
+    pub since_check: u64,
+    /// Failed runs (ended by themselves) it matched in, and the sum of how long before their end
+    /// it first matched (seconds): what stopping on it would have saved.
+    pub lead_n: u64,
+    pub lead_sum: f64,
+    /// When it was last judged against the truth: a shadow check, or a passing run it was watched
+    /// in without matching (Unix seconds; 0: never).
+    pub checked_at: f64,
+}
+
+/// The narrow scope's recent normal runtimes and the user's corrections of its learned timeout.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Runtimes {
+    /// Runtimes (seconds) of the last `KEEP_SAMPLES` normal runs, oldest first.
+    pub samples: Vec<f64>,
+    /// Learned-timeout stops the user called false (`ee feedback --false-positive`).
+    pub timeout_fp: u64,
 }
 
 /// A pattern and/or timeout the user confirmed for a scope (`ee --watch`): applied ahead of
@@ -128,9 +181,34 @@ pub struct Knowledge {
     pub rows: Vec<ScopeRow>,
     pub patterns: Vec<PatternRow>,
     pub pins: Vec<Pin>,
+    /// Narrow scope only.
+    pub evidence: Vec<Evidence>,
+    /// Narrow scope only.
+    pub runtimes: Runtimes,
 }
 
 impl Knowledge {
+    /// The narrow scope: project root and command identity.
+    pub fn narrow(&self) -> Option<&str> {
+        self.scopes
+            .first()
+            .map(String::as_str)
+            .filter(|s| s.starts_with("run:"))
+    }
+    pub fn evidence(&self, pattern: &str) -> Evidence {
+        self.evidence
+            .iter()
+            .find(|e| e.pattern == pattern)
+            .cloned()
+            .unwrap_or_default()
+    }
+    /// A pattern's row in the narrow scope.
+    pub fn narrow_row(&self, pattern: &str) -> Option<&PatternRow> {
+        let n = self.narrow()?;
+        self.patterns
+            .iter()
+            .find(|p| p.scope == n && p.pattern == pattern)
+    }
     pub fn row(&self, scope: &str) -> Option<&ScopeRow> {
         self.rows.iter().find(|r| r.scope == scope)
     }
@@ -139,10 +217,16 @@ impl Knowledge {
     }
 }
 
+/// The narrow scope of a context: project root and command identity.
+pub fn narrow_scope(ctx: &RunContext) -> String {
+    format!("run:{}\t{}", ctx.root.display(), ctx.identity.text)
+}
+
 /// The scopes of a context, most specific first.
 pub fn scopes(ctx: &RunContext) -> Vec<String> {
     let mut v = Vec::new();
     if !ctx.key.is_empty() {
+        v.push(narrow_scope(ctx));
         v.push(format!("cmd:{}", ctx.key));
     }
     if !ctx.program.is_empty() && ctx.program != ctx.key {
@@ -244,6 +328,42 @@ pub fn load(conn: &Connection, scopes: &[String]) -> rusqlite::Result<Knowledge>
             k.patterns.push(r);
         }
     }
+    if let Some(n) = k.narrow().map(str::to_string) {
+        // Tables from before these existed read as empty.
+        if let Ok(mut st) = conn.prepare_cached(
+            "SELECT pattern, tn, checks, since_check, checked_at, lead_n, lead_sum \
+             FROM learn_evidence WHERE scope = ?1",
+        ) {
+            let rows = st.query_map([&n], |r| {
+                Ok(Evidence {
+                    scope: n.clone(),
+                    pattern: r.get(0)?,
+                    tn: r.get::<_, i64>(1)?.max(0) as u64,
+                    checks: r.get::<_, i64>(2)?.max(0) as u64,
+                    since_check: r.get::<_, i64>(3)?.max(0) as u64,
+                    checked_at: r.get(4)?,
+                    lead_n: r.get::<_, i64>(5)?.max(0) as u64,
+                    lead_sum: r.get(6)?,
+                })
+            })?;
+            for r in rows {
+                k.evidence.push(r?);
+            }
+        }
+        if let Ok(mut st) =
+            conn.prepare_cached("SELECT samples, timeout_fp FROM learn_runtimes WHERE scope = ?1")
+        {
+            if let Some((s, fp)) = st
+                .query_row([&n], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))
+                .optional()?
+            {
+                k.runtimes = Runtimes {
+                    samples: serde_json::from_str(&s).unwrap_or_default(),
+                    timeout_fp: fp.max(0) as u64,
+                };
+            }
+        }
+    }
     // Pins: a database from before they existed simply has none.
     if let Ok(mut st) = conn.prepare_cached(&format!(
         "SELECT scope, pattern, timeout FROM learn_pins WHERE scope IN ({ph})"
@@ -318,9 +438,27 @@ pub fn truth(o: &Outcome) -> Truth {
     }
     if child.success() {
         Truth::Succeeded
+    } else if interrupted(o) {
+        // The user interrupted it and the child handled the signal itself (pytest exits 2
+        // after Ctrl-C): whatever status it returned, that run teaches nothing.
+        Truth::Unknown
     } else {
         Truth::Failed
     }
+}
+
+/// A failed run that shows it was interrupted: status 130 or 143 (128 + SIGINT/SIGTERM, as a
+/// shell or runtime reports it), or a `KeyboardInterrupt` line.
+fn interrupted(o: &Outcome) -> bool {
+    use crate::outcome::ChildStatus;
+    matches!(
+        o.child,
+        Some(ChildStatus::Exited(130 | 143)) | Some(ChildStatus::Signaled(2 | 15))
+    ) || o
+        .observed
+        .iter()
+        .chain(&o.matches)
+        .any(|m| m.line.contains("KeyboardInterrupt"))
 }
 
 /// A pattern as the effective regex text, with the `-i -w -x` flags folded in.
@@ -469,10 +607,11 @@ pub fn update(
     let known = load(tx, &scopes)?;
 
     // Scope rows: counts and Welford accumulators.
+    // A burst of one line (length 0) says nothing about the gaps inside bursts.
     let sample_burst = if truth == Truth::Unknown {
         None
     } else {
-        burst(o, truth == Truth::Failed)
+        burst(o, truth == Truth::Failed).filter(|&(_, len)| len > 0.0)
     };
     for s in &scopes {
         let mut row = known.row(s).cloned().unwrap_or_else(|| ScopeRow {
@@ -483,11 +622,6 @@ pub fn update(
         match truth {
             Truth::Succeeded => {
                 row.judged += 1;
-                // A normal run longer than the timeout learned so far: the runtimes have moved,
-                // and that timeout would have killed it. Start over from this run.
-                if row.ok.n >= MIN_TIMEOUT_SAMPLES && total > timeout_from(&row.ok) {
-                    row.ok = Welford::default();
-                }
                 row.ok.push(total);
             }
             Truth::Failed => {
@@ -505,6 +639,19 @@ pub fn update(
             row.burst.push(len);
         }
         write_row(tx, &row, at)?;
+    }
+    // Recent normal runtimes of the narrow scope (never for a bare interpreter).
+    if let (Some(n), Truth::Succeeded, false) = (known.narrow(), truth, ctx.identity.bare) {
+        let mut v = known.runtimes.samples.clone();
+        v.push(total);
+        if v.len() > KEEP_SAMPLES {
+            v.drain(..v.len() - KEEP_SAMPLES);
+        }
+        tx.prepare_cached(
+            "INSERT INTO learn_runtimes (scope, samples) VALUES (?1, ?2) \
+             ON CONFLICT (scope) DO UPDATE SET samples = excluded.samples",
+        )?
+        .execute(params![n, serde_json::to_string(&v).unwrap_or_default()])?;
     }
     // The learned timeout's streak of stops, for the command's own scope.
     if let Some(own) = scopes.first() {
@@ -559,7 +706,12 @@ pub fn update(
             }
         }
     }
-    let lines: Vec<String> = o.matches.iter().chain(&o.observed).map(line_text).collect();
+    let lines: Vec<(f64, String)> = o
+        .matches
+        .iter()
+        .chain(&o.observed)
+        .map(|m| (m.offset, line_text(m)))
+        .collect();
     let mut mined: Vec<String> = Vec::new();
     if truth == Truth::Failed && o.mode == Mode::Run {
         let mut seen = 0;
@@ -619,8 +771,8 @@ pub fn update(
                 None
             }
         } else {
-            let Some(&hit) = hits.get(p) else { continue };
-            match (hit, truth) {
+            let Some(&first) = hits.get(p) else { continue };
+            match (first.is_some(), truth) {
                 (true, Truth::Failed) => Some(Verdict::Tp),
                 (true, _) => Some(Verdict::Fp),
                 (false, Truth::Failed) => Some(Verdict::Fneg),
@@ -631,14 +783,16 @@ pub fn update(
         // A mined pattern gets a row in a scope only by catching a failure (or stopping a run)
         // there; elsewhere only its existing rows are updated. The user's and the profile's
         // patterns are tracked in every scope.
+        // A false positive always reaches the narrow scope, where it withdraws the pattern.
         let at_scopes: Vec<String> = if src == "mined" && !matches!(v, Verdict::Tp | Verdict::Use) {
             scopes
                 .iter()
                 .filter(|s| {
-                    known
-                        .patterns
-                        .iter()
-                        .any(|r| &r.scope == *s && &r.pattern == p)
+                    (v == Verdict::Fp && known.narrow() == Some(s.as_str()))
+                        || known
+                            .patterns
+                            .iter()
+                            .any(|r| &r.scope == *s && &r.pattern == p)
                 })
                 .cloned()
                 .collect()
@@ -656,6 +810,61 @@ pub fn update(
         });
         bump(tx, &at_scopes, p, src, v, 1, at)?;
         verdicts.push((p.clone(), v, src.clone()));
+    }
+    // The narrow scope's evidence: passing runs in which a watched candidate did not match
+    // (not when the recorded lines were capped: a match may have gone unrecorded), shadow checks
+    // of confirmed patterns, and stops since the last check.
+    if let Some(n) = known.narrow() {
+        let capped = o.observed.len() >= crate::outcome::MAX_RECORDS;
+        let mut st = tx.prepare_cached(
+            "INSERT INTO learn_evidence (scope, pattern, tn, checks, since_check, checked_at, \
+             lead_n, lead_sum) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) \
+             ON CONFLICT (scope, pattern) DO UPDATE SET \
+             tn = tn + excluded.tn, checks = checks + excluded.checks, \
+             lead_n = lead_n + excluded.lead_n, lead_sum = lead_sum + excluded.lead_sum, \
+             since_check = CASE WHEN excluded.checks > 0 THEN 0 \
+                                ELSE since_check + excluded.since_check END, \
+             checked_at = max(checked_at, excluded.checked_at)",
+        )?;
+        for p in cands.keys() {
+            let first = hits.get(p).copied();
+            let hit = first.map(|f| f.is_some());
+            let tn = (truth == Truth::Succeeded && hit == Some(false) && !capped) as i64;
+            let check = (truth != Truth::Unknown
+                && hit == Some(true)
+                && super::rank::confirmed(&known, p)) as i64;
+            // How long before the end of a failed run it matched: what a stop on it saves.
+            let lead = match (truth, first) {
+                (Truth::Failed, Some(Some(f))) => Some((total - f).max(0.0)),
+                _ => None,
+            };
+            let used = (stopper.as_deref() == Some(p.as_str())) as i64;
+            if tn + check + used > 0 || lead.is_some() {
+                st.execute(params![
+                    n,
+                    p,
+                    tn,
+                    check,
+                    used,
+                    if check + tn > 0 { at } else { 0.0 },
+                    lead.is_some() as i64,
+                    lead.unwrap_or(0.0)
+                ])?;
+            }
+        }
+    }
+    // A stop that no pattern made: the learned timeout's, or one of the user's own options. Kept
+    // so that `ee feedback last --false-positive` works on every stopped run.
+    if o.stopped_early && stopper.is_none() && truth == Truth::Unknown {
+        let interrupted = matches!(o.reason, Reason::Interrupted(_));
+        if !interrupted {
+            let (what, src) = if o.reason == Reason::Timeout && o.limits.timeout_learned {
+                ("<learned timeout>", "timeout")
+            } else {
+                ("<your option>", "option")
+            };
+            verdicts.push((what.to_string(), Verdict::Use, src.to_string()));
+        }
     }
     if created {
         for s in &scopes {
@@ -679,21 +888,15 @@ pub fn update(
     tx.prepare_cached("DELETE FROM learn_runs WHERE run_id <= ?1")?
         .execute(params![run_id - KEEP_RUNS])?;
 
-    // Time saved by an early stop on a pattern: the typical length of a failing run minus this one.
+    // Time saved by an early stop on a pattern: the mean length of the failed runs of the same
+    // project and identity that ended by themselves, minus this one; unknown (NULL) without any.
     if stopper.is_some() {
-        if let Some(row) = scopes.first().and_then(|s| known.row(s)) {
-            let est = if row.fail.n > 0 {
-                Some(row.fail.mean)
-            } else if row.ok.n > 0 {
-                Some(row.ok.mean)
-            } else {
-                None
-            };
-            if let Some(est) = est {
+        if let Some(row) = known.narrow().and_then(|s| known.row(s)) {
+            if row.fail.n > 0 {
                 // The executions table belongs to the telemetry store; never fail the run on it.
                 let _ = tx.execute(
                     "UPDATE executions SET time_saved_s = ?1 WHERE id = ?2",
-                    params![(est - total).max(0.0), run_id],
+                    params![(row.fail.mean - total).max(0.0), run_id],
                 );
             }
         }
@@ -705,17 +908,18 @@ pub fn update(
 /// `RegexSet` for all of them; nothing is compiled when there is no line.
 fn hits<'a>(
     pats: impl Iterator<Item = &'a String>,
-    lines: &[String],
-) -> BTreeMap<&'a String, bool> {
+    lines: &[(f64, String)],
+) -> BTreeMap<&'a String, Option<f64>> {
     let pats: Vec<&String> = pats.collect();
     if lines.is_empty() {
-        return pats.into_iter().map(|p| (p, false)).collect();
+        return pats.into_iter().map(|p| (p, None)).collect();
     }
+    let earlier = |a: Option<f64>, t: f64| Some(a.map_or(t, |a: f64| a.min(t)));
     if let Ok(set) = RegexSet::new(&pats) {
-        let mut hit = vec![false; pats.len()];
-        for l in lines {
+        let mut hit: Vec<Option<f64>> = vec![None; pats.len()];
+        for (t, l) in lines {
             for i in set.matches(l).into_iter() {
-                hit[i] = true;
+                hit[i] = earlier(hit[i], *t);
             }
         }
         return pats.into_iter().zip(hit).collect();
@@ -723,7 +927,11 @@ fn hits<'a>(
     pats.into_iter()
         .filter_map(|p| {
             let re = Regex::new(p).ok()?;
-            Some((p, lines.iter().any(|l| re.is_match(l))))
+            let first = lines
+                .iter()
+                .filter(|(_, l)| re.is_match(l))
+                .fold(None, |a, (t, _)| earlier(a, *t));
+            Some((p, first))
         })
         .collect()
 }
@@ -783,6 +991,33 @@ fn evict(tx: &Connection, scope: &str) -> rusqlite::Result<()> {
         .execute(params![scope, users - MAX_USER_PATTERNS as i64])?;
     }
     Ok(())
+}
+
+/// One correction: a pattern's counter, or for a stop by the learned timeout its false-positive
+/// count (each doubles its margin), or nothing for a stop by the user's own option.
+fn correct(
+    tx: &Connection,
+    scopes: &[String],
+    pattern: &str,
+    source: &str,
+    v: Verdict,
+    delta: i64,
+    at: f64,
+) -> rusqlite::Result<()> {
+    match source {
+        "timeout" => {
+            if let (Some(n), Verdict::Fp) = (scopes.first(), v) {
+                tx.execute(
+                    "INSERT INTO learn_runtimes (scope, timeout_fp) VALUES (?1, max(?2, 0)) \
+                     ON CONFLICT (scope) DO UPDATE SET timeout_fp = max(timeout_fp + ?2, 0)",
+                    params![n, delta],
+                )?;
+            }
+            Ok(())
+        }
+        "option" => Ok(()),
+        _ => bump(tx, scopes, pattern, source, v, delta, at),
+    }
 }
 
 /// A run's stored judgements.
@@ -894,7 +1129,7 @@ pub fn apply_feedback(
         Feedback::parse(kind)
     }) {
         for (p, s, v, d) in corrections(&j, prev) {
-            bump(tx, &j.scopes, &p, &s, v, -d, at).map_err(db)?;
+            correct(tx, &j.scopes, &p, &s, v, -d, at).map_err(db)?;
         }
         if prev == Feedback::Missed {
             let extra: Vec<(String, String)> = j
@@ -931,7 +1166,7 @@ pub fn apply_feedback(
         ));
     }
     for (p, s, v, d) in &changes {
-        bump(tx, &j.scopes, p, s, *v, *d, at).map_err(db)?;
+        correct(tx, &j.scopes, p, s, *v, *d, at).map_err(db)?;
     }
     for (p, s) in &extra {
         bump(tx, &j.scopes, p, s, Verdict::Fneg, 1, at).map_err(db)?;
@@ -956,7 +1191,14 @@ pub fn apply_feedback(
     } else {
         changes
             .iter()
-            .map(|(p, _, v, d)| format!("/{p}/ {} {d:+}", v.as_str()))
+            .map(|(p, s, v, d)| match s.as_str() {
+                "timeout" if *d > 0 => {
+                    "the learned timeout's margin is doubled for this command".to_string()
+                }
+                "timeout" => "the learned timeout's margin is restored".to_string(),
+                "option" => "the stop came from your own option; nothing learned changed".into(),
+                _ => format!("/{p}/ {} {d:+}", v.as_str()),
+            })
             .collect::<Vec<_>>()
             .join(", ")
     };
@@ -970,15 +1212,19 @@ mod tests {
     #[test]
     fn hits_with_a_set_and_without() {
         let pats = ["^FAILED".to_string(), "boom".to_string(), "(".to_string()];
-        let lines = vec!["FAILED x".to_string(), "ok".to_string()];
+        let lines = vec![
+            (2.0, "FAILED y".to_string()),
+            (1.0, "FAILED x".to_string()),
+            (0.5, "ok".to_string()),
+        ];
         let h = hits(pats.iter(), &lines);
-        assert_eq!(h.get(&pats[0]), Some(&true));
-        assert_eq!(h.get(&pats[1]), Some(&false));
+        assert_eq!(h.get(&pats[0]), Some(&Some(1.0)));
+        assert_eq!(h.get(&pats[1]), Some(&None));
         assert_eq!(h.get(&pats[2]), None, "invalid pattern left out");
         let h = hits(pats[..2].iter(), &lines);
-        assert_eq!((h[&pats[0]], h[&pats[1]]), (true, false));
+        assert_eq!((h[&pats[0]], h[&pats[1]]), (Some(1.0), None));
         let h = hits(pats.iter(), &[]);
-        assert!(h.values().all(|v| !v));
+        assert!(h.values().all(|v| v.is_none()));
     }
 
     #[test]

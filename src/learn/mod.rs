@@ -85,49 +85,37 @@ pub fn advise(conn: Option<&Connection>, ctx: &RunContext) -> Advice {
     advice
 }
 
-/// Patterns to offer in tab completion for a context, best first: (pattern, short description).
-/// Learned for the command, else for its program or project type, else the fitting profile's.
+/// Patterns to offer in tab completion for a context, best first: (pattern, short description
+/// saying where it stands here: applied, shadow or withdrawn, with its counts). Candidates with
+/// evidence first, else the fitting profile's (or, without a command, every profile's).
 pub fn complete_patterns(conn: Option<&Connection>, ctx: &RunContext) -> Vec<(String, String)> {
     let k = knowledge(conn, ctx);
-    for s in &k.scopes {
-        let mut list: Vec<rank::Ranked> = k
-            .patterns_in(s)
-            .filter(|p| p.counts.tp > 0)
-            .map(|p| {
-                let a = rank::advise(
-                    &aggregates::Knowledge {
-                        scopes: vec![s.clone()],
-                        rows: Vec::new(),
-                        patterns: vec![p.clone()],
-                        pins: Vec::new(),
-                    },
-                    None,
-                );
-                a.ranked
-                    .into_iter()
-                    .next()
-                    .expect("one pattern in, one out")
-            })
-            .collect();
-        if list.is_empty() {
-            continue;
-        }
-        rank::sort(&mut list);
-        return list
-            .into_iter()
-            .map(|r| {
-                (
-                    r.pattern,
-                    format!(
-                        "precision {:.2}, {} caught, {} uses",
-                        r.precision, r.tp, r.uses
-                    ),
-                )
-            })
-            .collect();
-    }
     let (profiles, _) = profiles::all();
     let fitting = profiles::for_command(&profiles, &ctx.argv);
+    let a = rank::advise(&k, fitting.as_ref());
+    let judged: Vec<(String, String)> = a
+        .ranked
+        .iter()
+        .filter(|r| r.tp + r.fp + r.fneg > 0)
+        .map(|r| {
+            let state = match (r.applied, r.state) {
+                (true, _) => "applied",
+                (false, rank::State::Confirmed) => "confirmed",
+                (false, rank::State::Shadow) => "shadow",
+                (false, rank::State::Withdrawn) => "withdrawn",
+            };
+            (
+                r.pattern.clone(),
+                format!(
+                    "{state}: {} caught, {} false, {} clean passing runs, {} stops, {} checks",
+                    r.tp, r.fp, r.tn, r.uses, r.checks
+                ),
+            )
+        })
+        .collect();
+    if !judged.is_empty() {
+        return judged;
+    }
     let list: Vec<profiles::Profile> = match fitting {
         Some(p) => vec![p],
         None => profiles
@@ -142,9 +130,12 @@ pub fn complete_patterns(conn: Option<&Connection>, ctx: &RunContext) -> Vec<(St
     };
     list.iter()
         .flat_map(|p| {
-            p.patterns
-                .iter()
-                .map(move |pat| (pat.clone(), format!("profile {}", p.name)))
+            p.patterns.iter().map(move |pat| {
+                (
+                    pat.clone(),
+                    format!("profile {} (shadow until confirmed)", p.name),
+                )
+            })
         })
         .collect()
 }

@@ -260,7 +260,8 @@ fn words(argv: &[String]) -> Vec<String> {
 impl Profile {
     /// Does this profile fit the command?
     pub fn fits(&self, argv: &[String]) -> bool {
-        let have = words(argv);
+        // The same wrappers the command key looks through (`env VAR=1 cargo test`).
+        let have = words(crate::telemetry::context::unwrapped(argv));
         self.commands.iter().any(|c| {
             let want: Vec<String> = words(&shell_words::split(c).unwrap_or_default());
             !want.is_empty() && have.len() >= want.len() && have[..want.len()] == want[..]
@@ -310,6 +311,11 @@ mod tests {
         assert_eq!(name("npm run test").as_deref(), Some("jest"));
         assert_eq!(name("./gradlew test").as_deref(), Some("gradle"));
         assert_eq!(name("python3 script.py"), None);
+        assert_eq!(
+            name("env RUST_LOG=1 cargo test").as_deref(),
+            Some("cargo-test")
+        );
+        assert_eq!(name("FOO=1 nice -n 5 pytest -q").as_deref(), Some("pytest"));
         assert_eq!(name("cargo fmt"), None);
     }
 

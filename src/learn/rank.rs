@@ -5,17 +5,31 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use super::aggregates::{Knowledge, PatternRow, ScopeRow};
+use super::aggregates::{Knowledge, PatternRow};
 use super::lexicon::LEXICON;
 use super::profiles::Profile;
 use super::stats::{
-    quiet_from, sample_confidence, timeout_from, Counts, APPLY_SCORE, MAX_TIMEOUT_STOPS,
-    MIN_BURST_SAMPLES, MIN_TIMEOUT_SAMPLES, MIN_TP,
+    floor2, hang_from, quiet_from, sample_confidence, CHECK_AGE, CHECK_EVERY, CONFIRM_TN,
+    CONFIRM_TP, MAX_TIMEOUT_STOPS, MIN_BURST_SAMPLES, MIN_TIMEOUT_SAMPLES,
 };
 use crate::plan::DEFAULT_QUIET_RUN;
 
-/// Most learned patterns applied at once.
+/// Most patterns applied at once.
 pub const MAX_APPLIED_LEARNED: usize = 2;
+/// Most candidate patterns watched in shadow in one run (besides the lexicon).
+pub const MAX_WATCHED: usize = 24;
+
+/// Where a pattern stands in the narrow scope (project root and command identity).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum State {
+    /// Confirmed here: may stop runs.
+    Confirmed,
+    /// Watched only: notes its matches, lets runs finish, the exit status judges it.
+    Shadow,
+    /// Matched in a run that passed here: never stops a run here.
+    Withdrawn,
+}
 
 /// One ranked candidate.
 #[derive(Debug, Clone, Serialize)]
@@ -28,10 +42,18 @@ pub struct Ranked {
     #[serde(rename = "fn")]
     pub fneg: u64,
     pub uses: u64,
+    /// Passing runs watched here in which it did not match (evidence of specificity).
+    pub tn: u64,
+    /// Shadow checks judged here since it was confirmed.
+    pub checks: u64,
+    /// Mean time (s) before the end of failed runs here at which it first matched: what a stop
+    /// on it saves.
+    pub lead: f64,
     pub precision: f64,
     pub recall: f64,
     /// Wilson lower bound of precision × recall.
     pub score: f64,
+    pub state: State,
     pub applied: bool,
     /// Why it is or is not applied.
     pub why: String,
@@ -40,7 +62,12 @@ pub struct Ranked {
 /// The recommended timeout.
 #[derive(Debug, Clone, Serialize)]
 pub struct TimeoutAdvice {
+    /// A run is stopped only after this long ...
     pub seconds: f64,
+    /// ... and once its output has been quiet this long (0: a pinned timeout, no quiet needed).
+    pub quiet: f64,
+    /// The term that decided `seconds`, e.g. `3 × 1.02s`, `1.02s + 5s`, `pinned`.
+    pub term: String,
     pub mean: f64,
     pub stddev: f64,
     pub samples: u64,
@@ -73,6 +100,8 @@ pub struct Advice {
     pub profile: Option<String>,
     pub timeout: Option<TimeoutAdvice>,
     pub quiet: QuietAdvice,
+    /// This run is a shadow check of the applied patterns: none stops it, the truth judges them.
+    pub check: bool,
     /// Patterns watched without deciding (lexicon, profile and user patterns not applied).
     #[serde(skip)]
     pub observe: Vec<String>,
@@ -93,6 +122,14 @@ impl Advice {
             .as_ref()
             .filter(|t| t.applied)
             .map(|t| Duration::from_secs_f64(t.seconds))
+    }
+
+    /// The quiet time the applied learned timeout also needs (None: none, or not needed).
+    pub fn applied_hang_quiet(&self) -> Option<Duration> {
+        self.timeout
+            .as_ref()
+            .filter(|t| t.applied && t.quiet > 0.0)
+            .map(|t| Duration::from_secs_f64(t.quiet))
     }
 
     pub fn quiet_duration(&self) -> Duration {
@@ -120,24 +157,79 @@ fn ranked(r: &PatternRow) -> Ranked {
         fp: c.fp,
         fneg: c.fneg,
         uses: r.uses,
-        precision: c.precision(),
-        recall: c.recall(),
-        score: c.score(),
+        tn: 0,
+        checks: 0,
+        lead: 0.0,
+        precision: floor2(c.precision()),
+        recall: floor2(c.recall()),
+        score: floor2(c.score()),
+        state: State::Shadow,
         applied: false,
         why: String::new(),
     }
 }
 
-/// Sort best first: score, then more true positives, fewer false ones, then the shorter pattern.
+/// Sort best first: confirmed, shadow, withdrawn; then score, fewer false positives, more
+/// evidence of specificity (passing runs watched without a match), the earlier match in failed
+/// runs (more time saved, at 0.1 s resolution), more true positives, fewer
+/// misses, and on a full tie the longer (more specific) pattern: a tie never favours less
+/// evidence of specificity.
 pub fn sort(v: &mut [Ranked]) {
+    let rank = |s: State| match s {
+        State::Confirmed => 0,
+        State::Shadow => 1,
+        State::Withdrawn => 2,
+    };
     v.sort_by(|a, b| {
-        b.score
-            .total_cmp(&a.score)
-            .then(b.tp.cmp(&a.tp))
+        rank(a.state)
+            .cmp(&rank(b.state))
+            .then(b.score.total_cmp(&a.score))
             .then(a.fp.cmp(&b.fp))
-            .then(a.pattern.len().cmp(&b.pattern.len()))
+            .then(b.tn.cmp(&a.tn))
+            .then(b.lead.total_cmp(&a.lead))
+            .then(b.tp.cmp(&a.tp))
+            .then(a.fneg.cmp(&b.fneg))
+            .then(b.pattern.len().cmp(&a.pattern.len()))
             .then(a.pattern.cmp(&b.pattern))
     });
+}
+
+/// Is a pattern confirmed in the narrow scope: it caught `CONFIRM_TP` failed runs that ended by
+/// themselves there, was watched in `CONFIRM_TN` passing runs there without matching, and never
+/// matched in a passing run there (a pin from `ee --watch` needs only the last)?
+pub fn confirmed(k: &Knowledge, pattern: &str) -> bool {
+    state(k, pattern) == State::Confirmed
+}
+
+fn pinned(k: &Knowledge, pattern: &str) -> bool {
+    k.narrow().is_some_and(|n| {
+        k.pins
+            .iter()
+            .any(|p| p.scope == n && p.pattern.as_deref() == Some(pattern))
+    })
+}
+
+/// Where a pattern stands in the narrow scope.
+pub fn state(k: &Knowledge, pattern: &str) -> State {
+    if k.narrow().is_none() {
+        return State::Shadow;
+    }
+    let c = k.narrow_row(pattern).map(|r| r.counts).unwrap_or_default();
+    if c.fp > 0 {
+        return State::Withdrawn;
+    }
+    let e = k.evidence(pattern);
+    if pinned(k, pattern) || (c.tp >= CONFIRM_TP && e.tn >= CONFIRM_TN) {
+        State::Confirmed
+    } else {
+        State::Shadow
+    }
+}
+
+fn now() -> f64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64())
 }
 
 fn human_scope(scope: &str) -> String {
@@ -145,6 +237,9 @@ fn human_scope(scope: &str) -> String {
         format!("`{k}`")
     } else if let Some(p) = scope.strip_prefix("prog:") {
         format!("any `{p}` command")
+    } else if let Some(r) = scope.strip_prefix("run:") {
+        let (root, id) = r.split_once('\t').unwrap_or((r, ""));
+        format!("`{id}` in {root}")
     } else if let Some(t) = scope.strip_prefix("type:") {
         let (cat, pt) = t.split_once('/').unwrap_or((t, ""));
         format!("{cat} commands in {pt} projects")
@@ -156,160 +251,187 @@ fn human_scope(scope: &str) -> String {
 /// Rank and decide. `profile` is the profile that fits the command, if any. Patterns are not
 /// compiled here (that would cost the lookup its budget): a stored pattern that does not compile
 /// makes `ee run` fall back to running without learned patterns.
+///
+/// Candidates come from every scope (mined, the user's, the profile's, a pin); only those
+/// confirmed in the narrow scope are applied (see [`confirmed`]), at most
+/// `MAX_APPLIED_LEARNED`, the second only when its evidence differs from the first's. When an
+/// applied pattern is due for a shadow check, none is applied and the run is a check.
 pub fn advise(k: &Knowledge, profile: Option<&Profile>) -> Advice {
-    // Patterns: the most specific scope with a pattern good enough to apply, else the most
-    // specific scope with any evidence.
-    let level = k
-        .scopes
-        .iter()
-        .find(|s| {
-            k.patterns_in(s).any(|p| {
-                !p.source.starts_with("profile:")
-                    && p.counts.score() >= APPLY_SCORE
-                    && p.counts.tp >= MIN_TP
-            })
-        })
-        .or_else(|| {
-            k.scopes
-                .iter()
-                .find(|s| k.patterns_in(s).any(|p| p.counts.tp > 0))
-        })
-        .cloned();
-    let mut list: Vec<Ranked> = match &level {
-        Some(s) => k.patterns_in(s).map(ranked).collect(),
-        None => Vec::new(),
-    };
-    sort(&mut list);
-    let mut n_learned = 0;
-    let mut applied_counts: Vec<(u64, u64, u64)> = Vec::new();
-    for r in list.iter_mut() {
-        if r.source.starts_with("profile:") {
-            continue;
+    let narrow = k.narrow();
+    // Each candidate once: its narrow row if any, else its row in the most specific wider scope
+    // that judged it, else no evidence.
+    let mut list: Vec<Ranked> = Vec::new();
+    let mut add = |pattern: &str, source: &str| {
+        if list.iter().any(|r| r.pattern == pattern) {
+            return;
         }
-        if r.tp < MIN_TP {
-            r.why = format!("needs {MIN_TP} caught failures");
-        } else if r.score < APPLY_SCORE {
-            r.why = format!("score below {APPLY_SCORE:.2}");
-        } else if n_learned >= MAX_APPLIED_LEARNED {
-            r.why = "a better pattern is applied".into();
-        } else if applied_counts.contains(&(r.tp, r.fp, r.fneg)) {
-            // Same evidence as a better applied pattern: most likely the same lines.
-            r.why = "same runs as a better applied pattern".into();
-        } else {
-            applied_counts.push((r.tp, r.fp, r.fneg));
-            r.applied = true;
-            n_learned += 1;
-            r.why = format!("learned from {}", human_scope(&r.scope));
-        }
-    }
-    // Profile patterns: applied unless proven bad in the most specific scope that judged them.
-    if let Some(p) = profile {
-        let src = format!("profile:{}", p.name);
-        for pat in &p.patterns {
-            let row = k.scopes.iter().find_map(|s| {
-                k.patterns_in(s)
-                    .find(|r| &r.pattern == pat && r.counts != Counts::default())
-            });
-            let bad = row.is_some_and(|r| r.counts.proven_bad());
-            if let Some(existing) = list.iter_mut().find(|r| &r.pattern == pat) {
-                existing.applied = !bad;
-                existing.why = if bad {
-                    "profile pattern proven bad here".into()
-                } else {
-                    format!("built-in profile {}", p.name)
-                };
-                continue;
-            }
-            let mut r = match row {
-                Some(row) => ranked(row),
-                None => unjudged(pat, &src, "profile"),
-            };
-            r.applied = !bad;
-            r.why = if bad {
-                "profile pattern proven bad here".into()
-            } else if p.source == "builtin" {
-                format!("built-in profile {}", p.name)
-            } else {
-                format!("user profile {}", p.name)
-            };
-            list.push(r);
-        }
-        sort(&mut list);
-    }
-
-    // A pin (`ee --watch`) on the command itself comes first, unless its evidence proved it bad.
-    let pin = k
-        .scopes
-        .first()
-        .and_then(|s| k.pins.iter().find(|p| &p.scope == s));
-    if let Some(pp) = pin.and_then(|p| p.pattern.as_ref()) {
-        let row = k
-            .patterns
-            .iter()
-            .find(|r| &r.pattern == pp && Some(&r.scope) == k.scopes.first());
-        let bad = row.is_some_and(|r| r.counts.proven_bad());
-        list.retain(|r| &r.pattern != pp);
-        let mut r = row
-            .map(ranked)
-            .unwrap_or_else(|| unjudged(pp, "user", &k.scopes[0]));
-        r.applied = !bad;
-        r.why = if bad {
-            "pinned, but proven bad here".into()
-        } else {
-            "pinned with ee --watch".into()
-        };
-        list.insert(0, r);
-    }
-
-    // Timeout: from the command's own normal runs only.
-    let own = k.scopes.first().and_then(|s| k.row(s));
-    let timeout = k
-        .scopes
-        .iter()
-        .filter_map(|s| k.row(s))
-        .find(|r| r.ok.n > 0)
-        .map(|r: &ScopeRow| {
-            let own_scope = Some(&r.scope) == k.scopes.first();
-            let enough = r.ok.n >= MIN_TIMEOUT_SAMPLES;
-            let streak = r.timeout_stops >= MAX_TIMEOUT_STOPS;
-            TimeoutAdvice {
-                seconds: timeout_from(&r.ok),
-                mean: r.ok.mean,
-                stddev: r.ok.stddev(),
-                samples: r.ok.n,
-                confidence: sample_confidence(r.ok.n),
-                scope: r.scope.clone(),
-                applied: own_scope && enough && !streak,
-                why: if own_scope && enough && streak {
-                    format!(
-                        "it stopped the last {} runs; not applied until a run ends by itself",
-                        r.timeout_stops
-                    )
-                } else if !own_scope {
-                    format!(
-                        "from {}: only applied from the command's own runs",
-                        human_scope(&r.scope)
-                    )
-                } else if !enough {
-                    format!("needs {MIN_TIMEOUT_SAMPLES} normal runs, has {}", r.ok.n)
-                } else {
-                    format!("mean + 2σ of {} normal runs", r.ok.n)
-                },
-            }
+        let row = k.scopes.iter().find_map(|s| {
+            k.patterns_in(s)
+                .find(|r| r.pattern == pattern && (Some(s.as_str()) == narrow || r.counts.tp > 0))
         });
+        let mut r = match row {
+            Some(row) => ranked(row),
+            None => unjudged(pattern, source, narrow.unwrap_or("profile")),
+        };
+        if !source.is_empty() && row.is_none_or(|x| x.source != "user") {
+            r.source = source.to_string();
+        }
+        list.push(r);
+    };
+    for pin in k.pins.iter().filter(|p| Some(p.scope.as_str()) == narrow) {
+        if let Some(p) = &pin.pattern {
+            add(p, "user");
+        }
+    }
+    if let Some(p) = profile {
+        for pat in &p.patterns {
+            add(pat, &format!("profile:{}", p.name));
+        }
+    }
+    for s in &k.scopes {
+        for r in k.patterns_in(s) {
+            if r.counts.tp > 0 || r.source == "user" || Some(s.as_str()) == narrow {
+                add(&r.pattern, "");
+            }
+        }
+    }
+    let t = now();
+    let mut check_due = false;
+    for r in list.iter_mut() {
+        r.state = state(k, &r.pattern);
+        let e = k.evidence(&r.pattern);
+        r.tn = e.tn;
+        r.checks = e.checks;
+        r.lead = if e.lead_n > 0 {
+            (e.lead_sum / e.lead_n as f64 * 10.0).floor() / 10.0
+        } else {
+            0.0
+        };
+        let here = k.narrow_row(&r.pattern);
+        let c = here.map(|x| x.counts).unwrap_or_default();
+        r.why = match r.state {
+            State::Withdrawn => format!(
+                "withdrawn: matched in {} passing run(s) of this project and command",
+                c.fp
+            ),
+            State::Shadow if narrow.is_none() => "shadow: no project and command to confirm it in".into(),
+            State::Shadow => format!(
+                "shadow: caught {}/{CONFIRM_TP} failed runs, clean in {}/{CONFIRM_TN} passing runs here",
+                c.tp.min(CONFIRM_TP),
+                e.tn.min(CONFIRM_TN)
+            ),
+            State::Confirmed => {
+                if e.since_check >= CHECK_EVERY
+                    || (e.since_check > 0 && t - e.checked_at.max(0.0) > CHECK_AGE)
+                {
+                    check_due = true;
+                }
+                String::new()
+            }
+        };
+        if r.state == State::Confirmed && here.is_some() && r.scope != narrow.unwrap_or("") {
+            // Show the narrow evidence, which is what decided.
+            if let Some(h) = here {
+                let mut n = ranked(h);
+                n.source = r.source.clone();
+                n.state = r.state;
+                n.tn = r.tn;
+                n.checks = r.checks;
+                n.lead = r.lead;
+                *r = n;
+            }
+        }
+    }
+    sort(&mut list);
+    let mut n_applied = 0;
+    let mut applied_counts: Vec<(u64, u64, u64)> = Vec::new();
+    for r in list.iter_mut().filter(|r| r.state == State::Confirmed) {
+        let origin = if pinned(k, &r.pattern) {
+            "pinned with ee --watch".to_string()
+        } else {
+            format!(
+                "confirmed here: caught {} failed runs, clean in {} passing runs, {} shadow check(s)",
+                r.tp, r.tn, r.checks
+            )
+        };
+        if n_applied >= MAX_APPLIED_LEARNED {
+            r.why = format!("{origin}; a better pattern is applied");
+        } else if applied_counts.contains(&(r.tp, r.fneg, r.tn)) {
+            // Same evidence as a better applied pattern: most likely the same lines.
+            r.why = format!("{origin}; same runs as a better applied pattern");
+        } else if check_due {
+            applied_counts.push((r.tp, r.fneg, r.tn));
+            n_applied += 1;
+            r.why = format!(
+                "{origin}; this run is a shadow check (due after {CHECK_EVERY} stops or 7 days)"
+            );
+        } else {
+            applied_counts.push((r.tp, r.fneg, r.tn));
+            n_applied += 1;
+            r.applied = true;
+            r.why = origin;
+        }
+    }
 
-    let timeout = match pin.and_then(|p| p.timeout) {
-        Some(seconds) => Some(TimeoutAdvice {
+    // Timeout: a hang detector from the narrow scope's own normal runs only, never for a bare
+    // interpreter.
+    let own = narrow.and_then(|s| k.row(s));
+    let pin_timeout = k
+        .pins
+        .iter()
+        .find(|p| Some(p.scope.as_str()) == narrow)
+        .and_then(|p| p.timeout);
+    let samples = &k.runtimes.samples;
+    let w = own.map(|r| r.ok).unwrap_or_default();
+    let timeout = if let Some(seconds) = pin_timeout {
+        Some(TimeoutAdvice {
             seconds,
-            mean: timeout.as_ref().map_or(0.0, |t| t.mean),
-            stddev: timeout.as_ref().map_or(0.0, |t| t.stddev),
-            samples: timeout.as_ref().map_or(0, |t| t.samples),
+            quiet: 0.0,
+            term: "pinned".into(),
+            mean: w.mean,
+            stddev: w.stddev(),
+            samples: samples.len() as u64,
             confidence: 1.0,
-            scope: k.scopes[0].clone(),
+            scope: narrow.unwrap_or_default().to_string(),
             applied: true,
             why: "pinned with ee --watch".into(),
-        }),
-        None => timeout,
+        })
+    } else if narrow.is_some() && !samples.is_empty() {
+        let n = samples.len() as u64;
+        let hang = hang_from(samples, k.runtimes.timeout_fp);
+        let streak = own.is_some_and(|r| r.timeout_stops >= MAX_TIMEOUT_STOPS);
+        let (seconds, quiet, term) = match &hang {
+            Some(h) => (h.seconds, h.quiet, h.term.clone()),
+            None => (0.0, 0.0, String::new()),
+        };
+        Some(TimeoutAdvice {
+            seconds,
+            quiet,
+            term: term.clone(),
+            mean: w.mean,
+            stddev: w.stddev(),
+            samples: n,
+            confidence: sample_confidence(n),
+            scope: narrow.unwrap_or_default().to_string(),
+            applied: hang.is_some() && !streak,
+            why: if hang.is_none() {
+                format!(
+                    "needs {MIN_TIMEOUT_SAMPLES} normal runs of this project and command, has {n}"
+                )
+            } else if streak {
+                format!(
+                    "it stopped the last {} runs; not applied until a run ends by itself",
+                    own.map_or(0, |r| r.timeout_stops)
+                )
+            } else {
+                format!(
+                    "hang detector: {term} (the second-longest of the last {n} normal runs), then \
+                     {quiet:.1}s without output"
+                )
+            },
+        })
+    } else {
+        None
     };
 
     // Quiet gap after a match.
@@ -346,24 +468,22 @@ pub fn advise(k: &Knowledge, profile: Option<&Profile>) -> Advice {
         .filter(|r| r.applied)
         .map(|r| r.pattern.as_str())
         .collect();
-    let mut extra: Vec<&str> = Vec::new();
-    if let Some(p) = profile {
-        extra.extend(p.patterns.iter().map(String::as_str));
-    }
-    extra.extend(
-        k.patterns
-            .iter()
-            .filter(|r| r.source == "user")
-            .map(|r| r.pattern.as_str()),
-    );
+    let extra: Vec<&str> = list
+        .iter()
+        .filter(|r| r.state != State::Withdrawn)
+        .take(MAX_WATCHED)
+        .map(|r| r.pattern.as_str())
+        .collect();
     for p in extra {
         if !applied.contains(&p) && !observe.iter().any(|o| o == p) {
             observe.push(p.to_string());
         }
     }
 
-    let basis = level.as_ref().and_then(|s| k.row(s)).or(own);
+    let level = narrow.map(str::to_string);
+    let basis = own;
     Advice {
+        check: check_due,
         scope: level.clone(),
         executions: basis.map_or(0, |r| r.runs),
         judged: basis.map_or(0, |r| r.judged),

@@ -84,14 +84,28 @@ fn ratio(a: u64, b: u64) -> f64 {
     }
 }
 
-/// A learned pattern is applied automatically from this score on (5 caught failures, none false).
-pub const APPLY_SCORE: f64 = 0.6;
-/// ... and with at least this many true positives.
-pub const MIN_TP: u64 = 3;
+/// A pattern stops runs of a project and command identity only once confirmed there: it caught
+/// this many failed runs that ended by themselves ...
+pub const CONFIRM_TP: u64 = 2;
+/// ... and was watched in this many passing runs in which it did not match, with no match in a
+/// passing run at all (one withdraws it).
+pub const CONFIRM_TN: u64 = 2;
+/// An applied pattern is checked in shadow (the run it would stop is let finish and judged)
+/// after this many stops since its last check ...
+pub const CHECK_EVERY: u64 = 5;
+/// ... or when it stopped a run and was last checked longer ago than this (seconds: 7 days).
+pub const CHECK_AGE: f64 = 7.0 * 86_400.0;
 /// See `Counts::proven_bad`.
 pub const PROFILE_MIN_PRECISION: f64 = 0.8;
-/// A learned timeout needs this many normal (successful, not stopped) runs.
-pub const MIN_TIMEOUT_SAMPLES: u64 = 8;
+/// A learned timeout (hang detector) needs this many normal (successful, not stopped) runs.
+pub const MIN_TIMEOUT_SAMPLES: u64 = 5;
+/// The hang limit: max(HANG_FACTOR × base, base + HANG_MARGIN) where base is the second-longest
+/// of the recent normal runtimes (one slow run never decides) ...
+pub const HANG_FACTOR: f64 = 3.0;
+pub const HANG_MARGIN: f64 = 5.0;
+/// ... and past it, a run is stopped only once its output has been quiet this long (at least
+/// HANG_QUIET_MIN seconds, or a quarter of the limit when that is longer).
+pub const HANG_QUIET_MIN: f64 = 5.0;
 /// The learned timeout is not applied after it stopped this many runs of the command in a row,
 /// until a run ends by itself.
 pub const MAX_TIMEOUT_STOPS: u64 = 2;
@@ -101,13 +115,49 @@ pub const MIN_BURST_SAMPLES: u64 = 3;
 pub const QUIET_MIN: f64 = 0.2;
 pub const QUIET_MAX: f64 = 3.0;
 
-/// Recommended timeout (seconds) from the runtimes of normal runs:
-/// max(mean + 2σ, 1.5 × mean, mean + 1 s), rounded up to a readable value.
-pub fn timeout_from(w: &Welford) -> f64 {
-    let t = (w.mean + 2.0 * w.stddev())
-        .max(1.5 * w.mean)
-        .max(w.mean + 1.0);
-    round_up(t)
+/// The learned hang detector of a project and command identity.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Hang {
+    /// A run is stopped only after this long (seconds) ...
+    pub seconds: f64,
+    /// ... and once its output has been quiet this long.
+    pub quiet: f64,
+    /// The base runtime: second-longest of the samples.
+    pub base: f64,
+    /// Which term decided, e.g. `3 × 1.02s` or `1.02s + 5s`, and `× 2` per false stop.
+    pub term: String,
+}
+
+/// The hang detector from recent normal runtimes (`None` with fewer than
+/// `MIN_TIMEOUT_SAMPLES`); each of the user's `--false-positive` on its stops doubles it.
+pub fn hang_from(samples: &[f64], false_stops: u64) -> Option<Hang> {
+    if (samples.len() as u64) < MIN_TIMEOUT_SAMPLES {
+        return None;
+    }
+    let mut v = samples.to_vec();
+    v.sort_by(|a, b| b.total_cmp(a));
+    let base = v[1];
+    let (t, mut term) = if HANG_FACTOR * base >= base + HANG_MARGIN {
+        (HANG_FACTOR * base, format!("{HANG_FACTOR} × {base:.2}s"))
+    } else {
+        (base + HANG_MARGIN, format!("{base:.2}s + {HANG_MARGIN}s"))
+    };
+    let mult = 2f64.powi(false_stops.min(16) as i32);
+    if false_stops > 0 {
+        term.push_str(&format!(" × {mult} ({false_stops} false stop(s))"));
+    }
+    let seconds = round_up(t * mult);
+    Some(Hang {
+        seconds,
+        quiet: round_up((seconds / 4.0).max(HANG_QUIET_MIN)),
+        base,
+        term,
+    })
+}
+
+/// Round down to two decimals: what is shown never reaches a bound the value did not.
+pub fn floor2(x: f64) -> f64 {
+    (x * 100.0 + 1e-9).floor() / 100.0
 }
 
 /// Round up: to 0.1 s below 10 s, to 1 s below 2 min, to 5 s below 10 min, then to 30 s.
@@ -167,31 +217,18 @@ mod tests {
     }
 
     #[test]
-    fn scores_and_thresholds() {
+    fn scores() {
         let five = Counts {
             tp: 5,
             fp: 0,
             fneg: 0,
         };
-        let four = Counts {
-            tp: 4,
-            fp: 0,
-            fneg: 0,
-        };
-        assert!(five.score() >= APPLY_SCORE);
-        assert!(four.score() < APPLY_SCORE);
         let noisy = Counts {
             tp: 5,
             fp: 5,
             fneg: 0,
         };
         assert!(noisy.score() < five.score());
-        let missing = Counts {
-            tp: 5,
-            fp: 0,
-            fneg: 5,
-        };
-        assert!(missing.score() < APPLY_SCORE);
         assert!(Counts {
             tp: 0,
             fp: 1,
@@ -199,31 +236,24 @@ mod tests {
         }
         .proven_bad());
         assert!(!Counts::default().proven_bad());
-        assert!(!Counts {
-            tp: 5,
-            fp: 1,
-            fneg: 0
-        }
-        .proven_bad());
+        assert_eq!(floor2(0.5965), 0.59);
+        assert_eq!(floor2(0.6), 0.6);
     }
 
     #[test]
-    fn timeout_formula() {
-        let mut w = Welford::default();
-        for x in [0.2, 0.21, 0.19, 0.2, 0.22, 0.2, 0.18, 0.2, 0.21, 0.2] {
-            w.push(x);
-        }
-        let t = timeout_from(&w);
-        assert!(t >= w.mean + 2.0 * w.stddev());
-        assert!((1.2..=1.31).contains(&t), "{t}");
-        let mut w = Welford::default();
-        for x in [100.0, 140.0, 60.0, 100.0] {
-            w.push(x);
-        }
-        let t = timeout_from(&w);
-        assert!(t >= w.mean + 2.0 * w.stddev() && t <= 200.0, "{t}");
-        assert_eq!(round_up(1.21), 1.3);
-        assert_eq!(round_up(1.2), 1.2);
+    fn hang_formula() {
+        assert_eq!(hang_from(&[1.0; 4], 0), None);
+        let h = hang_from(&[1.0, 1.1, 0.9, 1.0, 1.05], 0).unwrap();
+        assert_eq!((h.seconds, h.quiet), (6.1, 5.0));
+        assert!(h.term.contains("+ 5s"), "{h:?}");
+        // One slow run does not decide; the second-longest does.
+        let h = hang_from(&[1.0, 1.1, 30.0, 1.0, 1.05], 0).unwrap();
+        assert_eq!(h.seconds, 6.1);
+        let h = hang_from(&[100.0, 110.0, 90.0, 100.0, 105.0], 0).unwrap();
+        assert_eq!((h.seconds, h.quiet), (315.0, 79.0));
+        assert!(h.term.starts_with("3 × 105"), "{h:?}");
+        let h = hang_from(&[1.0; 5], 1).unwrap();
+        assert_eq!(h.seconds, 12.0);
     }
 
     #[test]

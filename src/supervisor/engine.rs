@@ -241,7 +241,9 @@ impl<'a> Engine<'a> {
         } else {
             (self.stats(Stream::Stdout), self.stats(Stream::Stderr))
         };
+        let ends_line = self.chans.iter().all(|c| c.out.ends_line);
         Observed {
+            ends_line,
             reason,
             child,
             stopped_early,

@@ -94,6 +94,8 @@ pub struct Observed {
     pub stderr: StreamStats,
     pub matches: Vec<MatchRecord>,
     pub observed: Vec<MatchRecord>,
+    /// The last byte ee passed through ended a line (or none was written).
+    pub ends_line: bool,
 }
 
 /// The command could not be started.

@@ -1,13 +1,17 @@
-//! Run context used for grouping: the normalized command key, program, project type (from marker
-//! files in the working directory and its parents) and command category.
+//! Run context used for grouping: the normalized command key, program, project root and type
+//! (from marker files in the working directory and its parents), the command identity and the
+//! command category.
 //!
 //! Command key: the program's base name plus its subcommand (`cargo test`, `npm run build`,
 //! `go test`, `pytest`). Leading `NAME=value` assignments and wrappers (`env`, `sudo`, `time`,
 //! `nice`, `nohup`, `npx`, `uv run`, `poetry run`, `python -m`, `sh -c '...'`) are looked through;
 //! options, paths, numbers and `NAME=value` words are skipped when looking for the subcommand.
 //!
-//! Project type: the first directory, from the working directory upwards (stopping below `$HOME`
-//! unless the working directory is `$HOME` itself), holding one of the marker files below decides:
+//! Project root: the nearest directory, from the working directory upwards (stopping below `$HOME`
+//! unless the working directory is `$HOME` itself), holding a VCS directory (`.git`, `.hg`,
+//! `.svn`, `.jj`, `.bzr`, `_darcs`, `.fslckout`) or one of the marker files below; without one,
+//! the working directory itself. Each directory is probed with one `stat` per name (never
+//! listed). The project type is decided by the root's marker files:
 //!
 //! | type | markers |
 //! |---|---|
@@ -16,12 +20,18 @@
 //! | nodejs | `package.json` |
 //! | python | `pyproject.toml`, `setup.py`, `setup.cfg`, `requirements.txt`, `Pipfile` |
 //! | java | `pom.xml`, `build.gradle`, `build.gradle.kts` |
-//! | terraform | `*.tf` (in a directory of more than 512 entries: `main.tf`, `versions.tf`, `variables.tf`, `providers.tf`, `terraform.tf`, `backend.tf`, `outputs.tf`) |
+//! | terraform | `main.tf`, `versions.tf`, `variables.tf`, `providers.tf`, `terraform.tf`, `backend.tf`, `outputs.tf` |
 //! | c/c++ | `CMakeLists.txt` |
 //! | container | `Dockerfile`, `Containerfile`, `docker-compose.yml`/`.yaml`, `compose.yml`/`.yaml` |
 //! | c/c++ | `Makefile` |
 //!
 //! (earlier rows win when one directory holds several markers), else `unknown`.
+//!
+//! Command identity (see [`identity`]): what changes a run's runtime, built from the redacted
+//! words: the command key plus the script of an interpreter (`python3 x.py`) and the selection
+//! arguments of a test runner (paths, `-k expr`, filters, `--opt=value`), without plain flags
+//! (`-q`, `-v`). Learned knowledge that decides (timeouts, applied patterns) is kept per project
+//! root and identity.
 //!
 //! Command category (see [`category`] for the full table): test, build, deploy, lint, install,
 //! run, other.
@@ -40,22 +50,184 @@ pub struct RunContext {
     pub project_type: &'static str,
     pub category: &'static str,
     pub cwd: PathBuf,
+    /// The project root (see the module doc).
+    pub root: PathBuf,
+    /// The command identity, from the redacted words (see [`identity`]).
+    pub identity: Identity,
 }
 
 impl RunContext {
     pub fn new(argv: &[String], cwd: &Path) -> RunContext {
-        // The key is stored and exported: it is taken from the redacted words, as when the run
-        // is recorded, so it never holds a secret value (`curl -u admin:pw` → `curl`).
-        let key = command_key(&super::redact::redact_argv(argv));
+        // The key and identity are stored and exported: they are taken from the redacted words,
+        // as when the run is recorded, so they never hold a secret value (`curl -u admin:pw`).
+        let redacted = super::redact::redact_argv(argv);
+        let key = command_key(&redacted);
+        let proj = project(cwd);
         RunContext {
             argv: argv.to_vec(),
             program: program(argv),
             category: category(&key),
-            project_type: project_type(cwd),
+            project_type: proj.project_type,
+            identity: identity(&redacted),
             key,
             cwd: cwd.to_path_buf(),
+            root: proj.root,
         }
     }
+}
+
+/// What a command runs, as far as its runtime is concerned.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Identity {
+    /// `pytest tests/test_a.py -k slow`, `python3 quick.py`, `cargo test some_filter`.
+    pub text: String,
+    /// A bare interpreter or REPL (`python3`, `node -i`): nothing to run, never a learned timeout.
+    pub bare: bool,
+}
+
+/// Interpreters: their identity is the script (or `-c`/`-e` code) they run; without one, a REPL.
+fn is_interpreter(prog: &str) -> bool {
+    matches!(
+        prog,
+        "python"
+            | "python2"
+            | "python3"
+            | "pypy"
+            | "pypy3"
+            | "node"
+            | "nodejs"
+            | "deno"
+            | "bun"
+            | "ruby"
+            | "irb"
+            | "perl"
+            | "php"
+            | "lua"
+            | "R"
+            | "Rscript"
+            | "julia"
+            | "ghci"
+            | "sh"
+            | "bash"
+            | "zsh"
+            | "dash"
+            | "ksh"
+            | "fish"
+    )
+}
+
+/// Options kept in an identity although they take no `=value`: they select what runs.
+fn keeps_flag(w: &str) -> bool {
+    matches!(
+        w,
+        "-c" | "-e"
+            | "-m"
+            | "-k"
+            | "-t"
+            | "-p"
+            | "-F"
+            | "--package"
+            | "--test"
+            | "--bin"
+            | "--example"
+            | "--bench"
+            | "--lib"
+            | "--bins"
+            | "--tests"
+            | "--doc"
+            | "--all-targets"
+            | "--workspace"
+            | "--all"
+            | "--features"
+            | "--all-features"
+            | "--release"
+            | "--exact"
+            | "--ignored"
+            | "--include-ignored"
+            | "--deselect"
+            | "--ignore"
+            | "--lf"
+            | "--last-failed"
+            | "--ff"
+            | "-run"
+            | "-bench"
+            | "--testNamePattern"
+            | "--runTestsByPath"
+    )
+}
+
+/// The command identity of (redacted) command words. Also used to compare what two runs ran.
+pub fn identity(argv: &[String]) -> Identity {
+    let (key, rest) = key_and_rest(argv, 0);
+    if key.is_empty() {
+        return Identity::default();
+    }
+    let mut subs: std::collections::VecDeque<&str> = key.split(' ').skip(1).collect();
+    let mut words: Vec<&str> = Vec::new();
+    let mut after_dashdash = false;
+    for w in &rest {
+        let w = w.as_str();
+        if let Some(s) = subs.front() {
+            if !w.starts_with('-') && w == *s {
+                subs.pop_front();
+                continue;
+            }
+        }
+        if w == "--" {
+            after_dashdash = true;
+            words.push(w);
+            continue;
+        }
+        let flag = w.starts_with('-') || (w.starts_with('+') && !after_dashdash);
+        if flag && !w.contains('=') && !keeps_flag(w) {
+            continue;
+        }
+        words.push(w);
+    }
+    while words.last() == Some(&"--") {
+        words.pop();
+    }
+    let prog = key.split(' ').next().unwrap_or("");
+    let bare = is_interpreter(prog)
+        && !key.contains(' ')
+        && !words.iter().any(|w| !w.starts_with('-') || keeps_flag(w));
+    let mut text = key.clone();
+    for w in words {
+        text.push(' ');
+        text.push_str(w);
+    }
+    Identity { text, bare }
+}
+
+/// The command words with leading `NAME=value` assignments and wrappers (`env -i`, `sudo -E`,
+/// `nice -n 5`, `time`) and their options skipped: what the profiles are fitted to.
+pub fn unwrapped(argv: &[String]) -> &[String] {
+    &argv[skip_wrappers(argv)..]
+}
+
+fn skip_wrappers(argv: &[String]) -> usize {
+    let mut i = 0;
+    while i < argv.len() {
+        let w = &argv[i];
+        if is_assignment(w) {
+            i += 1;
+            continue;
+        }
+        let p = norm_program(w);
+        if is_wrapper(&p) {
+            i += 1;
+            while i < argv.len()
+                && (argv[i].starts_with('-')
+                    || is_assignment(&argv[i])
+                    || argv[i].parse::<i64>().is_ok())
+            {
+                i += 1;
+            }
+            continue;
+        }
+        break;
+    }
+    i
 }
 
 /// Every project type [`project_type`] returns.
@@ -196,30 +368,15 @@ pub fn command_key(argv: &[String]) -> String {
 }
 
 fn command_key_depth(argv: &[String], depth: u8) -> String {
-    let mut i = 0;
-    // Leading assignments (`FOO=1 cmd`) and wrappers with their options.
-    while i < argv.len() {
-        let w = &argv[i];
-        if is_assignment(w) {
-            i += 1;
-            continue;
-        }
-        let p = norm_program(w);
-        if is_wrapper(&p) {
-            i += 1;
-            while i < argv.len()
-                && (argv[i].starts_with('-')
-                    || is_assignment(&argv[i])
-                    || argv[i].parse::<i64>().is_ok())
-            {
-                i += 1;
-            }
-            continue;
-        }
-        break;
-    }
+    key_and_rest(argv, depth).0
+}
+
+/// The command key and the words after the program of the command it names (after looking
+/// through wrappers, `sh -c`, `python -m`, `uv run` and the like).
+fn key_and_rest(argv: &[String], depth: u8) -> (String, Vec<String>) {
+    let i = skip_wrappers(argv);
     let Some(first) = argv.get(i) else {
-        return String::new();
+        return (String::new(), Vec::new());
     };
     let prog = norm_program(first);
     let rest = &argv[i + 1..];
@@ -236,20 +393,26 @@ fn command_key_depth(argv: &[String], depth: u8) -> String {
                         .iter()
                         .position(|w| matches!(w.as_str(), "&&" | "||" | ";" | "|"))
                         .unwrap_or(words.len());
-                    let k = command_key_depth(&words[..end], depth + 1);
+                    let (k, r) = key_and_rest(&words[..end], depth + 1);
                     if !k.is_empty() {
-                        return k;
+                        // The whole script decides what runs.
+                        let mut r = r;
+                        if end < words.len() {
+                            r.push("-c".into());
+                            r.push(script.clone());
+                        }
+                        return (k, r);
                     }
                 }
             }
         }
-        return prog;
+        return (prog, rest.to_vec());
     }
     // `python -m pytest` → `pytest`; `python -m pip install` → `pip install`.
     if prog.starts_with("python") {
         if let Some(pos) = rest.iter().position(|a| a == "-m") {
             if pos + 1 < rest.len() && depth < 2 {
-                return command_key_depth(&rest[pos + 1..], depth + 1);
+                return key_and_rest(&rest[pos + 1..], depth + 1);
             }
         }
     }
@@ -263,7 +426,7 @@ fn command_key_depth(argv: &[String], depth: u8) -> String {
     ) && rest.len() > 1
         && depth < 2
     {
-        return command_key_depth(&rest[1..], depth + 1);
+        return key_and_rest(&rest[1..], depth + 1);
     }
 
     let subs = subcommand_words(&prog, rest);
@@ -278,7 +441,7 @@ fn command_key_depth(argv: &[String], depth: u8) -> String {
             }
         }
     }
-    key
+    (key, rest.to_vec())
 }
 
 /// Up to two subcommand-looking words after the program, skipping options and their values.
@@ -314,22 +477,58 @@ fn subcommand_words<'a>(prog: &str, rest: &'a [String]) -> Vec<&'a str> {
 
 /// Project type from marker files in `cwd` and its parents (see the module doc).
 pub fn project_type(cwd: &Path) -> &'static str {
+    project(cwd).project_type
+}
+
+/// A project: its root directory and type.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Project {
+    pub root: PathBuf,
+    pub project_type: &'static str,
+}
+
+/// VCS directories that make a directory a project root.
+const VCS: &[&str] = &[".git", ".hg", ".svn", ".jj", ".bzr", "_darcs", ".fslckout"];
+
+/// The project of a working directory (see the module doc): one `stat` per marker and VCS name
+/// per directory, from `cwd` upwards to the first hit.
+pub fn project(cwd: &Path) -> Project {
     let home = std::env::var_os("HOME").map(PathBuf::from);
-    let mut dir = Some(cwd);
-    while let Some(d) = dir {
-        if let Some(t) = markers_in(d) {
-            return t;
+    let mut buf = cwd.to_path_buf();
+    loop {
+        if let Some(t) = probe(&mut buf, MARKERS.iter().map(|(n, t)| (*n, Some(*t))))
+            .or_else(|| probe(&mut buf, VCS.iter().map(|n| (*n, None))))
+        {
+            return Project {
+                root: buf,
+                project_type: t.unwrap_or("unknown"),
+            };
         }
-        let parent = d.parent();
-        if let (Some(p), Some(h)) = (parent, home.as_deref()) {
+        let at_top = match buf.parent() {
+            None => true,
             // Stop below $HOME: a stray marker in the home directory would type everything.
-            if p == h {
-                break;
-            }
+            Some(p) => home.as_deref().is_some_and(|h| p == h),
+        };
+        if at_top || !buf.pop() {
+            return Project {
+                root: cwd.to_path_buf(),
+                project_type: "unknown",
+            };
         }
-        dir = parent;
     }
-    "unknown"
+}
+
+/// The first name (with its value) that exists in the directory `buf`.
+fn probe<T>(buf: &mut PathBuf, names: impl Iterator<Item = (&'static str, T)>) -> Option<T> {
+    for (name, t) in names {
+        buf.push(name);
+        let hit = std::fs::symlink_metadata(&*buf).is_ok();
+        buf.pop();
+        if hit {
+            return Some(t);
+        }
+    }
+    None
 }
 
 /// Marker files, by rank (lower wins when one directory holds several).
@@ -363,56 +562,6 @@ const MARKERS: &[(&str, &str)] = &[
     ("makefile", "c/c++"),
     ("GNUmakefile", "c/c++"),
 ];
-
-/// Directories with more entries than this are probed with one `stat` per marker name
-/// instead of being listed.
-const MAX_LISTED: usize = 512;
-
-/// The rank of a marker file name (lower wins), with its project type.
-fn marker_rank(name: &str) -> Option<(usize, &'static str)> {
-    if let Some(i) = MARKERS.iter().position(|(m, _)| *m == name) {
-        return Some((i, MARKERS[i].1));
-    }
-    // Any `*.tf` file, ranked with the terraform names.
-    (name.len() > 3 && name.ends_with(".tf")).then_some((11, "terraform"))
-}
-
-/// The project type decided by the marker files of one directory, if any: one directory
-/// listing (a few system calls) for ordinary directories, one `stat` per marker name for huge
-/// ones.
-fn markers_in(dir: &Path) -> Option<&'static str> {
-    let Ok(rd) = std::fs::read_dir(dir) else {
-        return None;
-    };
-    let mut best: Option<(usize, &'static str)> = None;
-    let mut n = 0;
-    for entry in rd.flatten() {
-        n += 1;
-        if n > MAX_LISTED {
-            return probe_markers(dir);
-        }
-        if let Some(hit) = entry.file_name().to_str().and_then(marker_rank) {
-            match best {
-                Some(b) if b.0 <= hit.0 => {}
-                _ => best = Some(hit),
-            }
-        }
-    }
-    best.map(|b| b.1)
-}
-
-fn probe_markers(dir: &Path) -> Option<&'static str> {
-    let mut buf = dir.to_path_buf();
-    for (name, t) in MARKERS {
-        buf.push(name);
-        let hit = std::fs::symlink_metadata(&buf).is_ok();
-        buf.pop();
-        if hit {
-            return Some(t);
-        }
-    }
-    None
-}
 
 /// Command category from the command key.
 ///
@@ -619,6 +768,59 @@ mod tests {
         assert_eq!(key("./build.sh"), "build.sh");
         assert_eq!(key("terraform -chdir=infra apply"), "terraform apply");
         assert_eq!(key(""), "");
+    }
+
+    fn ident(s: &str) -> Identity {
+        identity(&shell_words::split(s).unwrap())
+    }
+
+    #[test]
+    fn identities() {
+        let t = |s: &str| ident(s).text;
+        assert_eq!(t("pytest -q"), "pytest");
+        assert_eq!(
+            t("python3 -m pytest -q tests/a.py -k slow"),
+            "pytest tests/a.py -k slow"
+        );
+        assert_eq!(t("cargo test"), "cargo test");
+        assert_eq!(t("cargo test some_filter"), "cargo test some_filter");
+        assert_eq!(
+            t("cargo test --offline -- --test-threads=1"),
+            "cargo test -- --test-threads=1"
+        );
+        assert_eq!(t("env VAR=1 cargo test --"), "cargo test");
+        assert_eq!(t("python3 quick.py"), "python3 quick.py");
+        assert_eq!(t("python3 slow.py"), "python3 slow.py");
+        assert_eq!(t("node x.js"), "node x.js");
+        assert_eq!(t("bash x.sh"), "bash x.sh");
+        assert!(ident("python3").bare);
+        assert!(ident("python3 -i").bare);
+        assert!(ident("node").bare);
+        assert!(!ident("python3 x.py").bare);
+        assert!(!ident("python3 -c 'print(1)'").bare);
+        assert!(!ident("pytest").bare);
+        assert_ne!(t("pytest tests/a.py"), t("pytest tests/b.py"));
+        assert_ne!(t("make"), t("make -C optional"));
+    }
+
+    #[test]
+    fn roots() {
+        let t = tempfile::tempdir().unwrap();
+        let root = t.path().join("proj");
+        let sub = root.join("src/deep");
+        std::fs::create_dir_all(&sub).unwrap();
+        std::fs::create_dir_all(root.join(".git")).unwrap();
+        let p = project(&sub);
+        assert_eq!(
+            (p.root.as_path(), p.project_type),
+            (root.as_path(), "unknown")
+        );
+        std::fs::write(root.join("src/pyproject.toml"), "").unwrap();
+        let p = project(&sub);
+        assert_eq!((p.root, p.project_type), (root.join("src"), "python"));
+        let other = t.path().join("loose");
+        std::fs::create_dir_all(&other).unwrap();
+        assert_eq!(project(&other).root, other);
     }
 
     #[test]

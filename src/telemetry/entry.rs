@@ -49,6 +49,9 @@ pub struct Entry {
     pub program: String,
     pub cwd: String,
     pub project_type: String,
+    /// The project root (learning's scope); empty in records from before it was kept.
+    #[serde(default)]
+    pub root: String,
     pub category: String,
     pub pattern: Option<String>,
     pub success_patterns: Vec<String>,
@@ -121,6 +124,7 @@ impl Entry {
         let argv = redact_argv(&o.argv);
         let cwd = std::path::Path::new(&o.cwd);
         let key = context::command_key(&argv);
+        let project = (!o.cwd.is_empty()).then(|| context::project(cwd));
         let (child_exit, child_signal) = match o.child {
             Some(ChildStatus::Exited(c)) => (Some(c), None),
             Some(ChildStatus::Signaled(s)) => (None, Some(s)),
@@ -137,11 +141,11 @@ impl Entry {
             command: shell_words::join(&argv),
             program: context::program(&argv),
             category: context::category(&key).to_string(),
-            project_type: if o.cwd.is_empty() {
-                "unknown".to_string()
-            } else {
-                context::project_type(cwd).to_string()
-            },
+            project_type: project
+                .as_ref()
+                .map_or("unknown", |p| p.project_type)
+                .to_string(),
+            root: project.map_or(String::new(), |p| p.root.display().to_string()),
             key,
             argv,
             cwd: o.cwd.clone(),
@@ -196,6 +200,12 @@ impl Entry {
             project_type: context::project_type_static(&self.project_type),
             category: context::category_static(&self.category),
             cwd: PathBuf::from(&self.cwd),
+            root: PathBuf::from(if self.root.is_empty() {
+                &self.cwd
+            } else {
+                &self.root
+            }),
+            identity: context::identity(&self.argv),
         }
     }
 
@@ -240,6 +250,7 @@ impl Entry {
                 first_output_timeout: self.first_output_timeout_s,
                 delay_exit: self.delay_exit_s,
                 timeout_learned: self.timeout_learned,
+                hang_quiet: None,
             },
             exit_code: self.exit_code,
             child: match (self.child_exit, self.child_signal) {
@@ -274,6 +285,7 @@ impl Entry {
                 .filter(|e| e.kind == "observed")
                 .map(rec)
                 .collect(),
+            ends_line: true,
         }
     }
 }

@@ -682,6 +682,7 @@ pub fn generate(
                 argv,
                 cwd: cwd.to_string(),
                 project_type: ptype.to_string(),
+                root: cwd.to_string(),
                 pattern: pattern.map(str::to_string),
                 success_patterns: Vec::new(),
                 error_patterns: Vec::new(),
