@@ -36,15 +36,8 @@ pub fn run(a: ManArgs) -> CmdResult {
             return Ok(code);
         }
     }
-    let mut out = std::io::stdout().lock();
-    match out
-        .write_all(page.roff.as_bytes())
-        .and_then(|_| out.flush())
-    {
-        Ok(()) => Ok(0),
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(0),
-        Err(e) => Err(Fail::usage(format!("cannot write the page: {e}"))),
-    }
+    crate::output::write_bytes(page.roff.as_bytes());
+    Ok(0)
 }
 
 /// Format and page the roff with the system's `man -l -`; None when `man` cannot be started.

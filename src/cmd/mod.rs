@@ -65,16 +65,17 @@ pub fn main() -> i32 {
         crate::supervisor::signals::reraise_sigint();
     }
     match code {
-        Ok(c) => c,
+        Ok(c) => crate::output::finish(c, false),
         Err(f) => {
             if !f.msg.is_empty() {
                 crate::printer::note(false, &f.msg);
             }
-            if f.code == EXIT_USAGE && is_run {
+            let c = if f.code == EXIT_USAGE && is_run {
                 EXIT_RUN_USAGE
             } else {
                 f.code
-            }
+            };
+            crate::output::finish(c, f.code != 0)
         }
     }
 }
@@ -132,7 +133,13 @@ fn clap_fail(e: clap::Error) -> Fail {
         ErrorKind::DisplayHelp
         | ErrorKind::DisplayVersion
         | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
-            let _ = e.print();
+            // On a terminal clap colours it; elsewhere the plain text goes through ee's writer,
+            // so `ee --help | head -1` ends quietly.
+            if std::io::IsTerminal::is_terminal(&std::io::stdout()) {
+                let _ = e.print();
+            } else {
+                out!("{}", e.render());
+            }
             Fail::new(0, "")
         }
         _ => {

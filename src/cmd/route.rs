@@ -30,7 +30,7 @@ pub fn run(a: RouteArgs) -> CmdResult {
                 } else {
                     "already routed"
                 };
-                println!("{what}: {r}");
+                outln!("{what}: {r}");
             }
             Ok(0)
         }
@@ -40,7 +40,7 @@ pub fn run(a: RouteArgs) -> CmdResult {
             let mut missing = Vec::new();
             for r in &rs {
                 if removed.contains(r) {
-                    println!("removed: {r}");
+                    outln!("removed: {r}");
                 } else {
                     missing.push(r.to_string());
                 }
@@ -60,7 +60,7 @@ pub fn run(a: RouteArgs) -> CmdResult {
                 crate::printer::note(false, &format!("{}: {e}", path.display()));
             }
             for r in &p.routes {
-                println!("{r}");
+                outln!("{r}");
             }
             Ok(0)
         }

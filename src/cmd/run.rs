@@ -164,7 +164,7 @@ fn dry_run(a: &RunArgs, ctx: &RunContext, advice: &Advice, applied: &Applied) {
             }
         )),
     }
-    let _ = crate::printer::write_all(1, out.as_bytes());
+    crate::output::write_bytes(out.as_bytes());
 }
 
 fn secs(d: Duration) -> String {

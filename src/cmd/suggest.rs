@@ -49,7 +49,7 @@ pub fn run(a: SuggestArgs) -> CmdResult {
     } else {
         text(&advice, &ctx, &why)
     };
-    let _ = crate::printer::write_all(1, out.as_bytes());
+    crate::output::write_bytes(out.as_bytes());
     Ok(0)
 }
 

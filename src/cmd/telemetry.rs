@@ -32,7 +32,7 @@ fn open() -> Result<Store, Fail> {
 }
 
 fn out(s: &str) {
-    let _ = crate::printer::write_all(1, s.as_bytes());
+    crate::output::write_bytes(s.as_bytes());
 }
 
 pub fn run(a: TelemetryArgs) -> CmdResult {
@@ -134,11 +134,11 @@ fn export(csv: bool) -> CmdResult {
         return Ok(0);
     }
     let s = open()?;
-    let stdout = io::stdout();
-    let mut w = io::BufWriter::with_capacity(1 << 16, stdout.lock());
-    match report::export(s.conn(), csv, &mut w) {
+    let mut w = crate::output::writer();
+    match report::export(s.conn(), csv, &mut w).and_then(|_| w.flush().map_err(ExportError::Io)) {
         Ok(_) => Ok(0),
-        Err(ExportError::Io(e)) if e.kind() == io::ErrorKind::BrokenPipe => Ok(141),
+        // A closed stdout ends with 141 (`crate::output::finish`).
+        Err(ExportError::Io(e)) if e.kind() == io::ErrorKind::BrokenPipe => Ok(0),
         Err(ExportError::Io(e)) => Err(Fail::new(EXIT_DB, format!("export: {e}"))),
         Err(ExportError::Db(e)) => Err(Fail::new(EXIT_DB, format!("export: {e}"))),
     }
