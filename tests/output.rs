@@ -97,6 +97,7 @@ type Case = (&'static str, Vec<Vec<String>>, Vec<String>);
 
 fn cases(env: &Env) -> Vec<Case> {
     let doc = env.path().join("learned.json");
+    let man_dir = env.path().join("man1");
     let d = |p: &PathBuf| p.display().to_string();
     let v = |a: &[&str]| a.iter().map(|s| s.to_string()).collect::<Vec<_>>();
     let run = vec![v(&["run", "--", "true"])];
@@ -156,7 +157,11 @@ fn cases(env: &Env) -> Vec<Case> {
         ("profile list", vec![], v(&["profile", "list"])),
         ("profile show", vec![], v(&["profile", "show", "pytest"])),
         ("completions", vec![], v(&["completions", "bash"])),
-        ("man", vec![], v(&["man", "run"])),
+        ("man", vec![], {
+            let mut a = v(&["man", "--install-dir"]);
+            a.push(d(&man_dir));
+            a
+        }),
         (
             "__complete",
             vec![],
@@ -235,6 +240,10 @@ fn the_grep_face_help_and_version_end_quietly_with_141() {
     // (A line that decides the run by matching keeps the decision's status: the engine's rule.)
     let o = env.closed(&["nomatch", "--", "echo", "x"], None);
     assert_quiet_141("ee nomatch -- echo x", &o);
+    let o = env.closed(&["man", "run"], None);
+    assert_quiet_141("ee man run", &o);
+    let o = env.closed(&["man", "--install"], None);
+    assert_quiet_141("ee man --install", &o);
     let o = env.closed(&["--test-pattern", "x"], Some(b"a\nx\nb\n"));
     assert_quiet_141("ee --test-pattern x", &o);
     let o = env.closed(&["--test-pattern", "--json", "x"], Some(b"x\n"));
