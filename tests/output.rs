@@ -264,6 +264,14 @@ fn the_grep_face_help_and_version_end_quietly_with_141() {
     }
     let o = env.closed(&["route", "--help"], None);
     assert_quiet_141("ee route --help", &o);
+    // Help for a missing subcommand stays on stderr, stdout untouched.
+    let o = env.ee(&["route"]).output().unwrap();
+    assert!(
+        o.stdout.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&o.stdout)
+    );
+    assert!(String::from_utf8_lossy(&o.stderr).contains("Usage:"));
 }
 
 #[test]

@@ -134,9 +134,10 @@ fn clap_fail(e: clap::Error) -> Fail {
         ErrorKind::DisplayHelp
         | ErrorKind::DisplayVersion
         | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
-            // On a terminal clap colours it; elsewhere the plain text goes through ee's writer,
-            // so `ee --help | head -1` ends quietly.
-            if std::io::IsTerminal::is_terminal(&std::io::stdout()) {
+            // On a terminal clap colours it; elsewhere help asked for on stdout goes through
+            // ee's writer, so `ee --help | head -1` ends quietly. (Help for a missing
+            // subcommand, `ee route`, stays on stderr, where clap puts it.)
+            if e.use_stderr() || std::io::IsTerminal::is_terminal(&std::io::stdout()) {
                 let _ = e.print();
             } else {
                 out!("{}", e.render());
