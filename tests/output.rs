@@ -315,4 +315,22 @@ fn a_full_disk_is_one_line_and_status_1() {
         err.starts_with("ee: cannot write to standard output:"),
         "{err}"
     );
+    // The bulk writer too: one line, not one per layer.
+    env.ok(&["telemetry", "generate", "50"]);
+    let full = std::fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/full")
+        .unwrap();
+    let o = env
+        .ee(&["telemetry", "export"])
+        .stdout(Stdio::from(full))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.starts_with("ee: cannot write to standard output:"),
+        "{err}"
+    );
 }
