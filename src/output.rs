@@ -154,3 +154,19 @@ pub fn finish(code: i32, failed: bool) -> i32 {
         _ => code,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    /// The macros take exactly what print!/println! take (this test compiles, or it fails).
+    #[test]
+    fn println_compatible_syntax() {
+        let x = 1;
+        outln!();
+        outln!("plain");
+        outln!("{} {}", 1, "two",);
+        outln!("{x} {x:>3} {0}", x);
+        out!("no newline {}", x);
+        out!("\n");
+        assert!(!super::closed());
+    }
+}

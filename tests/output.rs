@@ -334,3 +334,36 @@ fn a_full_disk_is_one_line_and_status_1() {
         "{err}"
     );
 }
+
+/// No `print!`/`println!` in ee's sources: they panic on a closed stdout. (After merging code
+/// that adds some: `sed -i 's/\bprintln!(/outln!(/g; s/\bprint!(/out!(/g' FILE…`.)
+#[test]
+fn no_print_macros_in_the_sources() {
+    fn walk(dir: &Path, bad: &mut Vec<String>) {
+        for e in std::fs::read_dir(dir).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                walk(&p, bad);
+            } else if p.extension().is_some_and(|x| x == "rs") {
+                let text = std::fs::read_to_string(&p).unwrap();
+                for (n, line) in text.lines().enumerate() {
+                    let code = line.trim_start();
+                    if code.starts_with("//") {
+                        continue;
+                    }
+                    let code = code.replace("eprintln!(", "").replace("eprint!(", "");
+                    if code.contains("println!(") || code.contains("print!(") {
+                        bad.push(format!("{}:{}: {}", p.display(), n + 1, line.trim()));
+                    }
+                }
+            }
+        }
+    }
+    let mut bad = Vec::new();
+    walk(&Path::new(env!("CARGO_MANIFEST_DIR")).join("src"), &mut bad);
+    assert!(
+        bad.is_empty(),
+        "use out!/outln! (src/output.rs):\n{}",
+        bad.join("\n")
+    );
+}
