@@ -101,6 +101,10 @@ pub struct GrepArgs {
 
     #[command(flatten)]
     pub engine: EngineOpts,
+
+    /// Set by `cmd::parse` when the user left out the `--` before the command.
+    #[arg(skip)]
+    pub dash_implied: bool,
 }
 
 impl GrepArgs {
@@ -647,13 +651,18 @@ pub struct CompleteArgs {
 #[derive(Debug, Args)]
 #[command(
     after_help = "On a terminal the page is shown with 'man -l'; otherwise its roff source \
-is printed. Install all pages: ee man --install-dir /usr/local/share/man/man1"
+is printed. Install all pages for yourself (no root needed): ee man --install; system-wide: \
+sudo ee man --install-dir /usr/local/share/man/man1"
 )]
 pub struct ManArgs {
     /// The subcommand whose page to show
     #[arg(value_name = "SUBCOMMAND")]
     pub page: Option<String>,
-    /// Write all pages into DIR instead of showing one
+    /// Install all pages into your own man directory ($XDG_DATA_HOME/man, default
+    /// ~/.local/share/man) and check that `man ee` finds them
+    #[arg(long = "install", conflicts_with = "install_dir")]
+    pub install: bool,
+    /// Write all pages into DIR (its parent must exist) instead of showing one
     #[arg(long = "install-dir", value_name = "DIR", value_hint = clap::ValueHint::DirPath)]
     pub install_dir: Option<std::path::PathBuf>,
 }

@@ -2,6 +2,10 @@
 //! moment the outcome is known. See README.md for the architecture; each module's doc says what
 //! it owns.
 
+// First, so `out!`/`outln!` are in scope in every module below (a drop-in for print!/println!).
+#[macro_use]
+pub mod output;
+
 pub mod cli;
 pub mod cmd;
 pub mod completions;

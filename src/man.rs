@@ -4,6 +4,7 @@
 
 use clap::CommandFactory;
 use clap_mangen::Man;
+use roff::{bold, italic, roman, Roff};
 
 use crate::cli::{Cli, GREP_EXIT_STATUS, RUN_EXIT_STATUS};
 
@@ -95,31 +96,59 @@ fn render(cmd: &clap::Command, sub: Option<&str>) -> Page {
 
 /// Hand-written synopsis for the two faces, whose clap synopsis would list every option.
 fn synopsis(sub: Option<&str>) -> Option<String> {
+    // Each line: words, `*x` bold, `_x` italic, others roman; a space between words.
     let lines: &[&str] = match sub {
         None => &[
-            "cmd | \\fBee\\fR [\\fIOPTIONS\\fR] \\fIPATTERN\\fR",
-            "\\fBee\\fR [\\fIOPTIONS\\fR] \\fIPATTERN\\fR [\\fB\\-\\-\\fR] \\fICOMMAND\\fR [\\fIARGS\\fR...]",
-            "\\fBee\\fR [\\fIOPTIONS\\fR] \\fB\\-\\-\\fR \\fICOMMAND\\fR [\\fIARGS\\fR...]",
-            "\\fBee\\fR \\fISUBCOMMAND\\fR [\\fIARGS\\fR...]",
+            "cmd | *ee [ _OPTIONS ] _PATTERN",
+            "*ee [ _OPTIONS ] _PATTERN [ *-- ] _COMMAND [ _ARGS ...]",
+            "*ee [ _OPTIONS ] *-- _COMMAND [ _ARGS ...]",
+            "*ee _SUBCOMMAND [ _ARGS ...]",
         ],
-        Some("run") => &[
-            "\\fBee run\\fR [\\fIOPTIONS\\fR] [\\fB\\-\\-\\fR] \\fICOMMAND\\fR [\\fIARGS\\fR...]",
-        ],
+        Some("run") => &["*ee *run [ _OPTIONS ] [ *-- ] _COMMAND [ _ARGS ...]"],
         Some(_) => return None,
     };
-    let mut s = String::from(".SH SYNOPSIS\n.nf\n");
+    let mut r = Roff::new();
+    r.control("SH", ["SYNOPSIS"]).control("nf", []);
     for l in lines {
-        s.push_str(l);
-        s.push('\n');
+        let mut inl = Vec::new();
+        let mut prev_open = true;
+        for w in l.split(' ') {
+            let close = matches!(w, "]" | "...]");
+            if !prev_open && !close {
+                inl.push(roman(" "));
+            }
+            prev_open = w == "[";
+            inl.push(match (w.strip_prefix('*'), w.strip_prefix('_')) {
+                (Some(b), _) => bold(b),
+                (_, Some(i)) => italic(i),
+                _ => roman(w),
+            });
+        }
+        r.text(inl);
     }
-    s.push_str(".fi\n");
-    Some(s)
+    r.control("fi", []);
+    Some(r.to_roff())
 }
 
 /// Make clap_mangen's output lint-clean: no trailing blanks, no `.br` around a blank line, and
 /// pre-formatted paragraphs (continuation lines indented in the help text) kept as they are.
 fn tidy(roff: &str) -> String {
-    let mut lines: Vec<String> = roff.lines().map(|l| l.trim_end().to_string()).collect();
+    // Every section clap_mangen renders starts with the same two-line apostrophe preamble
+    // (`.ie \n(.g .ds Aq \(aq` / `.el .ds Aq '`): keep only the first.
+    let mut seen_preamble = false;
+    let mut lines: Vec<String> = Vec::new();
+    for l in roff.lines().map(str::trim_end) {
+        if l.starts_with(".ie \\n(.g .ds Aq") {
+            if seen_preamble {
+                continue;
+            }
+            seen_preamble = true;
+        } else if l.starts_with(".el .ds Aq") && lines.last().is_none_or(|p| !p.starts_with(".ie"))
+        {
+            continue;
+        }
+        lines.push(l.to_string());
+    }
     // `.br`, blank, `.br` -> `.sp`
     let mut out: Vec<String> = Vec::with_capacity(lines.len());
     let mut i = 0;
@@ -163,89 +192,60 @@ fn tidy(roff: &str) -> String {
     s
 }
 
-/// Escape text for a roff text line: backslashes, dashes, and a leading control character.
-fn esc(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 8);
-    for c in s.chars() {
-        match c {
-            '\\' => out.push_str("\\e"),
-            '-' => out.push_str("\\-"),
-            '\'' => out.push_str("\\(aq"),
-            '`' => out.push_str("\\(ga"),
-            _ => out.push(c),
-        }
-    }
-    if out.starts_with('.') || out.starts_with('\'') {
-        out.insert_str(0, "\\&");
-    }
-    out
+fn section(r: &mut Roff, title: &str) {
+    r.control("SH", [title]);
 }
 
-fn section(out: &mut String, title: &str) {
-    out.push_str(".SH \"");
-    out.push_str(title);
-    out.push_str("\"\n");
+/// Text lines of at most about 78 bytes (roff refills them; this keeps the source readable).
+fn wrapped(r: &mut Roff, text: &str) {
+    let mut line = String::new();
+    for word in text.split(' ').filter(|w| !w.is_empty()) {
+        if !line.is_empty() && line.len() + 1 + word.len() > 78 {
+            r.text([roman(std::mem::take(&mut line))]);
+        }
+        if !line.is_empty() {
+            line.push(' ');
+        }
+        line.push_str(word);
+    }
+    if !line.is_empty() {
+        r.text([roman(line)]);
+    }
 }
 
 /// A tagged paragraph: bold tag, then text.
-fn item(out: &mut String, tag: &str, text: &str) {
-    out.push_str(".TP\n\\fB");
-    out.push_str(&esc(tag));
-    out.push_str("\\fR\n");
-    out.push_str(&wrap(&esc(text)));
+fn item(r: &mut Roff, tag: &str, text: &str) {
+    r.control("TP", []).text([bold(tag)]);
+    wrapped(r, text);
 }
 
-fn para(out: &mut String, text: &str) {
-    let last = out.trim_end_matches('\n').rsplit('\n').next().unwrap_or("");
-    if !(last.starts_with(".SH") || last.starts_with(".SS")) {
-        out.push_str(".PP\n");
+/// A paragraph (no `.PP` right after a heading).
+fn para(r: &mut Roff, text: &str, after_heading: bool) {
+    if !after_heading {
+        r.control("PP", []);
     }
-    out.push_str(&wrap(&esc(text)));
-}
-
-/// Break text into source lines of at most about 78 bytes (roff refills them anyway).
-fn wrap(text: &str) -> String {
-    let mut out = String::new();
-    let mut len = 0;
-    for word in text.split(' ').filter(|w| !w.is_empty()) {
-        if len > 0 && len + 1 + word.len() > 78 {
-            out.push('\n');
-            len = 0;
-        } else if len > 0 {
-            out.push(' ');
-            len += 1;
-        }
-        if len == 0 && (word.starts_with('.') || word.starts_with('\'')) {
-            out.push_str("\\&");
-        }
-        out.push_str(word);
-        len += word.len();
-    }
-    out.push('\n');
-    out
+    wrapped(r, text);
 }
 
 /// An example: a description paragraph, then the command in a no-fill display.
-fn example(out: &mut String, text: &str, cmd: &str) {
-    para(out, text);
-    out.push_str(".PP\n.RS 4\n.nf\n");
+fn example(r: &mut Roff, text: &str, cmd: &str, first: bool) {
+    para(r, text, first);
+    r.control("PP", []).control("RS", ["4"]).control("nf", []);
     for line in cmd.lines() {
-        out.push_str(&esc(line));
-        out.push('\n');
+        r.text([roman(line)]);
     }
-    out.push_str(".fi\n.RE\n");
+    r.control("fi", []).control("RE", []);
 }
 
 /// Turn an exit-status table from cli.rs ("  CODE   text" lines under a title line) into roff.
-fn exit_table(out: &mut String, table: &str, heading: bool) {
+fn exit_table(r: &mut Roff, table: &str, heading: bool) {
     let mut lines = table.lines();
     if let Some(title) = lines.next() {
         if heading {
-            out.push_str(".SS \"");
-            out.push_str(&esc(title.trim().trim_end_matches(':')));
-            out.push_str("\"\n");
+            r.control("SS", [title.trim().trim_end_matches(':')]);
         }
     }
+    let mut first = true;
     for line in lines {
         let t = line.trim();
         let (code, rest) = t.split_once(char::is_whitespace).unwrap_or((t, ""));
@@ -254,10 +254,11 @@ fn exit_table(out: &mut String, table: &str, heading: bool) {
                 .chars()
                 .all(|c| c.is_ascii_digit() || c == 'N' || c == '+');
         if is_code {
-            item(out, code, rest.trim());
+            item(r, code, rest.trim());
         } else if !t.is_empty() {
-            para(out, t);
+            para(r, t, first);
         }
+        first = false;
     }
 }
 
@@ -372,36 +373,26 @@ fn after_help(cmd: &clap::Command) -> (Option<String>, Vec<String>) {
 
 /// The after-help of a subcommand (minus its exit status), as more description paragraphs.
 fn more_description(cmd: &clap::Command) -> String {
-    let mut s = String::new();
+    let mut r = Roff::new();
     for p in after_help(cmd).1 {
-        s.push_str(".PP\n");
+        r.control("PP", []);
         for line in p.lines() {
-            let l = esc(line);
-            if l.starts_with('.') || l.starts_with('\'') {
-                s.push_str("\\&");
-            }
-            s.push_str(&l);
-            s.push('\n');
+            r.text([roman(line)]);
         }
     }
-    s
+    r.render()
 }
 
 /// Nested subcommands (ee route add, ee telemetry prune, ...) documented in place, with their
 /// arguments, instead of references to pages that do not exist.
 fn nested_subcommands(cmd: &clap::Command) -> String {
-    let mut s = String::new();
-    section(&mut s, "SUBCOMMANDS");
+    let mut r = Roff::new();
+    section(&mut r, "SUBCOMMANDS");
     for sub in cmd.get_subcommands().filter(|c| !c.is_hide_set()) {
         let usage = sub.clone().render_usage().to_string();
         let usage = usage.trim().trim_start_matches("Usage:").trim();
-        s.push_str(".TP\n\\fB");
-        s.push_str(&esc(usage));
-        s.push_str("\\fR\n");
-        s.push_str(&wrap(&esc(&sub
-            .get_about()
-            .map(|a| a.to_string())
-            .unwrap_or_default())));
+        let about = sub.get_about().map(|a| a.to_string()).unwrap_or_default();
+        item(&mut r, usage, &about);
         let args: Vec<&clap::Arg> = sub
             .get_arguments()
             .filter(|a| !a.is_hide_set() && a.get_id() != "help")
@@ -410,232 +401,218 @@ fn nested_subcommands(cmd: &clap::Command) -> String {
         if args.is_empty() {
             continue;
         }
-        s.push_str(".RS\n");
+        r.control("RS", []);
         for a in args {
-            let value = a
-                .get_value_names()
-                .map(|v| {
-                    v.iter()
-                        .map(|n| format!("<{n}>"))
-                        .collect::<Vec<_>>()
-                        .join(" ")
-                })
-                .unwrap_or_default();
-            let mut tag = Vec::new();
-            if let Some(c) = a.get_short() {
-                tag.push(format!("-{c}"));
-            }
-            if let Some(l) = a.get_long() {
-                tag.push(format!("--{l}"));
-            }
-            let mut tag = tag.join(", ");
-            if a.get_action().takes_values() {
-                if !tag.is_empty() {
-                    tag.push(' ');
-                }
-                tag.push_str(&value);
-            }
-            let mut text = a.get_help().map(|h| h.to_string()).unwrap_or_default();
-            let pv: Vec<String> = a
-                .get_possible_values()
-                .iter()
-                .filter(|v| !v.is_hide_set())
-                .map(|v| v.get_name().to_string())
-                .collect();
-            if !pv.is_empty() {
-                text.push_str(&format!(" [possible values: {}]", pv.join(", ")));
-            }
-            let defaults: Vec<String> = a
-                .get_default_values()
-                .iter()
-                .map(|d| d.to_string_lossy().into_owned())
-                .collect();
-            if !defaults.is_empty() && a.get_action().takes_values() {
-                text.push_str(&format!(" [default: {}]", defaults.join(", ")));
-            }
-            item(&mut s, &tag, text.trim());
+            item(&mut r, &arg_tag(a), &arg_text(a));
         }
-        s.push_str(".RE\n");
+        r.control("RE", []);
     }
-    s
+    r.render()
 }
 
+/// `-o, --output <FILE>`
+fn arg_tag(a: &clap::Arg) -> String {
+    let value = a
+        .get_value_names()
+        .map(|v| {
+            v.iter()
+                .map(|n| format!("<{n}>"))
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .unwrap_or_default();
+    let mut tag = Vec::new();
+    if let Some(c) = a.get_short() {
+        tag.push(format!("-{c}"));
+    }
+    if let Some(l) = a.get_long() {
+        tag.push(format!("--{l}"));
+    }
+    let mut tag = tag.join(", ");
+    if a.get_action().takes_values() {
+        if !tag.is_empty() {
+            tag.push(' ');
+        }
+        tag.push_str(&value);
+    }
+    tag
+}
+
+/// An argument's help with its possible values and default.
+fn arg_text(a: &clap::Arg) -> String {
+    let mut text = a.get_help().map(|h| h.to_string()).unwrap_or_default();
+    let pv: Vec<String> = a
+        .get_possible_values()
+        .iter()
+        .filter(|v| !v.is_hide_set())
+        .map(|v| v.get_name().to_string())
+        .collect();
+    if !pv.is_empty() {
+        text.push_str(&format!(" [possible values: {}]", pv.join(", ")));
+    }
+    let defaults: Vec<String> = a
+        .get_default_values()
+        .iter()
+        .map(|d| d.to_string_lossy().into_owned())
+        .collect();
+    if !defaults.is_empty() && a.get_action().takes_values() {
+        text.push_str(&format!(" [default: {}]", defaults.join(", ")));
+    }
+    text.trim().to_string()
+}
+
+/// Examples: (page, what it does, the command lines).
+const EXAMPLES: &[(&str, &str, &str)] = &[
+    (
+        "ee",
+        "Stop a test run at the first failure, keeping the stack trace:",
+        "ee 'FAILED|ERROR' -- pytest -x",
+    ),
+    (
+        "ee",
+        "Watch a log through a pipe and exit 0 once the server is up:",
+        "tail -f server.log | ee 'listening on port'",
+    ),
+    (
+        "ee",
+        "No pattern: stop a build that prints nothing for two minutes:",
+        "ee --idle-timeout 2m -- make",
+    ),
+    (
+        "ee",
+        "Let ee apply what it learned for the command:",
+        "ee run cargo test",
+    ),
+    (
+        "run",
+        "Run with the learned error pattern and timeout:",
+        "ee run pytest tests/",
+    ),
+    (
+        "run",
+        "See what would be applied, without running:",
+        "ee run --dry-run -- cargo test",
+    ),
+    (
+        "run",
+        "Own error pattern, ignoring a known noisy line:",
+        "ee run -e 'error\\[E[0-9]+\\]' -X 'warning: unused' -- cargo build",
+    ),
+    (
+        "init",
+        "Load the hooks and completion in bash (zsh and fish likewise):",
+        "eval \"$(ee init bash)\"",
+    ),
+    ("init", "In fish:", "ee init fish | source"),
+    (
+        "route",
+        "Route pytest and cargo test through ee:",
+        "ee route add pytest 'cargo test'",
+    ),
+    ("route", "Stop routing pytest:", "ee route remove pytest"),
+    (
+        "suggest",
+        "What ee would apply to pytest:",
+        "ee suggest pytest tests/",
+    ),
+    ("stats", "Statistics as JSON:", "ee stats --json"),
+    (
+        "telemetry",
+        "Check the database and drop runs older than 90 days:",
+        "ee telemetry check\nee telemetry prune --older-than 90d",
+    ),
+    (
+        "feedback",
+        "The last run was stopped although it did not really fail:",
+        "ee feedback --false-positive",
+    ),
+    (
+        "profile",
+        "List the profiles and show one:",
+        "ee profile list\nee profile show pytest",
+    ),
+    (
+        "completions",
+        "Install completion system-wide:",
+        "ee completions bash > /usr/share/bash-completion/completions/ee\n\
+         ee completions zsh > /usr/local/share/zsh/site-functions/_ee\n\
+         ee completions fish > /usr/share/fish/vendor_completions.d/ee.fish",
+    ),
+    ("man", "Show the page of ee run:", "ee man run"),
+    (
+        "man",
+        "Install all pages for yourself, where man finds them without root \
+         (~/.local/share/man):",
+        "ee man --install",
+    ),
+    (
+        "man",
+        "Install all pages system-wide:",
+        "sudo ee man --install-dir /usr/local/share/man/man1",
+    ),
+];
+
 fn extra_sections(cmd: &clap::Command, sub: Option<&str>) -> String {
-    let mut s = String::new();
+    let mut r = Roff::new();
     let page = sub.unwrap_or("ee");
 
-    section(&mut s, "EXIT STATUS");
+    section(&mut r, "EXIT STATUS");
     match sub {
         None => {
-            exit_table(&mut s, GREP_EXIT_STATUS, true);
-            exit_table(&mut s, RUN_EXIT_STATUS, true);
+            exit_table(&mut r, GREP_EXIT_STATUS, true);
+            exit_table(&mut r, RUN_EXIT_STATUS, true);
             para(
-                &mut s,
+                &mut r,
                 "Subcommands other than run exit 0 on success and 3 on a usage error; their pages \
                  give the details.",
+                false,
             );
         }
-        Some("run") => exit_table(&mut s, RUN_EXIT_STATUS, false),
+        Some("run") => exit_table(&mut r, RUN_EXIT_STATUS, false),
         Some(_) => match after_help(cmd).0 {
             Some(text) => {
                 let text = text.split_once(':').map(|(_, t)| t.trim()).unwrap_or(&text);
-                para(&mut s, text)
+                para(&mut r, text, true)
             }
-            None => exit_table(&mut s, GENERIC_EXIT, false),
+            None => exit_table(&mut r, GENERIC_EXIT, false),
         },
     }
 
-    let env: Vec<_> = ENVIRONMENT
-        .iter()
-        .filter(|(_, _, pages)| pages.contains(&page))
-        .collect();
-    if !env.is_empty() {
-        section(&mut s, "ENVIRONMENT");
-        for (name, text, _) in env {
-            item(&mut s, name, text);
-        }
-    }
-    let files: Vec<_> = FILES
-        .iter()
-        .filter(|(_, _, pages)| pages.contains(&page))
-        .collect();
-    if !files.is_empty() {
-        section(&mut s, "FILES");
-        for (name, text, _) in files {
-            item(&mut s, name, text);
+    for (title, table) in [("ENVIRONMENT", ENVIRONMENT), ("FILES", FILES)] {
+        let mut rows = table.iter().filter(|(_, _, pages)| pages.contains(&page));
+        if let Some(first) = rows.next() {
+            section(&mut r, title);
+            for (name, text, _) in std::iter::once(first).chain(rows) {
+                item(&mut r, name, text);
+            }
         }
     }
 
-    section(&mut s, "EXAMPLES");
-    match sub {
-        None => {
-            example(
-                &mut s,
-                "Stop a test run at the first failure, keeping the stack trace:",
-                "ee 'FAILED|ERROR' -- pytest -x",
-            );
-            example(
-                &mut s,
-                "Watch a log through a pipe and exit 0 once the server is up:",
-                "tail -f server.log | ee 'listening on port'",
-            );
-            example(
-                &mut s,
-                "No pattern: stop a build that prints nothing for two minutes:",
-                "ee --idle-timeout 2m -- make",
-            );
-            example(
-                &mut s,
-                "Let ee apply what it learned for the command:",
-                "ee run cargo test",
-            );
-        }
-        Some("run") => {
-            example(
-                &mut s,
-                "Run with the learned error pattern and timeout:",
-                "ee run pytest tests/",
-            );
-            example(
-                &mut s,
-                "See what would be applied, without running:",
-                "ee run --dry-run -- cargo test",
-            );
-            example(
-                &mut s,
-                "Own error pattern, ignoring a known noisy line:",
-                "ee run -e 'error\\[E[0-9]+\\]' -X 'warning: unused' -- cargo build",
-            );
-        }
-        Some("init") => {
-            example(
-                &mut s,
-                "Load the hooks and completion in bash (zsh and fish likewise):",
-                "eval \"$(ee init bash)\"",
-            );
-            example(&mut s, "In fish:", "ee init fish | source");
-        }
-        Some("route") => {
-            example(
-                &mut s,
-                "Route pytest and cargo test through ee:",
-                "ee route add pytest 'cargo test'",
-            );
-            example(&mut s, "Stop routing pytest:", "ee route remove pytest");
-        }
-        Some("suggest") => {
-            example(
-                &mut s,
-                "What ee would apply to pytest:",
-                "ee suggest pytest tests/",
-            );
-        }
-        Some("stats") => {
-            example(&mut s, "Statistics as JSON:", "ee stats --json");
-        }
-        Some("telemetry") => {
-            example(
-                &mut s,
-                "Check the database and drop runs older than 90 days:",
-                "ee telemetry check\nee telemetry prune --older-than 90d",
-            );
-        }
-        Some("feedback") => {
-            example(
-                &mut s,
-                "The last run was stopped although it did not really fail:",
-                "ee feedback --false-positive",
-            );
-        }
-        Some("profile") => {
-            example(
-                &mut s,
-                "List the profiles and show one:",
-                "ee profile list\nee profile show pytest",
-            );
-        }
-        Some("completions") => {
-            example(
-                &mut s,
-                "Install completion system-wide:",
-                "ee completions bash > /usr/share/bash-completion/completions/ee\n\
-                 ee completions zsh > /usr/local/share/zsh/site-functions/_ee\n\
-                 ee completions fish > /usr/share/fish/vendor_completions.d/ee.fish",
-            );
-        }
-        Some("man") => {
-            example(&mut s, "Show the page of ee run:", "ee man run");
-            example(
-                &mut s,
-                "Install all pages:",
-                "ee man --install-dir /usr/local/share/man/man1",
-            );
-        }
-        Some(_) => {}
+    section(&mut r, "EXAMPLES");
+    let mut first = true;
+    for (_, text, cmd) in EXAMPLES.iter().filter(|(p, _, _)| *p == page) {
+        example(&mut r, text, cmd, first);
+        first = false;
     }
 
-    section(&mut s, "SEE ALSO");
+    section(&mut r, "SEE ALSO");
     let mut refs: Vec<String> = Vec::new();
     if sub.is_some() {
-        refs.push("ee(1)".into());
+        refs.push("ee".into());
     }
     for name in subcommand_names() {
         if Some(name.as_str()) != sub {
-            refs.push(format!("ee-{name}(1)"));
+            refs.push(format!("ee-{name}"));
         }
     }
-    refs.push("timeout(1)".into());
-    refs.push("grep(1)".into());
-    let refs: Vec<String> = refs
-        .iter()
-        .map(|r| {
-            let (name, sec) = r.split_once('(').unwrap_or((r, ""));
-            format!("\\fB{}\\fR({}", esc(name), sec)
-        })
-        .collect();
-    s.push_str(&refs.join(",\n"));
-    s.push('\n');
-    s
+    refs.push("timeout".into());
+    refs.push("grep".into());
+    let n = refs.len();
+    for (i, name) in refs.into_iter().enumerate() {
+        let tail = if i + 1 < n { "(1)," } else { "(1)" };
+        r.text([bold(name), roman(tail)]);
+    }
+    r.render()
 }
 
 #[cfg(test)]
@@ -643,9 +620,15 @@ mod tests {
     use super::*;
 
     #[test]
-    fn escapes_roff() {
-        assert_eq!(esc("a-b\\c"), "a\\-b\\ec");
-        assert_eq!(esc(".x"), "\\&.x");
+    fn every_page_has_examples_and_one_preamble() {
+        for p in pages() {
+            assert!(p.roff.contains(".SH EXAMPLES\n"), "{}", p.file);
+            assert_eq!(p.roff.matches(".ds Aq").count(), 2, "{}", p.file);
+        }
+        let names = subcommand_names();
+        for (page, _, _) in EXAMPLES {
+            assert!(*page == "ee" || names.iter().any(|n| n == page), "{page}");
+        }
     }
 
     #[test]

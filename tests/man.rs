@@ -35,12 +35,27 @@ fn skip(what: &str) {
 
 fn generated() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
-    ee().arg("man")
+    let out = ee()
+        .arg("man")
         .arg("--install-dir")
         .arg(dir.path())
         .assert()
         .success()
-        .stdout("");
+        .get_output()
+        .stdout
+        .clone();
+    // It says what it wrote: one line per page.
+    let want: Vec<String> = list(dir.path())
+        .iter()
+        .map(|f| format!("wrote {}", dir.path().join(f).display()))
+        .collect();
+    let mut got: Vec<String> = String::from_utf8(out)
+        .unwrap()
+        .lines()
+        .map(String::from)
+        .collect();
+    got.sort();
+    assert_eq!(got, want);
     dir
 }
 
@@ -158,9 +173,9 @@ fn ee_page_has_the_sections_clap_cannot_write() {
         ".SH \"EXIT STATUS\"",
         ".SS \"Exit status (grep face)\"",
         ".SS \"Exit status (ee run)\"",
-        ".SH \"ENVIRONMENT\"",
-        ".SH \"FILES\"",
-        ".SH \"EXAMPLES\"",
+        ".SH ENVIRONMENT",
+        ".SH FILES",
+        ".SH EXAMPLES",
         ".SH \"SEE ALSO\"",
     ] {
         assert!(page.contains(s), "missing {s}");
@@ -181,6 +196,13 @@ fn ee_page_has_the_sections_clap_cannot_write() {
     }
     // Both exit tables: 124 only exists in ee run's.
     assert!(page.contains("\\fB124\\fR") && page.contains("\\fB130\\fR"));
+    // The apostrophe preamble once, at the top, not before every section.
+    assert!(
+        page.starts_with(".ie \\n(.g .ds Aq \\(aq\n.el .ds Aq '\n.TH "),
+        "{page}"
+    );
+    assert_eq!(page.matches(".ie \\n(.g").count(), 1, "{page}");
+    assert_eq!(page.matches(".el .ds Aq").count(), 1, "{page}");
 }
 
 #[test]
@@ -228,6 +250,122 @@ fn man_subcommand_prints_one_page_or_fails_clearly() {
         .get_output()
         .clone();
     one_line_error(&out.stderr, "cannot create");
+    // A parent that does not exist is refused, and nothing is created.
+    let missing = dir.path().join("no/such/man1");
+    let out = ee()
+        .args(["man", "--install-dir"])
+        .arg(&missing)
+        .assert()
+        .code(3)
+        .stdout("")
+        .get_output()
+        .clone();
+    one_line_error(&out.stderr, "is not an existing directory");
+    assert!(!dir.path().join("no").exists());
+    // A new directory inside an existing one is fine.
+    let fresh = dir.path().join("man1");
+    ee().args(["man", "--install-dir"])
+        .arg(&fresh)
+        .assert()
+        .success();
+    assert!(fresh.join("ee.1").is_file());
+    ee().args(["man", "--install", "--install-dir"])
+        .arg(&fresh)
+        .assert()
+        .code(3);
+    ee().args(["man", "run", "--install"]).assert().code(3);
+}
+
+/// `ee man --install` with a private HOME; PATH as given.
+fn install(home: &Path, path: &str, manpath: Option<&str>) -> std::process::Output {
+    let mut c = ee();
+    c.args(["man", "--install"])
+        .env("HOME", home)
+        .env_remove("XDG_DATA_HOME")
+        .env("PATH", path);
+    match manpath {
+        Some(m) => c.env("MANPATH", m),
+        None => c.env_remove("MANPATH"),
+    };
+    c.output().unwrap()
+}
+
+#[test]
+fn install_goes_to_the_users_own_man_dir_and_checks_that_man_finds_it() {
+    if !have("man") {
+        return skip("man");
+    }
+    let home = tempfile::tempdir().unwrap();
+    let dir = home.path().join(".local/share/man/man1");
+    // ~/.local/bin on PATH: man finds ~/.local/share/man by itself (man-db, mandoc).
+    let path = format!("{}/.local/bin:/usr/bin:/bin", home.path().display());
+    let o = install(home.path(), &path, None);
+    let out = String::from_utf8_lossy(&o.stdout);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{err}");
+    assert!(
+        out.contains(&format!("wrote {}", dir.join("ee.1").display())),
+        "{out}"
+    );
+    assert!(dir.join("ee-run.1").is_file());
+    assert!(out.contains("'man ee' finds them"), "{out}\n{err}");
+    assert_eq!(err, "");
+    // What a user then types.
+    let w = Std::new("man")
+        .args(["-w", "ee-run"])
+        .env("HOME", home.path())
+        .env("PATH", &path)
+        .env_remove("MANPATH")
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&w.stdout).trim(),
+        dir.join("ee-run.1").display().to_string()
+    );
+    // A MANPATH that leaves the directory out: ee says what to add.
+    let elsewhere = home.path().join("elsewhere");
+    std::fs::create_dir(&elsewhere).unwrap();
+    let o = install(home.path(), &path, Some(&elsewhere.display().to_string()));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.contains("'man ee' will not find these pages")
+            && err.contains("export MANPATH=\"$HOME/.local/share/man:$MANPATH\""),
+        "{err}"
+    );
+    // Following the advice works.
+    let w = Std::new("man")
+        .args(["-w", "ee"])
+        .env(
+            "MANPATH",
+            format!(
+                "{}:{}",
+                home.path().join(".local/share/man").display(),
+                elsewhere.display()
+            ),
+        )
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&w.stdout).trim(),
+        dir.join("ee.1").display().to_string()
+    );
+}
+
+#[test]
+fn install_without_man_says_where_the_pages_are() {
+    let home = tempfile::tempdir().unwrap();
+    let empty = home.path().join("bin");
+    std::fs::create_dir(&empty).unwrap();
+    let o = install(home.path(), &empty.display().to_string(), None);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{err}");
+    assert!(
+        err.contains("'man' is not installed here") && err.contains(".local/share/man/man1"),
+        "{err}"
+    );
+    assert!(home.path().join(".local/share/man/man1/ee.1").is_file());
 }
 
 fn one_line_error(stderr: &[u8], needle: &str) {

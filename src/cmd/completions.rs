@@ -1,8 +1,6 @@
 //! `ee completions SHELL` prints the completion script; the hidden `ee __complete` is the engine
 //! the scripts call on TAB (see `crate::completions`).
 
-use std::io::Write;
-
 use crate::cli::{CompleteArgs, CompletionsArgs};
 use crate::cmd::{CmdResult, Fail};
 use crate::completions::{self, Sources};
@@ -35,10 +33,6 @@ pub fn complete(a: CompleteArgs) -> CmdResult {
 }
 
 fn print(s: &str) -> CmdResult {
-    let mut out = std::io::stdout().lock();
-    match out.write_all(s.as_bytes()).and_then(|_| out.flush()) {
-        Ok(()) => Ok(0),
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(0),
-        Err(e) => Err(Fail::usage(format!("cannot write: {e}"))),
-    }
+    crate::output::write_bytes(s.as_bytes());
+    Ok(0)
 }

@@ -42,7 +42,7 @@ pub fn run(a: FeedbackArgs) -> CmdResult {
     tx.commit()
         .map_err(|e| Fail::new(1, format!("telemetry database: {e}")))?;
     let line = format!("run {id}: {} recorded: {what}\n", f.as_str());
-    let _ = crate::printer::write_all(1, crate::escape::escape_lines(&line).as_bytes());
+    crate::output::write_bytes(crate::escape::escape_lines(&line).as_bytes());
     Ok(0)
 }
 

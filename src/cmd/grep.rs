@@ -24,6 +24,7 @@ pub fn run(a: GrepArgs) -> CmdResult {
             ));
         }
         let plan = Plan::new(spec, &a.engine, false, None).map_err(|e| Fail::usage(e.0))?;
+        super::hints::before_run(&a);
         return super::testpattern::run(&plan);
     }
     if !command_mode
@@ -37,6 +38,7 @@ pub fn run(a: GrepArgs) -> CmdResult {
         return Err(Fail::usage("nothing to watch for: give a PATTERN, a COMMAND after --, or a timeout (see 'ee --help')"));
     }
     let plan = Plan::new(spec, &a.engine, command_mode, None).map_err(|e| Fail::usage(e.0))?;
+    super::hints::before_run(&a);
     let mode = if command_mode {
         Mode::Command
     } else {

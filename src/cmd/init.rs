@@ -3,8 +3,6 @@
 //! separated) adds inline routes like `--route`. With the hidden `--reload`,
 //! print only the routes, for a hook that saw the routes file change.
 
-use std::io::Write;
-
 use crate::cli::InitArgs;
 use crate::cmd::{CmdResult, Fail};
 use crate::printer::note;
@@ -59,10 +57,6 @@ pub fn run(a: InitArgs) -> CmdResult {
         }
         t
     };
-    let mut out = std::io::stdout().lock();
-    match out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
-        Ok(()) => Ok(0),
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(0),
-        Err(e) => Err(Fail::new(1, format!("cannot write the hook: {e}"))),
-    }
+    crate::output::write_bytes(text.as_bytes());
+    Ok(0)
 }

@@ -11,6 +11,7 @@ use crate::cli::{Cli, Command, SUBCOMMANDS};
 pub mod completions;
 pub mod feedback;
 pub mod grep;
+pub mod hints;
 pub mod init;
 pub mod man;
 pub mod profile;
@@ -65,16 +66,17 @@ pub fn main() -> i32 {
         crate::supervisor::signals::reraise_sigint();
     }
     match code {
-        Ok(c) => c,
+        Ok(c) => crate::output::finish(c, false),
         Err(f) => {
             if !f.msg.is_empty() {
                 crate::printer::note(false, &f.msg);
             }
-            if f.code == EXIT_USAGE && is_run {
+            let c = if f.code == EXIT_USAGE && is_run {
                 EXIT_RUN_USAGE
             } else {
                 f.code
-            }
+            };
+            crate::output::finish(c, f.code != 0)
         }
     }
 }
@@ -127,11 +129,11 @@ pub fn parse(mut args: Vec<OsString>) -> Result<Cli, Fail> {
     }
     // Built once: it is most of the parsing cost on every start.
     let cmd = Cli::command();
-    if !sub {
-        insert_double_dash(&cmd, &mut args);
-    }
+    let dash_implied = !sub && insert_double_dash(&cmd, &mut args);
     let matches = cmd.try_get_matches_from(args).map_err(clap_fail)?;
-    Cli::from_arg_matches(&matches).map_err(clap_fail)
+    let mut cli = Cli::from_arg_matches(&matches).map_err(clap_fail)?;
+    cli.grep.dash_implied = dash_implied;
+    Ok(cli)
 }
 
 fn clap_fail(e: clap::Error) -> Fail {
@@ -140,7 +142,14 @@ fn clap_fail(e: clap::Error) -> Fail {
         ErrorKind::DisplayHelp
         | ErrorKind::DisplayVersion
         | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
-            let _ = e.print();
+            // On a terminal clap colours it; elsewhere help asked for on stdout goes through
+            // ee's writer, so `ee --help | head -1` ends quietly. (Help for a missing
+            // subcommand, `ee route`, stays on stderr, where clap puts it.)
+            if e.use_stderr() || std::io::IsTerminal::is_terminal(&std::io::stdout()) {
+                let _ = e.print();
+            } else {
+                out!("{}", e.render());
+            }
             Fail::new(0, "")
         }
         _ => {
@@ -193,15 +202,15 @@ fn env_options_only(cmd: &clap::Command, extra: &[String]) -> Result<(), String>
 }
 
 /// In the grep face the first positional word is the pattern and the second starts the command;
-/// insert the `--` clap needs before the command when the user left it out.
-fn insert_double_dash(cmd: &clap::Command, args: &mut Vec<OsString>) {
+/// insert the `--` clap needs before the command when the user left it out (then true).
+fn insert_double_dash(cmd: &clap::Command, args: &mut Vec<OsString>) -> bool {
     let mut positionals = 0;
     let mut pattern_opt = false;
     let mut i = 1;
     while i < args.len() {
         let word = args[i].to_str().unwrap_or("");
         if word == "--" {
-            return;
+            return false;
         }
         match crate::cli::option_words(cmd, word) {
             Some(n) => {
@@ -212,12 +221,13 @@ fn insert_double_dash(cmd: &clap::Command, args: &mut Vec<OsString>) {
                 positionals += 1;
                 if positionals == 2 || (pattern_opt && positionals == 1) {
                     args.insert(i, OsString::from("--"));
-                    return;
+                    return true;
                 }
             }
         }
         i += 1;
     }
+    false
 }
 
 #[cfg(test)]

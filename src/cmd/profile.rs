@@ -39,6 +39,6 @@ pub fn run(a: ProfileArgs) -> CmdResult {
             out.push('\n');
         }
     }
-    let _ = crate::printer::write_all(1, out.as_bytes());
+    crate::output::write_bytes(out.as_bytes());
     Ok(0)
 }

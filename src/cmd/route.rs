@@ -30,7 +30,7 @@ pub fn run(a: RouteArgs) -> CmdResult {
                 } else {
                     "already routed"
                 };
-                println!("{what}: {}", crate::escape::escape(&r.to_string()));
+                outln!("{what}: {}", crate::escape::escape(&r.to_string()));
             }
             Ok(0)
         }
@@ -40,7 +40,7 @@ pub fn run(a: RouteArgs) -> CmdResult {
             let mut missing = Vec::new();
             for r in &rs {
                 if removed.contains(r) {
-                    println!("removed: {}", crate::escape::escape(&r.to_string()));
+                    outln!("removed: {}", crate::escape::escape(&r.to_string()));
                 } else {
                     missing.push(r.to_string());
                 }
@@ -60,7 +60,7 @@ pub fn run(a: RouteArgs) -> CmdResult {
                 crate::printer::note(false, &format!("{}: {e}", path.display()));
             }
             for r in &p.routes {
-                println!("{}", crate::escape::escape(&r.to_string()));
+                outln!("{}", crate::escape::escape(&r.to_string()));
             }
             Ok(0)
         }

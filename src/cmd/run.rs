@@ -177,7 +177,7 @@ fn dry_run(a: &RunArgs, ctx: &RunContext, advice: &Advice, applied: &Applied) {
             }
         )),
     }
-    let _ = crate::printer::write_all(1, crate::escape::escape_lines(&out).as_bytes());
+    crate::output::write_bytes(crate::escape::escape_lines(&out).as_bytes());
 }
 
 fn secs(d: Duration) -> String {

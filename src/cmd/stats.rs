@@ -37,7 +37,7 @@ pub fn run(a: StatsArgs) -> CmdResult {
     } else {
         render(&stats)
     };
-    let _ = crate::printer::write_all(1, crate::escape::escape_lines(&text).as_bytes());
+    crate::output::write_bytes(crate::escape::escape_lines(&text).as_bytes());
     Ok(0)
 }
 

@@ -52,7 +52,7 @@ pub fn run(a: SuggestArgs) -> CmdResult {
     } else {
         text(&advice, &ctx, &why)
     };
-    let _ = crate::printer::write_all(1, crate::escape::escape_lines(&out).as_bytes());
+    crate::output::write_bytes(crate::escape::escape_lines(&out).as_bytes());
     Ok(0)
 }
 

@@ -32,7 +32,7 @@ fn open() -> Result<Store, Fail> {
 }
 
 fn out(s: &str) {
-    let _ = crate::printer::write_all(1, s.as_bytes());
+    crate::output::write_bytes(s.as_bytes());
 }
 
 pub fn run(a: TelemetryArgs) -> CmdResult {
@@ -160,12 +160,12 @@ fn export(csv: bool) -> CmdResult {
         return Ok(0);
     }
     let s = open()?;
-    let stdout = io::stdout();
-    let mut w = io::BufWriter::with_capacity(1 << 16, stdout.lock());
-    match report::export(s.conn(), csv, &mut w) {
+    let mut w = crate::output::writer();
+    match report::export(s.conn(), csv, &mut w).and_then(|_| w.flush().map_err(ExportError::Io)) {
         Ok(_) => Ok(0),
-        Err(ExportError::Io(e)) if e.kind() == io::ErrorKind::BrokenPipe => Ok(141),
-        Err(ExportError::Io(e)) => Err(Fail::new(EXIT_DB, format!("export: {e}"))),
+        // Only writing to stdout fails with Io: the writer recorded it, and `output::finish`
+        // ends with 141 (closed) or one line and status 1 (a full disk).
+        Err(ExportError::Io(_)) => Ok(0),
         Err(ExportError::Db(e)) => Err(Fail::new(EXIT_DB, format!("export: {e}"))),
     }
 }

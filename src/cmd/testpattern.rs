@@ -62,20 +62,22 @@ pub fn run(plan: &Plan) -> CmdResult {
             "excluded": excluded,
             "first_matches": first.iter().map(|(n, k, l)| serde_json::json!({"line_number": n, "kind": k, "line": l})).collect::<Vec<_>>(),
         });
-        println!("{v}");
+        outln!("{v}");
     } else {
-        println!("lines:     {lines}");
-        println!(
+        outln!("lines:     {lines}");
+        outln!(
             "matched:   {matched} (pattern {}, error {}, success {})",
-            counts[0], counts[1], counts[2]
+            counts[0],
+            counts[1],
+            counts[2]
         );
-        println!("excluded:  {excluded}");
+        outln!("excluded:  {excluded}");
         if first.is_empty() {
-            println!("no line matched");
+            outln!("no line matched");
         } else {
-            println!("first matches:");
+            outln!("first matches:");
             for (n, k, l) in &first {
-                println!("  {n:>8}  {k:<7}  {l}");
+                outln!("  {n:>8}  {k:<7}  {l}");
             }
         }
     }

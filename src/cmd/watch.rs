@@ -58,7 +58,7 @@ pub fn finish(plan: &Plan, outcome: &Outcome) -> i32 {
     if plan.opts.json {
         let mut s = outcome.to_json().to_string();
         s.push('\n');
-        let _ = crate::printer::write_all(1, s.as_bytes());
+        crate::output::write_bytes(s.as_bytes());
     }
     if !plan.opts.no_telemetry && !crate::telemetry::disabled_by_env() {
         crate::telemetry::record(outcome, plan.opts.quiet);

@@ -53,7 +53,7 @@ pub struct Decoder {
 
 /// Start decoding `head` followed by the rest of stdin.
 pub fn start(format: Format, head: Vec<u8>) -> io::Result<Decoder> {
-    let (r, w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)?;
+    let (r, w) = super::sys::pipe(false)?;
     let error = Arc::new(Mutex::new(None));
     let err2 = Arc::clone(&error);
     let thread = std::thread::spawn(move || {

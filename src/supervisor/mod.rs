@@ -13,6 +13,7 @@ mod engine;
 pub mod logs;
 mod pty;
 pub mod signals;
+mod sys;
 
 use std::ffi::OsString;
 use std::io;
@@ -24,7 +25,7 @@ use std::time::{Duration, Instant};
 
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::sys::signal::{kill, killpg, Signal};
-use nix::sys::wait::{waitid, waitpid, Id, WaitPidFlag, WaitStatus};
+use nix::sys::wait::{waitpid, WaitStatus};
 use nix::unistd::{getpgrp, getpid, setpgid, tcgetpgrp, tcsetpgrp, Pid};
 
 use crate::cli::When;
@@ -188,7 +189,7 @@ pub fn watch_stdin(setup: &Setup) -> io::Result<Observed> {
     // Bigger pipe buffers on both sides mean fewer context switches at full speed (as pv does);
     // fails harmlessly for anything that is not a pipe.
     for fd in [0, out_fd] {
-        let _ = nix::fcntl::fcntl(fd, nix::fcntl::FcntlArg::F_SETPIPE_SZ(1 << 20));
+        sys::grow_pipe(fd);
     }
     let mut decoder = None;
     if setup.decompress {
@@ -312,7 +313,7 @@ fn open_pipes(
                 ))
             }
             None => {
-                let (r, w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(other)?;
+                let (r, w) = sys::pipe(false).map_err(other)?;
                 (r, w, false)
             }
         };
@@ -323,7 +324,7 @@ fn open_pipes(
     }
     let mut extra = Vec::new();
     for (n, _) in &setup.fds {
-        let (r, w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(other)?;
+        let (r, w) = sys::pipe(false).map_err(other)?;
         // Park the write end above any target so the dup2s in the child cannot clobber each other.
         let parked = nix::fcntl::fcntl(w.as_raw_fd(), nix::fcntl::FcntlArg::F_DUPFD_CLOEXEC(1024))
             .map_err(other)?;
@@ -549,22 +550,15 @@ pub fn watch_command(setup: &Setup) -> Result<Observed, SpawnError> {
         }
         let now = Instant::now();
         if exited.is_none() {
-            if let Ok(ws) = waitid(
-                Id::Pid(pid),
-                WaitPidFlag::WEXITED | WaitPidFlag::WNOHANG | WaitPidFlag::WNOWAIT,
-            ) {
+            if let Some(ws) = sys::peek_exit(pid) {
                 if let Some(st) = child_status(ws) {
                     exited = Some((st, now));
                 }
             }
-            if exited.is_none() {
-                if let Ok(WaitStatus::Stopped(..)) =
-                    waitid(Id::Pid(pid), WaitPidFlag::WSTOPPED | WaitPidFlag::WNOHANG)
-                {
-                    if let Some(fd) = tty {
-                        let paused = suspend_with_child(fd, pid);
-                        eng.policy.pause(paused);
-                    }
+            if exited.is_none() && sys::stopped(pid) {
+                if let Some(fd) = tty {
+                    let paused = suspend_with_child(fd, pid);
+                    eng.policy.pause(paused);
                 }
             }
             if tty.is_some() {

@@ -4,7 +4,6 @@
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::sync::atomic::{AtomicI32, Ordering};
 
-use nix::fcntl::{fcntl, FcntlArg, FdFlag, OFlag};
 use nix::sys::signal::{sigaction, SaFlags, SigAction, SigHandler, SigSet, Signal};
 
 static WRITE_FD: AtomicI32 = AtomicI32::new(-1);
@@ -13,12 +12,12 @@ extern "C" fn on_signal(sig: nix::libc::c_int) {
     let fd = WRITE_FD.load(Ordering::Relaxed);
     if fd >= 0 {
         let b = [sig as u8];
-        // SAFETY: write(2) is async-signal-safe; errno is saved and restored around it.
-        unsafe {
-            let saved = *nix::libc::__errno_location();
-            nix::libc::write(fd, b.as_ptr().cast(), 1);
-            *nix::libc::__errno_location() = saved;
-        }
+        // write(2) is async-signal-safe; errno is saved and restored around it (through nix,
+        // which knows each platform's errno location: glibc's __errno_location, macOS' __error).
+        let saved = nix::errno::Errno::last_raw();
+        // SAFETY: a one-byte write from a live buffer to a descriptor ee owns.
+        unsafe { nix::libc::write(fd, b.as_ptr().cast(), 1) };
+        nix::errno::Errno::set_raw(saved);
     }
 }
 
@@ -41,8 +40,7 @@ impl SignalPipe {
     /// (ee hands a terminal's foreground to the child) SIGTTOU is ignored too, so ee can take the
     /// terminal back and write to it while the child has it.
     pub fn install(job_control: bool) -> nix::Result<SignalPipe> {
-        let (r, w) = nix::unistd::pipe2(OFlag::O_CLOEXEC | OFlag::O_NONBLOCK)?;
-        fcntl(r.as_raw_fd(), FcntlArg::F_SETFD(FdFlag::FD_CLOEXEC))?;
+        let (r, w) = super::sys::pipe(true)?;
         WRITE_FD.store(w.as_raw_fd(), Ordering::Relaxed);
         let act = SigAction::new(
             SigHandler::Handler(on_signal),
