@@ -863,18 +863,20 @@ pub fn update(
     tx.prepare_cached("DELETE FROM learn_runs WHERE run_id <= ?1")?
         .execute(params![run_id - KEEP_RUNS])?;
 
-    // Time saved by an early stop on a pattern: the mean length of the failed runs of the same
-    // project and identity that ended by themselves, minus this one; unknown (NULL) without any.
-    if stopper.is_some() {
-        if let Some(row) = known.narrow().and_then(|s| known.row(s)) {
-            if row.fail.n > 0 {
-                // The executions table belongs to the telemetry store; never fail the run on it.
-                let _ = tx.execute(
-                    "UPDATE executions SET time_saved_s = ?1 WHERE id = ?2",
-                    params![(row.fail.mean - total).max(0.0), run_id],
-                );
-            }
-        }
+    // Time saved by an early stop: for a stop on a pattern, the mean length of the failed runs of
+    // the same project and identity that ended by themselves, minus this one; otherwise (no such
+    // run, or a stop on a timeout: a hang might have run forever) unknown, NULL, never 0.
+    if o.stopped_early && truth == Truth::Unknown && !matches!(o.reason, Reason::Interrupted(_)) {
+        let saved = known
+            .narrow()
+            .and_then(|s| known.row(s))
+            .filter(|r| stopper.is_some() && r.fail.n > 0)
+            .map(|r| (r.fail.mean - total).max(0.0));
+        // The executions table belongs to the telemetry store; never fail the run on it.
+        let _ = tx.execute(
+            "UPDATE executions SET time_saved_s = ?1 WHERE id = ?2",
+            params![saved, run_id],
+        );
     }
     Ok(())
 }
@@ -992,6 +994,40 @@ fn correct(
         }
         "option" => Ok(()),
         _ => bump(tx, scopes, pattern, source, v, delta, at),
+    }
+}
+
+/// What learning did, over every project and command: for `ee stats`.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct Summary {
+    /// Runs stopped by a confirmed pattern.
+    pub stops: u64,
+    /// Shadow checks: runs a confirmed pattern matched in, let finish and judged.
+    pub shadow_checks: u64,
+    /// Patterns watched in shadow in some project and command (caught a failure, not confirmed).
+    pub shadow_patterns: u64,
+    /// Patterns withdrawn in some project and command (matched in a passing run there).
+    pub withdrawn_patterns: u64,
+}
+
+/// The learning summary (zeros when the tables do not exist).
+pub fn summary(conn: &Connection) -> Summary {
+    let one = |sql: &str| -> u64 {
+        conn.query_row(sql, [], |r| r.get::<_, Option<i64>>(0))
+            .ok()
+            .flatten()
+            .unwrap_or(0)
+            .max(0) as u64
+    };
+    Summary {
+        stops: one("SELECT sum(uses) FROM learn_patterns WHERE scope LIKE 'run:%'"),
+        shadow_checks: one("SELECT sum(checks) FROM learn_evidence"),
+        shadow_patterns: one(
+            "SELECT count(*) FROM learn_patterns WHERE scope LIKE 'run:%' AND fp = 0 AND tp > 0",
+        ),
+        withdrawn_patterns: one(
+            "SELECT count(*) FROM learn_patterns WHERE scope LIKE 'run:%' AND fp > 0",
+        ),
     }
 }
 
