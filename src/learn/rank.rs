@@ -322,7 +322,7 @@ pub fn advise(k: &Knowledge, profile: Option<&Profile>) -> Advice {
             ),
             State::Confirmed => {
                 if e.since_check >= CHECK_EVERY
-                    || (e.since_check > 0 && t - e.checked_at.max(0.0) > CHECK_AGE)
+                    || (e.since_check > 0 && e.checked_at > 0.0 && t - e.checked_at > CHECK_AGE)
                 {
                     check_due = true;
                 }
