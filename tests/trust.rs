@@ -74,6 +74,25 @@ fn run(mut c: Command, argv: &[&str]) -> Run {
     }
 }
 
+/// Like `run`, with stdout and stderr into one file, as on a terminal.
+fn run_merged(mut c: Command, argv: &[&str], file: &Path) -> Run {
+    let f = std::fs::File::create(file).unwrap();
+    c.args(["run", "--"])
+        .args(argv)
+        .stdout(f.try_clone().unwrap())
+        .stderr(f);
+    let t = Instant::now();
+    let st = c.status().unwrap();
+    let took = t.elapsed();
+    let all = std::fs::read_to_string(file).unwrap();
+    Run {
+        code: st.code().unwrap_or(-1),
+        out: all.clone(),
+        err: all,
+        took,
+    }
+}
+
 /// Passing (P) and failing (F) runs, interleaved the way a developer goes red and green.
 const SEQUENCE: &str = "FPFPFFPFFPFPFFP";
 
@@ -242,7 +261,16 @@ fn pytest_new_failing_suite_stopped_within_six_runs_with_the_assertion_shown() {
         } else {
             c.env("EE_FIXTURE_NAP", "4.5");
         }
-        let r = run(c, &["pytest"]);
+        // The last run with both streams in one file, as on a terminal: the notice must start on
+        // its own line although pytest left `test_b.py ` unfinished.
+        let r = if i == 5 {
+            run_merged(c, &["pytest"], &d.join("merged.txt"))
+        } else {
+            run(c, &["pytest"])
+        };
+        if i == 5 {
+            assert!(r.out.contains("test_b.py \nee: stopped"), "{}", r.out);
+        }
         if kind == 'P' {
             assert_eq!(r.code, 0, "{}", r.err);
             assert!(!r.stopped(), "{}", r.err);

@@ -23,16 +23,18 @@ struct Applied {
     quiet: Duration,
 }
 
-fn decide(a: &RunArgs, advice: &Advice) -> Applied {
+fn decide(a: &RunArgs, advice: &Advice, ctx: &RunContext) -> Applied {
     let e = &a.engine;
     let user_patterns = a.pattern.is_some() || !e.error.is_empty() || !e.success.is_empty();
+    // A REPL or a debugger session (`pytest --pdb`) is never stopped by anything learned.
+    let interactive = ctx.identity.bare;
     Applied {
-        patterns: if a.no_learn || user_patterns {
+        patterns: if a.no_learn || user_patterns || interactive {
             Vec::new()
         } else {
             advice.applied_patterns()
         },
-        timeout: if a.no_learn || e.timeout.is_some() {
+        timeout: if a.no_learn || e.timeout.is_some() || interactive {
             None
         } else {
             advice.applied_timeout()
@@ -64,7 +66,7 @@ pub fn run(a: RunArgs) -> CmdResult {
         // Hidden, for scripts/bench-learn: the lookup's own cost, measured inside ee.
         eprintln!("ee: lookup {} us", t0.elapsed().as_micros());
     }
-    let mut applied = decide(&a, &advice);
+    let mut applied = decide(&a, &advice, &ctx);
 
     let mut spec = pattern_spec(a.pattern.as_deref(), &a.engine);
     let user_spec = spec.clone();
@@ -131,6 +133,10 @@ fn dry_run(a: &RunArgs, ctx: &RunContext, advice: &Advice, applied: &Applied) {
         out.push_str("patterns: yours (learned ones are not applied when you give a pattern)\n");
     } else if a.no_learn {
         out.push_str("patterns: none (--no-learn)\n");
+    } else if ctx.identity.bare {
+        out.push_str(
+            "patterns: none (a REPL or a debugger session is never stopped by anything learned)\n",
+        );
     } else if advice.check {
         out.push_str(
             "patterns: none applied: this run is a shadow check of the applied ones (it runs to \

@@ -511,7 +511,11 @@ pub enum Verdict {
     Tp,
     Fp,
     Fneg,
+    /// It stopped the run.
     Use,
+    /// Another confirmed pattern that matched in a run stopped by the first: kept so that
+    /// `ee feedback` judges it too (a false stop must not come back through a sibling).
+    Seen,
 }
 
 impl Verdict {
@@ -521,6 +525,7 @@ impl Verdict {
             Verdict::Fp => "fp",
             Verdict::Fneg => "fn",
             Verdict::Use => "use",
+            Verdict::Seen => "seen",
         }
     }
     pub fn parse(s: &str) -> Option<Verdict> {
@@ -529,6 +534,7 @@ impl Verdict {
             "fp" => Verdict::Fp,
             "fn" => Verdict::Fneg,
             "use" => Verdict::Use,
+            "seen" => Verdict::Seen,
             _ => return None,
         })
     }
@@ -537,7 +543,7 @@ impl Verdict {
             Verdict::Tp => "tp",
             Verdict::Fp => "fp",
             Verdict::Fneg => "fneg",
-            Verdict::Use => "uses",
+            Verdict::Use | Verdict::Seen => "uses",
         }
     }
 }
@@ -731,10 +737,17 @@ pub fn update(
     } else {
         None
     };
-    let hits = if truth == Truth::Unknown {
-        BTreeMap::new()
-    } else {
+    let hits = if truth != Truth::Unknown {
         hits(cands.keys(), &lines)
+    } else if stopper.is_some() {
+        hits(
+            cands
+                .keys()
+                .filter(|p| super::rank::confirmed(&known, p) && stopper.as_ref() != Some(*p)),
+            &lines,
+        )
+    } else {
+        BTreeMap::new()
     };
     let mut verdicts: Vec<(String, Verdict, String)> = Vec::new();
     let mut created = false;
@@ -742,6 +755,9 @@ pub fn update(
         let v = if truth == Truth::Unknown {
             if stopper.as_deref() == Some(p.as_str()) {
                 Some(Verdict::Use)
+            } else if matches!(hits.get(p), Some(Some(_))) {
+                verdicts.push((p.clone(), Verdict::Seen, src.clone()));
+                None
             } else {
                 None
             }
@@ -1106,12 +1122,12 @@ fn corrections(j: &RunJudgement, f: Feedback) -> Vec<(String, String, Verdict, i
                 add(Verdict::Tp, -1);
                 add(Verdict::Fp, 1);
             }
-            (Feedback::FalsePositive, Verdict::Use) => add(Verdict::Fp, 1),
+            (Feedback::FalsePositive, Verdict::Use | Verdict::Seen) => add(Verdict::Fp, 1),
             (Feedback::Missed, Verdict::Fp) => {
                 add(Verdict::Fp, -1);
                 add(Verdict::Fneg, 1);
             }
-            (Feedback::Good, Verdict::Use) => add(Verdict::Tp, 1),
+            (Feedback::Good, Verdict::Use | Verdict::Seen) => add(Verdict::Tp, 1),
             _ => {}
         }
     }
