@@ -95,6 +95,7 @@ pub fn run(a: RunArgs) -> CmdResult {
     if !applied.patterns.is_empty() {
         plan.patterns.learned = true;
     }
+    plan.limits.interrupt_stop = advice.interrupt && !a.no_learn;
     if let Some(t) = applied.timeout {
         plan.limits.timeout = Some(t);
         plan.limits_used.timeout = Some(t.as_secs_f64());
@@ -110,7 +111,8 @@ pub fn run(a: RunArgs) -> CmdResult {
         watch::execute(&plan, &a.command, Mode::Run).map_err(|e| watch::spawn_fail(e, true))?;
     outcome.exit_code = run_exit_code(&outcome);
     if outcome.stopped_early {
-        let again = rerun::plan(&outcome, advice.profile.as_deref());
+        let on_pattern = matches!(outcome.reason, Reason::Match | Reason::ErrorMatch);
+        let again = rerun::plan(&outcome, advice.profile.as_deref()).filter(|_| on_pattern);
         notice(&outcome, a.engine.quiet, &advice, again.as_ref());
         if let Some(r) = again {
             rerun::run(&r, plan.opts.json, a.engine.quiet);
@@ -260,6 +262,11 @@ fn notice(o: &Outcome, quiet: bool, advice: &Advice, again: Option<&rerun::Rerun
         _ => return,
     };
     let mut msg = format!("stopped {prog} after {}: {what}", secs(o.total));
+    if advice.interrupt && !o.reason.is_timeout() {
+        msg.push_str(&format!(
+            "; interrupted like Ctrl-C, so {prog} printed its failure summary above"
+        ));
+    }
     if let Some(r) = again {
         msg.push_str(&format!(
             "; re-running just the failing test to show why: {}",
