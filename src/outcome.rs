@@ -229,3 +229,47 @@ impl Outcome {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn outcome(reason: Reason, stopped: bool, child: ChildStatus) -> Outcome {
+        Outcome {
+            mode: Mode::Run,
+            argv: vec!["pytest".into()],
+            started: SystemTime::now(),
+            cwd: String::new(),
+            patterns: PatternsUsed::default(),
+            limits: LimitsUsed::default(),
+            exit_code: 0,
+            child: Some(child),
+            reason,
+            total: Duration::ZERO,
+            to_first_output: None,
+            to_first_match: None,
+            match_count: 1,
+            stdout: StreamStats::default(),
+            stderr: StreamStats::default(),
+            stopped_early: stopped,
+            detached: false,
+            matches: Vec::new(),
+            observed: Vec::new(),
+            ends_line: true,
+        }
+    }
+
+    #[test]
+    fn run_not_stopped_exits_with_the_childs_status() {
+        // A match whose child ended during the delay after it (`pytest -rA` printing `ERROR x`
+        // at its very end): ee did not stop it, the child's 0 stands.
+        let o = outcome(Reason::ErrorMatch, false, ChildStatus::Exited(0));
+        assert_eq!(run_exit_code(&o), 0);
+        let o = outcome(Reason::ErrorMatch, true, ChildStatus::Signaled(15));
+        assert_eq!(run_exit_code(&o), 1);
+        let o = outcome(Reason::Timeout, false, ChildStatus::Exited(3));
+        assert_eq!(run_exit_code(&o), 3);
+        let o = outcome(Reason::Timeout, true, ChildStatus::Signaled(15));
+        assert_eq!(run_exit_code(&o), 124);
+    }
+}

@@ -125,6 +125,7 @@ impl Plan {
             },
             stderr_idle: o.stderr_idle_exit,
             hang_quiet: None,
+            interrupt_stop: false,
         };
         let mut fd_matchers = Vec::new();
         for pair in o.fd_pattern.chunks(2) {

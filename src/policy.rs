@@ -120,6 +120,9 @@ pub struct Limits {
     /// With `timeout`: a hang detector (a learned timeout). The run is stopped only once it has
     /// outlasted `timeout` and its output has also been quiet this long.
     pub hang_quiet: Option<Duration>,
+    /// Stop the child with SIGINT instead of SIGTERM and keep passing its output through until
+    /// it exits: for tools that print their failure summary when interrupted (pytest).
+    pub interrupt_stop: bool,
 }
 
 #[derive(Debug)]
@@ -542,6 +545,7 @@ mod tests {
             transitions: Vec::new(),
             stderr_idle: None,
             hang_quiet: None,
+            interrupt_stop: false,
         }
     }
 

@@ -74,6 +74,25 @@ fn run(mut c: Command, argv: &[&str]) -> Run {
     }
 }
 
+/// `ee run ARGS…` with stdout and stderr into one file, as on a terminal.
+fn run_merged(mut c: Command, args: &[&str], file: &Path) -> Run {
+    let f = std::fs::File::create(file).unwrap();
+    c.arg("run")
+        .args(args)
+        .stdout(f.try_clone().unwrap())
+        .stderr(f);
+    let t = Instant::now();
+    let st = c.status().unwrap();
+    let took = t.elapsed();
+    let all = std::fs::read_to_string(file).unwrap();
+    Run {
+        code: st.code().unwrap_or(-1),
+        out: all.clone(),
+        err: all,
+        took,
+    }
+}
+
 /// Passing (P) and failing (F) runs, interleaved the way a developer goes red and green.
 const SEQUENCE: &str = "FPFPFFPFFPFPFFP";
 
@@ -117,7 +136,8 @@ fn assert_good_stop(r: &Run, message: &str, bare_fail: Duration) {
         "{notice}"
     );
     assert!(
-        notice.contains("re-running just the failing test"),
+        notice.contains("re-running just the failing test")
+            || notice.contains("interrupted like Ctrl-C"),
         "{notice}"
     );
     assert!(
@@ -157,7 +177,7 @@ fn cargo_test_15_interleaved_runs_passing_stays_passing_failing_stopped_with_its
         if kind == 'P' {
             c.env("EE_FIXTURE_PASS", "1").env("EE_FIXTURE_NAP", "0.1");
         } else {
-            c.env("EE_FIXTURE_NAP", "2.5");
+            c.env("EE_FIXTURE_NAP", "4");
         }
         let r = run(c, &argv);
         if kind == 'P' {
@@ -242,7 +262,21 @@ fn pytest_new_failing_suite_stopped_within_six_runs_with_the_assertion_shown() {
         } else {
             c.env("EE_FIXTURE_NAP", "4.5");
         }
-        let r = run(c, &["pytest"]);
+        // The last run with both streams in one file, as on a terminal: interrupted like
+        // Ctrl-C, pytest prints its failure summary, then comes ee's notice.
+        let r = if i == 5 {
+            run_merged(c, &["--", "pytest"], &d.join("merged.txt"))
+        } else {
+            run(c, &["pytest"])
+        };
+        if i == 5 {
+            let failures = r
+                .out
+                .find("= FAILURES =")
+                .expect("pytest's failure summary");
+            let notice = r.out.find("\nee: stopped pytest").expect("the notice");
+            assert!(failures < notice, "{}", r.out);
+        }
         if kind == 'P' {
             assert_eq!(r.code, 0, "{}", r.err);
             assert!(!r.stopped(), "{}", r.err);
@@ -390,4 +424,23 @@ fn profiles_see_through_env_wrappers() {
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["key"], "cargo test");
     assert_eq!(v["profile"], "cargo-test");
+}
+
+#[test]
+fn stop_notice_starts_on_its_own_line_after_a_partial_line() {
+    let dir = fixture("pytest-suite");
+    let d = dir.path();
+    script(
+        d,
+        "partial.sh",
+        "echo FAILED\nprintf 'test_b_slow.py '\nsleep 10\n",
+    );
+    let r = run_merged(
+        ee(d),
+        &["-e", "FAILED", "--", "./partial.sh"],
+        &d.join("m.txt"),
+    );
+    assert_eq!(r.code, 1, "{}", r.out);
+    assert!(r.out.contains("test_b_slow.py \nee: stopped"), "{}", r.out);
+    assert!(r.took < Duration::from_secs(8));
 }

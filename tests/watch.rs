@@ -118,7 +118,8 @@ fn watch_suggests_and_stores_on_confirmation() {
         .args(["run", "--dry-run", "--", "./suite.sh"])
         .output()
         .unwrap();
-    assert!(String::from_utf8_lossy(&o.stdout).contains("pinned with ee --watch"));
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(out.contains("pinned with ee --watch"), "{out}");
 }
 
 #[test]

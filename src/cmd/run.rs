@@ -23,16 +23,18 @@ struct Applied {
     quiet: Duration,
 }
 
-fn decide(a: &RunArgs, advice: &Advice) -> Applied {
+fn decide(a: &RunArgs, advice: &Advice, ctx: &RunContext) -> Applied {
     let e = &a.engine;
     let user_patterns = a.pattern.is_some() || !e.error.is_empty() || !e.success.is_empty();
+    // A REPL or a debugger session (`pytest --pdb`) is never stopped by anything learned.
+    let interactive = ctx.identity.bare;
     Applied {
-        patterns: if a.no_learn || user_patterns {
+        patterns: if a.no_learn || user_patterns || interactive {
             Vec::new()
         } else {
             advice.applied_patterns()
         },
-        timeout: if a.no_learn || e.timeout.is_some() {
+        timeout: if a.no_learn || e.timeout.is_some() || interactive {
             None
         } else {
             advice.applied_timeout()
@@ -64,7 +66,7 @@ pub fn run(a: RunArgs) -> CmdResult {
         // Hidden, for scripts/bench-learn: the lookup's own cost, measured inside ee.
         eprintln!("ee: lookup {} us", t0.elapsed().as_micros());
     }
-    let mut applied = decide(&a, &advice);
+    let mut applied = decide(&a, &advice, &ctx);
 
     let mut spec = pattern_spec(a.pattern.as_deref(), &a.engine);
     let user_spec = spec.clone();
@@ -93,6 +95,7 @@ pub fn run(a: RunArgs) -> CmdResult {
     if !applied.patterns.is_empty() {
         plan.patterns.learned = true;
     }
+    plan.limits.interrupt_stop = advice.interrupt && !a.no_learn;
     if let Some(t) = applied.timeout {
         plan.limits.timeout = Some(t);
         plan.limits_used.timeout = Some(t.as_secs_f64());
@@ -108,7 +111,8 @@ pub fn run(a: RunArgs) -> CmdResult {
         watch::execute(&plan, &a.command, Mode::Run).map_err(|e| watch::spawn_fail(e, true))?;
     outcome.exit_code = run_exit_code(&outcome);
     if outcome.stopped_early {
-        let again = rerun::plan(&outcome, advice.profile.as_deref());
+        let on_pattern = matches!(outcome.reason, Reason::Match | Reason::ErrorMatch);
+        let again = rerun::plan(&outcome, advice.profile.as_deref()).filter(|_| on_pattern);
         notice(&outcome, a.engine.quiet, &advice, again.as_ref());
         if let Some(r) = again {
             rerun::run(&r, plan.opts.json, a.engine.quiet);
@@ -131,6 +135,10 @@ fn dry_run(a: &RunArgs, ctx: &RunContext, advice: &Advice, applied: &Applied) {
         out.push_str("patterns: yours (learned ones are not applied when you give a pattern)\n");
     } else if a.no_learn {
         out.push_str("patterns: none (--no-learn)\n");
+    } else if ctx.identity.bare {
+        out.push_str(
+            "patterns: none (a REPL or a debugger session is never stopped by anything learned)\n",
+        );
     } else if advice.check {
         out.push_str(
             "patterns: none applied: this run is a shadow check of the applied ones (it runs to \
@@ -254,6 +262,11 @@ fn notice(o: &Outcome, quiet: bool, advice: &Advice, again: Option<&rerun::Rerun
         _ => return,
     };
     let mut msg = format!("stopped {prog} after {}: {what}", secs(o.total));
+    if advice.interrupt && !o.reason.is_timeout() {
+        msg.push_str(&format!(
+            "; interrupted like Ctrl-C, so {prog} printed its failure summary above"
+        ));
+    }
     if let Some(r) = again {
         msg.push_str(&format!(
             "; re-running just the failing test to show why: {}",

@@ -18,6 +18,7 @@ pub fn run(a: StatsArgs) -> CmdResult {
             "no data directory (HOME unset?) and EARLYEXIT_DB not set",
         )
     })?;
+    let mut learning = crate::learn::aggregates::Summary::default();
     let stats = if !path.exists() && !spool::pending(&path) {
         // Nothing recorded yet: report that without creating files.
         report::empty_stats(&path)
@@ -27,15 +28,24 @@ pub fn run(a: StatsArgs) -> CmdResult {
         for n in &store.notices {
             crate::printer::note(false, &format!("telemetry: {n}"));
         }
-        report::stats(&store)
-            .map_err(|e| Fail::new(EXIT_DB, format!("cannot read {}: {e}", path.display())))?
+        let st = report::stats(&store)
+            .map_err(|e| Fail::new(EXIT_DB, format!("cannot read {}: {e}", path.display())))?;
+        learning = crate::learn::aggregates::summary(store.conn());
+        st
     };
     let text = if a.json {
-        let mut s = serde_json::to_string_pretty(&stats).unwrap_or_default();
+        let mut v = serde_json::to_value(&stats).unwrap_or_default();
+        if let Some(o) = v.as_object_mut() {
+            o.insert(
+                "learning".into(),
+                serde_json::to_value(&learning).unwrap_or_default(),
+            );
+        }
+        let mut s = serde_json::to_string_pretty(&v).unwrap_or_default();
         s.push('\n');
         s
     } else {
-        render(&stats)
+        render(&stats, &learning)
     };
     crate::output::write_bytes(crate::escape::escape_lines(&text).as_bytes());
     Ok(0)
@@ -60,7 +70,7 @@ fn short(s: &str, w: usize) -> String {
     }
 }
 
-fn render(s: &Stats) -> String {
+fn render(s: &Stats, l: &crate::learn::aggregates::Summary) -> String {
     use std::fmt::Write;
     let mut o = String::new();
     let _ = writeln!(o, "earlyexit statistics — {}", s.database);
@@ -90,8 +100,15 @@ fn render(s: &Stats) -> String {
     );
     let _ = writeln!(
         o,
-        "  Time saved         {} (estimated from the runtimes of complete runs)",
+        "  Time saved         {} (against failed runs of the same project and command that \
+         ended by themselves; stops without one count as unknown, not as 0)",
         human_duration(s.time_saved_s)
+    );
+    let _ = writeln!(
+        o,
+        "  Learning           {} stops by confirmed patterns, {} shadow checks; {} patterns \
+         in shadow, {} withdrawn",
+        l.stops, l.shadow_checks, l.shadow_patterns, l.withdrawn_patterns
     );
     if s.spool_backlog > 0 {
         let _ = writeln!(o, "  Spool backlog      {} run(s)", s.spool_backlog);

@@ -535,7 +535,11 @@ pub enum Verdict {
     Tp,
     Fp,
     Fneg,
+    /// It stopped the run.
     Use,
+    /// Another confirmed pattern that matched in a run stopped by the first: kept so that
+    /// `ee feedback` judges it too (a false stop must not come back through a sibling).
+    Seen,
 }
 
 impl Verdict {
@@ -545,6 +549,7 @@ impl Verdict {
             Verdict::Fp => "fp",
             Verdict::Fneg => "fn",
             Verdict::Use => "use",
+            Verdict::Seen => "seen",
         }
     }
     pub fn parse(s: &str) -> Option<Verdict> {
@@ -553,6 +558,7 @@ impl Verdict {
             "fp" => Verdict::Fp,
             "fn" => Verdict::Fneg,
             "use" => Verdict::Use,
+            "seen" => Verdict::Seen,
             _ => return None,
         })
     }
@@ -561,7 +567,7 @@ impl Verdict {
             Verdict::Tp => "tp",
             Verdict::Fp => "fp",
             Verdict::Fneg => "fneg",
-            Verdict::Use => "uses",
+            Verdict::Use | Verdict::Seen => "uses",
         }
     }
 }
@@ -756,10 +762,17 @@ pub fn update(
     } else {
         None
     };
-    let hits = if truth == Truth::Unknown {
-        BTreeMap::new()
-    } else {
+    let hits = if truth != Truth::Unknown {
         hits(cands.keys(), &lines)
+    } else if stopper.is_some() {
+        hits(
+            cands
+                .keys()
+                .filter(|p| super::rank::confirmed(&known, p) && stopper.as_ref() != Some(*p)),
+            &lines,
+        )
+    } else {
+        BTreeMap::new()
     };
     let mut verdicts: Vec<(String, Verdict, String)> = Vec::new();
     let mut created = false;
@@ -767,6 +780,9 @@ pub fn update(
         let v = if truth == Truth::Unknown {
             if stopper.as_deref() == Some(p.as_str()) {
                 Some(Verdict::Use)
+            } else if matches!(hits.get(p), Some(Some(_))) {
+                verdicts.push((p.clone(), Verdict::Seen, src.clone()));
+                None
             } else {
                 None
             }
@@ -888,18 +904,20 @@ pub fn update(
     tx.prepare_cached("DELETE FROM learn_runs WHERE run_id <= ?1")?
         .execute(params![run_id - KEEP_RUNS])?;
 
-    // Time saved by an early stop on a pattern: the mean length of the failed runs of the same
-    // project and identity that ended by themselves, minus this one; unknown (NULL) without any.
-    if stopper.is_some() {
-        if let Some(row) = known.narrow().and_then(|s| known.row(s)) {
-            if row.fail.n > 0 {
-                // The executions table belongs to the telemetry store; never fail the run on it.
-                let _ = tx.execute(
-                    "UPDATE executions SET time_saved_s = ?1 WHERE id = ?2",
-                    params![(row.fail.mean - total).max(0.0), run_id],
-                );
-            }
-        }
+    // Time saved by an early stop: for a stop on a pattern, the mean length of the failed runs of
+    // the same project and identity that ended by themselves, minus this one; otherwise (no such
+    // run, or a stop on a timeout: a hang might have run forever) unknown, NULL, never 0.
+    if o.stopped_early && truth == Truth::Unknown && !matches!(o.reason, Reason::Interrupted(_)) {
+        let saved = known
+            .narrow()
+            .and_then(|s| known.row(s))
+            .filter(|r| stopper.is_some() && r.fail.n > 0)
+            .map(|r| (r.fail.mean - total).max(0.0));
+        // The executions table belongs to the telemetry store; never fail the run on it.
+        let _ = tx.execute(
+            "UPDATE executions SET time_saved_s = ?1 WHERE id = ?2",
+            params![saved, run_id],
+        );
     }
     Ok(())
 }
@@ -1020,6 +1038,40 @@ fn correct(
     }
 }
 
+/// What learning did, over every project and command: for `ee stats`.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct Summary {
+    /// Runs stopped by a confirmed pattern.
+    pub stops: u64,
+    /// Shadow checks: runs a confirmed pattern matched in, let finish and judged.
+    pub shadow_checks: u64,
+    /// Patterns watched in shadow in some project and command (caught a failure, not confirmed).
+    pub shadow_patterns: u64,
+    /// Patterns withdrawn in some project and command (matched in a passing run there).
+    pub withdrawn_patterns: u64,
+}
+
+/// The learning summary (zeros when the tables do not exist).
+pub fn summary(conn: &Connection) -> Summary {
+    let one = |sql: &str| -> u64 {
+        conn.query_row(sql, [], |r| r.get::<_, Option<i64>>(0))
+            .ok()
+            .flatten()
+            .unwrap_or(0)
+            .max(0) as u64
+    };
+    Summary {
+        stops: one("SELECT sum(uses) FROM learn_patterns WHERE scope LIKE 'run:%'"),
+        shadow_checks: one("SELECT sum(checks) FROM learn_evidence"),
+        shadow_patterns: one(
+            "SELECT count(*) FROM learn_patterns WHERE scope LIKE 'run:%' AND fp = 0 AND tp > 0",
+        ),
+        withdrawn_patterns: one(
+            "SELECT count(*) FROM learn_patterns WHERE scope LIKE 'run:%' AND fp > 0",
+        ),
+    }
+}
+
 /// A run's stored judgements.
 #[derive(Debug, Clone)]
 pub struct RunJudgement {
@@ -1095,12 +1147,12 @@ fn corrections(j: &RunJudgement, f: Feedback) -> Vec<(String, String, Verdict, i
                 add(Verdict::Tp, -1);
                 add(Verdict::Fp, 1);
             }
-            (Feedback::FalsePositive, Verdict::Use) => add(Verdict::Fp, 1),
+            (Feedback::FalsePositive, Verdict::Use | Verdict::Seen) => add(Verdict::Fp, 1),
             (Feedback::Missed, Verdict::Fp) => {
                 add(Verdict::Fp, -1);
                 add(Verdict::Fneg, 1);
             }
-            (Feedback::Good, Verdict::Use) => add(Verdict::Tp, 1),
+            (Feedback::Good, Verdict::Use | Verdict::Seen) => add(Verdict::Tp, 1),
             _ => {}
         }
     }

@@ -85,18 +85,20 @@ pub fn advise(conn: Option<&Connection>, ctx: &RunContext) -> Advice {
     advice
 }
 
-/// Patterns to offer in tab completion for a context, best first: (pattern, short description
-/// saying where it stands here: applied, shadow or withdrawn, with its counts). Candidates with
-/// evidence first, else the fitting profile's (or, without a command, every profile's).
+/// Patterns to offer in tab completion for a context: (pattern, short description saying where
+/// it stands here: applied, shadow or withdrawn, with its counts). Patterns that matched in some
+/// judged run, the user's own first, then best first; else the fitting profile's (or, without a
+/// command, every profile's).
 pub fn complete_patterns(conn: Option<&Connection>, ctx: &RunContext) -> Vec<(String, String)> {
     let k = knowledge(conn, ctx);
     let (profiles, _) = profiles::all();
     let fitting = profiles::for_command(&profiles, &ctx.argv);
     let a = rank::advise(&k, fitting.as_ref());
-    let judged: Vec<(String, String)> = a
-        .ranked
-        .iter()
-        .filter(|r| r.tp + r.fp + r.fneg > 0)
+    // The user's own earlier patterns first (their vocabulary), then in rank order.
+    let mut ranked: Vec<&rank::Ranked> = a.ranked.iter().filter(|r| r.tp + r.fp > 0).collect();
+    ranked.sort_by_key(|r| r.source != "user");
+    let judged: Vec<(String, String)> = ranked
+        .into_iter()
         .map(|r| {
             let state = match (r.applied, r.state) {
                 (true, _) => "applied",

@@ -1,4 +1,5 @@
-//! Pattern profiles: the built-in ones (a cold start with no history for common tools) and user
+//! Pattern profiles: the built-in ones (candidates for common tools from the first run, watched in
+//! shadow until confirmed in the project, see `rank`) and user
 //! profiles stored as JSON files in `<config dir>/profiles/*.json`.
 //!
 //! A profile names the commands it fits (`cargo test`, `python -m pytest`, …) and the error
@@ -18,6 +19,10 @@ pub struct Profile {
     pub commands: Vec<String>,
     /// Error patterns (Rust regex syntax).
     pub patterns: Vec<String>,
+    /// The tool prints its failure summary when interrupted (pytest): ee stops it with SIGINT,
+    /// like Ctrl-C, and shows that summary.
+    #[serde(default)]
+    pub interrupt: bool,
     /// `builtin` or the user file's path.
     #[serde(skip_deserializing, default)]
     pub source: String,
@@ -141,6 +146,7 @@ pub fn builtin() -> Vec<Profile> {
             description: desc.to_string(),
             commands: cmds.iter().map(|s| s.to_string()).collect(),
             patterns: pats.iter().map(|s| s.to_string()).collect(),
+            interrupt: *name == "pytest",
             source: "builtin".to_string(),
         })
         .collect()

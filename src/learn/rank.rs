@@ -98,6 +98,8 @@ pub struct Advice {
     pub ranked: Vec<Ranked>,
     /// The profile that fits the command, if any.
     pub profile: Option<String>,
+    /// That profile's tool prints its failure summary when interrupted: stop it with SIGINT.
+    pub interrupt: bool,
     pub timeout: Option<TimeoutAdvice>,
     pub quiet: QuietAdvice,
     /// This run is a shadow check of the applied patterns: none stops it, the truth judges them.
@@ -322,7 +324,7 @@ pub fn advise(k: &Knowledge, profile: Option<&Profile>) -> Advice {
             ),
             State::Confirmed => {
                 if e.since_check >= CHECK_EVERY
-                    || (e.since_check > 0 && t - e.checked_at.max(0.0) > CHECK_AGE)
+                    || (e.since_check > 0 && e.checked_at > 0.0 && t - e.checked_at > CHECK_AGE)
                 {
                     check_due = true;
                 }
@@ -490,6 +492,7 @@ pub fn advise(k: &Knowledge, profile: Option<&Profile>) -> Advice {
         failed: basis.map_or(0, |r| r.failed),
         ranked: list,
         profile: profile.map(|p| p.name.clone()),
+        interrupt: profile.is_some_and(|p| p.interrupt),
         timeout,
         quiet,
         observe,

@@ -346,3 +346,46 @@ fn missing_tables_mean_no_knowledge() {
     let a = advise(None, &ctx(&["mytool"]));
     assert!(a.applied_patterns().is_empty());
 }
+
+#[test]
+fn false_positive_feedback_withdraws_the_sibling_that_matched_too() {
+    let mut c = db();
+    let argv = ["suite.sh"];
+    for i in 1..=2 {
+        record(&mut c, i, &failed(&argv, "FATAL boom"));
+        record(&mut c, 10 + i, &outcome(&argv, 0, 0.5, vec![]));
+    }
+    let a = advise(Some(&c), &ctx(&argv));
+    let applied = a.applied_patterns();
+    assert_eq!(applied.len(), 1, "{a:#?}");
+    let p = applied[0].clone();
+    let sibling = a
+        .ranked
+        .iter()
+        .find(|r| r.state == super::rank::State::Confirmed && r.pattern != p)
+        .expect("a confirmed sibling")
+        .pattern
+        .clone();
+    let mut o = outcome(
+        &argv,
+        1,
+        0.3,
+        vec![rec(0.01, "observed", &sibling, "FATAL boom")],
+    );
+    o.patterns.learned = true;
+    o.patterns.error = vec![p.clone()];
+    o.matches = vec![rec(0.01, "error", &p, "FATAL boom")];
+    o.stopped_early = true;
+    o.reason = Reason::ErrorMatch;
+    o.child = Some(ChildStatus::Signaled(15));
+    record(&mut c, 20, &o);
+    let tx = c.transaction().unwrap();
+    aggregates::apply_feedback(&tx, None, Feedback::FalsePositive, &[]).unwrap();
+    tx.commit().unwrap();
+    let a = advise(Some(&c), &ctx(&argv));
+    assert!(a.applied_patterns().is_empty(), "{a:#?}");
+    for q in [&p, &sibling] {
+        let r = a.ranked.iter().find(|r| &r.pattern == q).unwrap();
+        assert_eq!(r.state, super::rank::State::Withdrawn, "{r:?}");
+    }
+}

@@ -3,7 +3,9 @@
 //! can be committed to a repository; `ee telemetry import-learned FILE` merges such a document into
 //! the local aggregates, adding counts and combining runtime statistics (Chan et al.'s parallel
 //! variance formula) rather than overwriting. A document already imported is refused, so counts
-//! are never doubled by accident.
+//! are never doubled by accident. The narrow `run:` scopes (a project root and command identity,
+//! with their evidence, runtimes and pins) stay on the machine: imported patterns are candidates
+//! there, confirmed in the importing machine's own projects before they stop anything.
 
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
 use serde::{Deserialize, Serialize};
@@ -124,7 +126,7 @@ pub fn export(conn: &Connection) -> rusqlite::Result<Document> {
     let mut st = conn.prepare(
         "SELECT scope, runs, judged, failed, stopped, ok_n, ok_mean, ok_m2, fail_n, fail_mean, fail_m2,
                 gap_n, gap_mean, gap_m2, burst_n, burst_mean, burst_m2
-         FROM learn_scopes ORDER BY scope",
+         FROM learn_scopes WHERE scope NOT LIKE 'run:%' ORDER BY scope",
     )?;
     let m = |r: &rusqlite::Row, i: usize| -> rusqlite::Result<Moments> {
         Ok(Moments {
@@ -149,7 +151,7 @@ pub fn export(conn: &Connection) -> rusqlite::Result<Document> {
         })?
         .collect::<rusqlite::Result<_>>()?;
     let mut st =
-        conn.prepare("SELECT scope, pattern, source, tp, fp, fneg, uses FROM learn_patterns ORDER BY scope, pattern")?;
+        conn.prepare("SELECT scope, pattern, source, tp, fp, fneg, uses FROM learn_patterns WHERE scope NOT LIKE 'run:%' ORDER BY scope, pattern")?;
     doc.patterns = st
         .query_map([], |r| {
             Ok(PatternDoc {
@@ -164,7 +166,7 @@ pub fn export(conn: &Connection) -> rusqlite::Result<Document> {
         })?
         .collect::<rusqlite::Result<_>>()?;
     if let Ok(mut st) =
-        conn.prepare("SELECT scope, pattern, timeout FROM learn_pins ORDER BY scope")
+        conn.prepare("SELECT scope, pattern, timeout FROM learn_pins WHERE scope NOT LIKE 'run:%' ORDER BY scope")
     {
         doc.pins = st
             .query_map([], |r| {

@@ -110,7 +110,12 @@ impl<'a> Engine<'a> {
     pub fn chunk(&mut self, i: usize, buf: &[u8], now: Instant) {
         self.log(i, buf);
         if self.policy.stop {
-            return; // drained so the child never blocks, logged, but the decision is taken
+            // Drained so the child never blocks, logged, but the decision is taken; an
+            // interrupted tool's own failure summary is still shown (not scanned).
+            if self.policy.limits.interrupt_stop {
+                let _ = self.chans[i].out.write(buf);
+            }
+            return;
         }
         let stderr = self.chans[i].scanner.stream == Stream::Stderr;
         self.policy.on_output(now, stderr);

@@ -583,7 +583,13 @@ pub fn watch_command(setup: &Setup) -> Result<Observed, SpawnError> {
             }
         }
         if eng.policy.stop && exited.is_none() && term_sent.is_none() {
-            let _ = killpg(pid, Signal::SIGTERM);
+            // A tool that reports its failures when interrupted (pytest) gets Ctrl-C's SIGINT.
+            let sig = if eng.policy.limits.interrupt_stop {
+                Signal::SIGINT
+            } else {
+                Signal::SIGTERM
+            };
+            let _ = killpg(pid, sig);
             let _ = killpg(pid, Signal::SIGCONT);
             term_sent = Some(now);
             stopped_early = true;

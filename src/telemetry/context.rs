@@ -81,7 +81,8 @@ impl RunContext {
 pub struct Identity {
     /// `pytest tests/test_a.py -k slow`, `python3 quick.py`, `cargo test some_filter`.
     pub text: String,
-    /// A bare interpreter or REPL (`python3`, `node -i`): nothing to run, never a learned timeout.
+    /// A bare interpreter or REPL (`python3`, `node -i`: nothing to run) or a debugger session
+    /// (`pytest --pdb`, `--trace`): ee never applies a learned timeout or learned stop to it.
     pub bare: bool,
 }
 
@@ -188,9 +189,17 @@ pub fn identity(argv: &[String]) -> Identity {
         words.pop();
     }
     let prog = key.split(' ').next().unwrap_or("");
-    let bare = is_interpreter(prog)
-        && !key.contains(' ')
-        && !words.iter().any(|w| !w.starts_with('-') || keeps_flag(w));
+    let debugger = rest.iter().any(|w| {
+        matches!(
+            w.as_str(),
+            "--pdb" | "--trace" | "--inspect-brk" | "--inspect"
+        ) || w.starts_with("--pdbcls")
+            || w.starts_with("--inspect-brk=")
+    });
+    let bare = debugger
+        || (is_interpreter(prog)
+            && !key.contains(' ')
+            && !words.iter().any(|w| !w.starts_with('-') || keeps_flag(w)));
     let mut text = key.clone();
     for w in words {
         text.push(' ');
@@ -799,6 +808,8 @@ mod tests {
         assert!(!ident("python3 x.py").bare);
         assert!(!ident("python3 -c 'print(1)'").bare);
         assert!(!ident("pytest").bare);
+        assert!(ident("pytest --pdb tests/").bare);
+        assert!(ident("python3 -m pytest --trace").bare);
         assert_ne!(t("pytest tests/a.py"), t("pytest tests/b.py"));
         assert_ne!(t("make"), t("make -C optional"));
     }

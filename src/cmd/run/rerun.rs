@@ -1,7 +1,8 @@
 //! Show why a stopped test run failed: an announced re-run of just the failing test, for the
-//! test runners that print a failure's details only at the end of the run (`cargo test`:
-//! `cargo test … -- --exact NAME`; pytest without `-x`: `pytest -x FILE::TEST` or `pytest -x
-//! FILE`). Its output goes where the command's went; its status never changes ee's.
+//! test runners that print a failure's details only at the end of the run and nothing when
+//! stopped (`cargo test`: `cargo test … -- --exact NAME`). (pytest prints its failure summary
+//! when interrupted, so ee stops it with SIGINT instead: `Profile::interrupt`.) Its output goes
+//! where the command's went; its status never changes ee's.
 
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -57,41 +58,6 @@ pub fn plan(o: &Outcome, profile: Option<&str>) -> Option<Rerun> {
             v.push(name);
             Some(Rerun { argv: v })
         }
-        "pytest" => {
-            // The program words up to and including `pytest` (`python3 -m pytest`).
-            let end = cmd.iter().position(|w| {
-                let b = w.rsplit('/').next().unwrap_or(w);
-                b == "pytest" || b == "py.test"
-            })?;
-            let id = lines(o).find_map(|l| {
-                if let Some(rest) = l
-                    .strip_prefix("FAILED ")
-                    .or_else(|| l.strip_prefix("ERROR "))
-                {
-                    let id = rest.split_whitespace().next()?;
-                    return id.contains(".py").then(|| id.to_string());
-                }
-                let first = l.split_whitespace().next()?;
-                if first.contains(".py::") && (l.contains(" FAILED") || l.contains(" ERROR")) {
-                    return Some(first.to_string());
-                }
-                let rest = l.strip_prefix(first)?.trim_start();
-                (first.ends_with(".py")
-                    && rest
-                        .split_whitespace()
-                        .next()
-                        .is_some_and(|p| p.contains('F') || p.contains('E')))
-                .then(|| first.to_string())
-            })?;
-            let file = id.split("::").next().unwrap_or(&id);
-            if !std::path::Path::new(file).exists() {
-                return None;
-            }
-            let mut v: Vec<String> = argv[..start + end + 1].to_vec();
-            v.push("-x".into());
-            v.push(id);
-            Some(Rerun { argv: v })
-        }
         _ => None,
     }
 }
@@ -133,5 +99,77 @@ impl AsFdOwned for std::io::Stderr {
     fn as_fd_owned(&self) -> std::io::Result<std::os::fd::OwnedFd> {
         use std::os::fd::AsFd;
         self.as_fd().try_clone_to_owned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::outcome::{MatchRecord, Mode, PatternsUsed};
+    use std::time::SystemTime;
+
+    fn stopped(argv: &[&str], lines: &[&str]) -> Outcome {
+        Outcome {
+            mode: Mode::Run,
+            argv: argv.iter().map(|s| s.to_string()).collect(),
+            started: SystemTime::now(),
+            cwd: String::new(),
+            patterns: PatternsUsed::default(),
+            limits: Default::default(),
+            exit_code: 1,
+            child: None,
+            reason: crate::policy::Reason::ErrorMatch,
+            total: Duration::ZERO,
+            to_first_output: None,
+            to_first_match: None,
+            match_count: 1,
+            stdout: Default::default(),
+            stderr: Default::default(),
+            stopped_early: true,
+            detached: false,
+            matches: lines
+                .iter()
+                .map(|l| MatchRecord {
+                    offset: 0.1,
+                    stream: "stdout".into(),
+                    line_no: 1,
+                    kind: "error",
+                    pattern: String::new(),
+                    line: l.to_string(),
+                    matched: String::new(),
+                    context: Vec::new(),
+                })
+                .collect(),
+            observed: Vec::new(),
+            ends_line: true,
+        }
+    }
+
+    #[test]
+    fn cargo_test_reruns_the_failing_test_exactly() {
+        let o = stopped(
+            &[
+                "env",
+                "X=1",
+                "cargo",
+                "test",
+                "--offline",
+                "--",
+                "--test-threads=1",
+            ],
+            &["test tests::a ... FAILED"],
+        );
+        let r = plan(&o, Some("cargo-test")).unwrap();
+        assert_eq!(
+            r.shown(),
+            "env 'X=1' cargo test --offline -- '--test-threads=1' --exact tests::a"
+        );
+        let o = stopped(&["cargo", "test"], &["test it::b ... FAILED"]);
+        assert_eq!(
+            plan(&o, Some("cargo-test")).unwrap().shown(),
+            "cargo test -- --exact it::b"
+        );
+        assert_eq!(plan(&o, Some("pytest")), None);
+        assert_eq!(plan(&o, None), None);
     }
 }
