@@ -464,9 +464,43 @@ fn terminal(sh: Sh) {
     s.p.expect("[fg:0]");
     s.p.expect("PROMPT> ");
 
+    // The same inside a pipeline (`pytest | tail`): the shell's job control reaches the whole
+    // job, ee takes nothing. (fish runs a pipeline holding any function, its own wrappers
+    // included, in fish's own process group, where it disables Ctrl-Z: not tested there.)
+    if sh != Sh::Fish {
+        s.p.line("eeprobe count | cat");
+        s.p.expect("tick1");
+        s.p.send("\x1a");
+        s.p.expect("PROMPT> ");
+        let stopped_at = s.p.text().len();
+        std::thread::sleep(Duration::from_millis(1500));
+        assert_lacks(&s.p.text()[stopped_at..], "tick");
+        let (out, _) = s.run("jobs");
+        assert_has(&out, "eeprobe count | cat");
+        s.p.line("fg");
+        let out = s.p.expect("finished");
+        assert_has(&out, "tick15");
+        s.p.expect("PROMPT> ");
+    }
+    // Ctrl-C in a pipeline: the prompt comes back, nothing runs on.
+    s.p.line("eeprobe sleep | cat");
+    s.p.expect("sleeping");
+    std::thread::sleep(Duration::from_millis(300));
+    s.p.send("\x03");
+    s.p.expect("PROMPT> ");
+    let (out, _) = s.run("echo pi''pe-back");
+    assert_has(&out, "pipe-back");
+    assert_lacks(&s.p.text(), "woke");
+
     // When ee stops the command early it says so in one line, with the documented status.
     let (out, code) = s.run("EARLYEXIT_OPTIONS='-t 1' eeprobe sleep");
     assert_eq!(code, 124, "{out}");
+    assert_has(&out, "ee: stopped eeprobe");
+    assert_lacks(&out, "woke");
+    // ... also inside a pipeline, where ee signals the command and what it started, one by one
+    // (the shell's job group also holds `cat`).
+    let (out, code) = s.run("EARLYEXIT_OPTIONS='-t 1' eeprobe sleep | cat");
+    assert_eq!(code, 0, "{out}");
     assert_has(&out, "ee: stopped eeprobe");
     assert_lacks(&out, "woke");
 }
