@@ -22,8 +22,15 @@ __ee_routed() {
 }
 
 # Every wrapper calls this with its own name first. Without an ee binary (uninstalled), the
-# command runs bare: the hook never stands between the user and the command.
+# command runs bare: the hook never stands between the user and the command. A wrapper the shell
+# re-enters while it runs (through a handler such as command_not_found_handle, which runs in a
+# forked copy of the shell) stops there instead of recursing.
 __ee_dispatch() {
+  if [[ " ${__ee_active-} " == *" $1 "* ]]; then
+    printf '%s: %s: not run again inside its own ee wrapper\n' "zsh" "$1" >&2
+    return 127
+  fi
+  local __ee_active="${__ee_active-} $1"
   if [[ -z ${EARLYEXIT_ROUTED-} && ${EARLYEXIT_DISABLE:-0} == 0 && -x $__ee_bin ]] && __ee_routed "$@"; then
     EARLYEXIT_ROUTED=1 "$__ee_bin" run -- "$@"
   else

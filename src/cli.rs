@@ -640,6 +640,9 @@ pub struct CompleteArgs {
     /// Cursor position in LINE, in characters
     #[arg(long)]
     pub point: Option<usize>,
+    /// The text before the cursor that the shell replaces (bash: `$2`)
+    #[arg(long, allow_hyphen_values = true)]
+    pub word: Option<String>,
     /// Index of the word under the cursor in WORDS (zsh)
     #[arg(long)]
     pub cword: Option<usize>,

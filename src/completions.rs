@@ -15,6 +15,8 @@ use clap::{Arg, CommandFactory};
 
 use crate::cli::{find_long, find_short, nvalues, takes_value, Cli, Shell};
 
+mod bash;
+
 const BASH: &str = include_str!("completions/complete.bash");
 const ZSH: &str = include_str!("completions/complete.zsh");
 const FISH: &str = include_str!("completions/complete.fish");
@@ -62,6 +64,8 @@ pub struct Line {
     /// The whole line (used to hand the command part to the shell).
     text: String,
     point: usize,
+    /// Bash's `$2`: the text readline replaces (see `bash::region`).
+    pub bash_word: Option<String>,
 }
 
 /// Split `line` (cursor at byte `point`) into words with POSIX-like quoting (fish: single quotes
@@ -225,6 +229,7 @@ pub fn split_line(shell: Shell, line: &str, point: usize) -> Line {
         words,
         text: line.to_string(),
         point,
+        bash_word: None,
     }
 }
 
@@ -307,6 +312,7 @@ pub fn from_words(shell: Shell, raw: &[String], cword: usize) -> Line {
         cword,
         text,
         point,
+        bash_word: None,
     }
 }
 
@@ -712,14 +718,14 @@ pub fn profile_names() -> Vec<(String, String)> {
 // ---------------------------------------------------------------------------------------------
 // Answering the shell
 
-/// A word bash inserts as exactly `v`: as it is when it holds only safe characters, else in
-/// single quotes (nothing inside is expanded, not even `!` history expansion).
-pub fn quote_bash(v: &str) -> String {
-    let safe = |c: char| c.is_ascii_alphanumeric() || "_./,:+@%=-".contains(c);
-    if !v.is_empty() && v.chars().all(safe) {
-        return v.to_string();
-    }
-    format!("'{}'", v.replace('\'', "'\\''"))
+/// Can this value be shown and inserted as it is? Not with control characters (a newline would
+/// end the candidate, ESC would reach the terminal) nor invisible direction or format marks.
+fn displayable(v: &str) -> bool {
+    !v.chars().any(|c| {
+        c.is_control()
+            || matches!(c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2028}' | '\u{2029}')
+            || matches!(c, '\u{2060}'..='\u{206f}' | '\u{feff}')
+    })
 }
 
 fn clean(s: &str) -> String {
@@ -739,10 +745,6 @@ pub fn render(shell: Shell, line: &Line, reply: &Reply) -> String {
     match reply {
         Reply::Values { items, prefix } => {
             let cur = &line.words[line.cword];
-            let cur_val = cur
-                .value
-                .strip_prefix(prefix.as_str())
-                .unwrap_or(&cur.value);
             out.push_str("values");
             if shell == Shell::Zsh && !prefix.is_empty() {
                 out.push('\t');
@@ -750,40 +752,28 @@ pub fn render(shell: Shell, line: &Line, reply: &Reply) -> String {
             }
             out.push('\n');
             let mut seen = std::collections::HashSet::new();
-            for (v, d) in items {
-                if v.is_empty() || v.chars().any(|c| c.is_control()) || !seen.insert(v.clone()) {
-                    continue;
+            let items: Vec<&(String, String)> = items
+                .iter()
+                .filter(|(v, _)| !v.is_empty() && displayable(v) && seen.insert(v.clone()))
+                .collect();
+            if shell == Shell::Bash {
+                let region = bash::region(&line.text, line.point, line.bash_word.as_deref());
+                let full: Vec<String> = items.iter().map(|(v, _)| format!("{prefix}{v}")).collect();
+                for w in bash::replies(&line.text, line.point, region, cur.start, &cur.value, &full)
+                {
+                    out.push_str(&w);
+                    out.push('\n');
                 }
+                return out;
+            }
+            for (v, d) in items {
                 match shell {
-                    Shell::Bash => {
-                        if !v.starts_with(cur_val) {
-                            continue;
-                        }
-                        // Readline replaces only the part after a `=` word break, and inside an
-                        // open quote only the part after the quote (closing it on a single match).
-                        let raw = cur.raw.strip_prefix(prefix.as_str()).unwrap_or(&cur.raw);
-                        match raw.chars().next() {
-                            Some('\'') => out.push_str(&v.replace('\'', "'\\''")),
-                            Some('"') => {
-                                if v.contains('!') {
-                                    continue;
-                                }
-                                for c in v.chars() {
-                                    if matches!(c, '"' | '\\' | '$' | '`') {
-                                        out.push('\\');
-                                    }
-                                    out.push(c);
-                                }
-                            }
-                            _ => out.push_str(&quote_bash(v)),
-                        }
-                    }
                     Shell::Zsh => {
                         out.push_str(v);
                         out.push('\t');
                         out.push_str(&clean(d));
                     }
-                    Shell::Fish => {
+                    _ => {
                         out.push_str(prefix);
                         out.push_str(v);
                         out.push('\t');
@@ -833,7 +823,10 @@ mod tests {
                 ("$(touch /tmp/x)".into(), "evil".into()),
             ]
         } else {
-            vec![("generic".into(), "profile".into())]
+            vec![
+                ("generic".into(), "profile".into()),
+                ("gen|eric".into(), "profile".into()),
+            ]
         }
     }
 
@@ -952,11 +945,32 @@ mod tests {
     }
 
     #[test]
-    fn bash_candidates_are_quoted_words() {
+    fn bash_candidates_are_escaped_words() {
         let (_, out) = run(Shell::Bash, "ee -e ^ -- pytest");
-        assert_eq!(out, "values\n'FAILED|ERROR'\n'$(touch /tmp/x)'\n");
+        assert_eq!(out, "values\nFAILED\\|ERROR\n\\$\\(touch\\ /tmp/x\\)\n");
         let (_, out) = run(Shell::Bash, "ee -e FA^ -- pytest");
-        assert_eq!(out, "values\n'FAILED|ERROR'\n");
+        assert_eq!(out, "values\nFAILED\\|ERROR\n");
+        // Issue 11: TAB again after a quoted pattern, or after a lone `$`.
+        for line in [
+            "ee -e '$(touch /tmp/x)'^ -- pytest",
+            "ee -e $^ -- pytest",
+            "ee -e \"$(^ -- pytest",
+        ] {
+            let (_, out) = run(Shell::Bash, line);
+            assert!(!out.contains("$(") && !out.contains("'$"), "{line}: {out}");
+        }
+        let (_, out) = run(Shell::Bash, "ee -e '$(touch /tmp/x)'^ -- pytest");
+        assert_eq!(out, "values\n\\$\\(touch\\ /tmp/x\\)\n");
+        // After an open quote: closed at the end of the line or before the closing quote, kept
+        // open before other text; readline inserts the common prefix `'gen`.
+        let (_, out) = run(Shell::Bash, "ee -e 'gen|^");
+        assert_eq!(out, "values\n'gen'\\|'eric'\n");
+        let (_, out) = run(Shell::Bash, "ee -e 'gen|^' x");
+        assert_eq!(out, "values\n'gen'\\|'eric'\n");
+        let (_, out) = run(Shell::Bash, "ee -e 'gen^ x");
+        assert_eq!(out, "values\n'generic\n'gen'\\|'eric\n");
+        let (_, out) = run(Shell::Bash, "ee -e 'FA^ -- pytest");
+        assert_eq!(out, "values\n'FAILED'\\|'ERROR\n");
         let (_, out) = run(Shell::Fish, "ee --pattern=^ -- pytest");
         assert!(out.contains("--pattern=FAILED|ERROR\tlearned\n"), "{out}");
         let (_, out) = run(Shell::Zsh, "ee --pattern=^ -- pytest");
@@ -964,24 +978,5 @@ mod tests {
             out.starts_with("values\t--pattern=\nFAILED|ERROR\tlearned\n"),
             "{out}"
         );
-    }
-
-    #[test]
-    fn quoting() {
-        assert_eq!(quote_bash("abc"), "abc");
-        assert_eq!(quote_bash("a|b"), "'a|b'");
-        assert_eq!(quote_bash("it's"), "'it'\\''s'");
-        for v in [
-            "ERROR|FAILED",
-            r"error\[E[0-9]+\]",
-            "a b",
-            "$HOME",
-            "`id`",
-            "it's",
-            "!!",
-        ] {
-            let q = quote_bash(v);
-            assert_eq!(shell_words::split(&q).unwrap(), vec![v.to_string()], "{v}");
-        }
     }
 }

@@ -299,9 +299,10 @@ fn engine_offers_learned_patterns_for_the_command_on_the_line() {
     );
     // bash gets the word to insert, already quoted.
     let out = s.complete("bash", "ee -e ^ -- pytest");
-    assert_eq!(out.lines().nth(1), Some("'FAILED|ERROR'"), "{out}");
+    assert_eq!(out.lines().nth(1), Some(r"FAILED\|ERROR"), "{out}");
+    // After an open quote the word replaces it, and stays open before the rest of the line.
     let out = s.complete("bash", "ee -e 'FA^ -- pytest");
-    assert_eq!(out, "values\nFAILED|ERROR\n");
+    assert_eq!(out, "values\n'FAILED'\\|'ERROR\n");
     // Without history: the command's built-in profile.
     let fresh = Sandbox::new();
     let out = fresh.complete("zsh", "ee -e ^ -- cargo test");
@@ -352,7 +353,7 @@ fn engine_names_subcommands_shells_routes_and_profiles() {
     assert_eq!(s.complete("bash", "ee init ^"), "values\nbash\nzsh\nfish\n");
     assert_eq!(
         s.complete("bash", "ee route remove ^"),
-        "values\npytest\n'cargo test'\n"
+        "values\npytest\ncargo\\ test\n"
     );
     assert!(s
         .complete("fish", "ee route remove ^")
@@ -417,13 +418,15 @@ fn bash_words_give_back_every_tricky_pattern_exactly() {
         format!(r#"{{"name":"tricky","commands":["tricky"],"patterns":{json}}}"#),
     )
     .unwrap();
-    // Unquoted word, and the rest of an opened single quote (readline closes it).
-    for (line, open) in [("ee -e ^ -- tricky", ""), ("ee -e '^ -- tricky", "'")] {
+    // Unquoted word, and after an opened single quote (the word replaces the quote and leaves it
+    // open for the rest of the line, closed here).
+    for (line, close) in [("ee -e ^ -- tricky", ""), ("ee -e '^ -- tricky", "'")] {
         let out = s.complete("bash", line);
         let words: Vec<String> = out
             .lines()
             .skip(1)
-            .map(|w| format!("{open}{w}{open}"))
+            .filter(|w| !w.is_empty())
+            .map(|w| format!("{w}{close}"))
             .collect();
         assert_eq!(words.len(), pats.len(), "{out}");
         let o = Std::new("bash")
@@ -546,7 +549,7 @@ fn shell_session(s: &Sandbox, shell: &str) -> Tmux {
         ),
         "zsh" => (
             &["zsh", "-f"],
-            "autoload -U compinit && compinit -u -D; eval \"$(ee init zsh)\"; PS1='$ '",
+            "autoload -U compinit && compinit -u -D; eval \"$(ee init zsh)\"; PS1='$ '; LISTMAX=1000000",
         ),
         _ => (
             &["fish", "--no-config"],
@@ -588,7 +591,7 @@ fn learned_pattern_in(shell: &str) {
     let t = shell_session(&s, shell);
     let line = tab_then_run(&t, "pytest", "FAILED|ERROR");
     let quoted = match shell {
-        "bash" => "'FAILED|ERROR'",
+        "bash" => r"FAILED\|ERROR",
         _ => "FAILED\\|ERROR",
     };
     let line = line.split_whitespace().collect::<Vec<_>>().join(" ");
@@ -680,4 +683,172 @@ fn shells_complete_subcommands_routes_and_the_command_after_dashes() {
         });
         drop(t);
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Issue 11: hostile stored values, every cursor position and quoting, TAB pressed 1–3 times
+
+/// Values that would run, expand or break something if inserted raw (`OUT` is a directory where
+/// any of them would create a file).
+fn hostile_corpus(out: &std::path::Path) -> Vec<String> {
+    let o = out.display();
+    vec![
+        format!("$(touch {o}/p1)"),
+        format!(r"\\x$(touch {o}/p2)"),
+        format!("!!|!-1|$(touch {o}/p3)"),
+        format!("`touch {o}/p4`"),
+        format!("'; touch {o}/p5; '"),
+        format!("\"; touch {o}/p6 #\""),
+        format!("~root *.py x{{1,2}} #x & touch {o}/p7 ;"),
+        format!("x=$(touch {o}/p8)\\\\"),
+        "é|ß  [a-z]+ ^$".to_string(),
+    ]
+}
+
+/// `v` typed so that `shell` reads it back exactly: in single quotes, or backslash-escaped.
+fn typed(shell: &str, v: &str, single: bool) -> String {
+    if single {
+        return match shell {
+            "fish" => format!("'{}'", v.replace('\\', r"\\").replace('\'', r"\'")),
+            _ => format!("'{}'", v.replace('\'', r"'\''")),
+        };
+    }
+    let mut s = String::new();
+    for c in v.chars() {
+        let esc = match shell {
+            "fish" => "\\*?~#(){}[]<>^&|;\"'$ ".contains(c),
+            _ => c.is_ascii() && !c.is_ascii_alphanumeric(),
+        };
+        if esc {
+            s.push('\\');
+        }
+        s.push(c);
+    }
+    s
+}
+
+/// Put `line` on the prompt with the cursor `left` characters from its end, press TAB `tabs`
+/// times, then run the line with `ee` replaced by printf: the word after `-e` must be `want`. (zsh
+/// and fish move on to the next word after a unique match, so a later TAB may add words.)
+fn tab_and_check(t: &Tmux, n: usize, line: &str, left: usize, tabs: usize, want: &str, why: &str) {
+    t.keys(&["C-l"]);
+    t.text(line);
+    for _ in 0..left {
+        t.keys(&["Left"]);
+    }
+    for _ in 0..tabs {
+        t.keys(&["Tab"]);
+    }
+    // Let the last completion finish before editing the line.
+    std::thread::sleep(Duration::from_millis(150));
+    t.keys(&["C-a", "C-d", "C-d"]);
+    let id = format!("ID{n}x");
+    t.text(&format!("printf '<%s>\\n' {id}"));
+    t.keys(&["Enter"]);
+    let mark = format!("<{id}>");
+    let sc = t.wait(&format!("the line of {why}"), |s| {
+        let l: Vec<&str> = s.lines().collect();
+        l.iter()
+            .position(|x| *x == mark)
+            .is_some_and(|i| l.len() > i + 2 && !l[i + 2].is_empty())
+    });
+    let l: Vec<&str> = sc.lines().collect();
+    let i = l.iter().position(|x| *x == mark).unwrap();
+    assert_eq!(l[i + 1], "<-e>", "{why}\n{sc}");
+    assert_eq!(l[i + 2], format!("<{want}>"), "{why}\n{sc}");
+}
+
+fn hostile_values_in(shell: &str) {
+    if !require("tmux") || !require(shell) {
+        return;
+    }
+    let s = Sandbox::new();
+    let out = s.p("out");
+    s.fake("hostile", "x");
+    std::fs::create_dir_all(s.p("cfg/profiles")).unwrap();
+    let t = shell_session(&s, shell);
+    let mut n = 0;
+    for v in hostile_corpus(&out) {
+        // The only candidate for `hostile` (and, without a command, the only one with its prefix).
+        std::fs::write(
+            s.p("cfg/profiles/hostile.json"),
+            format!(
+                r#"{{"name":"hostile","commands":["hostile"],"patterns":{}}}"#,
+                serde_json_like(&[v.as_str()])
+            ),
+        )
+        .unwrap();
+        let first: String = v.chars().take(1).collect();
+        let head: String = v.chars().take(v.chars().count() - 1).collect();
+        let quoted = typed(shell, &v, true);
+        let mid: Vec<(String, usize, &str)> = vec![
+            ("ee -e  -- hostile".into(), 11, "an empty word"),
+            (
+                format!("ee -e {} -- hostile", typed(shell, &first, false)),
+                11,
+                "a typed first character",
+            ),
+            (
+                "ee -e '' -- hostile".into(),
+                12,
+                "an empty single-quoted word",
+            ),
+            (
+                "ee -e \"\" -- hostile".into(),
+                12,
+                "an empty double-quoted word",
+            ),
+            (
+                format!("ee -e {quoted} -- hostile"),
+                11,
+                "the whole value, quoted",
+            ),
+        ];
+        for (line, left, what) in &mid {
+            for tabs in 1..=3 {
+                n += 1;
+                let why = format!("{shell}: {what}, {tabs} TAB, value {v:?}, line {line:?}");
+                tab_and_check(&t, n, line, *left, tabs, &v, &why);
+            }
+        }
+        if shell == "bash" && first == "$" {
+            // The issue's own case: a lone `$` typed before TAB.
+            n += 1;
+            tab_and_check(&t, n, "ee -e $ -- hostile", 11, 2, &v, "bash: a lone $");
+        }
+        // At the end of the line (no command: only this value has the prefix).
+        let open = typed(shell, &head, true);
+        let open = &open[..open.len() - 1];
+        for (line, what) in [
+            (
+                format!("ee -e {}", typed(shell, &head, false)),
+                "end of line, escaped prefix",
+            ),
+            (format!("ee -e {open}"), "end of line, open quote"),
+        ] {
+            n += 1;
+            let why = format!("{shell}: {what}, value {v:?}, line {line:?}");
+            tab_and_check(&t, n, &line, 0, 1, &v, &why);
+        }
+        let made: Vec<_> = std::fs::read_dir(&out).unwrap().collect();
+        assert!(
+            made.is_empty(),
+            "{shell}: {v:?} executed something: {made:?}"
+        );
+    }
+}
+
+#[test]
+fn bash_hostile_values_stay_text_wherever_tab_is_pressed() {
+    hostile_values_in("bash");
+}
+
+#[test]
+fn zsh_hostile_values_stay_text_wherever_tab_is_pressed() {
+    hostile_values_in("zsh");
+}
+
+#[test]
+fn fish_hostile_values_stay_text_wherever_tab_is_pressed() {
+    hostile_values_in("fish");
 }

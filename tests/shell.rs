@@ -464,9 +464,43 @@ fn terminal(sh: Sh) {
     s.p.expect("[fg:0]");
     s.p.expect("PROMPT> ");
 
+    // The same inside a pipeline (`pytest | tail`): the shell's job control reaches the whole
+    // job, ee takes nothing. (fish runs a pipeline holding any function, its own wrappers
+    // included, in fish's own process group, where it disables Ctrl-Z: not tested there.)
+    if sh != Sh::Fish {
+        s.p.line("eeprobe count | cat");
+        s.p.expect("tick1");
+        s.p.send("\x1a");
+        s.p.expect("PROMPT> ");
+        let stopped_at = s.p.text().len();
+        std::thread::sleep(Duration::from_millis(1500));
+        assert_lacks(&s.p.text()[stopped_at..], "tick");
+        let (out, _) = s.run("jobs");
+        assert_has(&out, "eeprobe count | cat");
+        s.p.line("fg");
+        let out = s.p.expect("finished");
+        assert_has(&out, "tick15");
+        s.p.expect("PROMPT> ");
+    }
+    // Ctrl-C in a pipeline: the prompt comes back, nothing runs on.
+    s.p.line("eeprobe sleep | cat");
+    s.p.expect("sleeping");
+    std::thread::sleep(Duration::from_millis(300));
+    s.p.send("\x03");
+    s.p.expect("PROMPT> ");
+    let (out, _) = s.run("echo pi''pe-back");
+    assert_has(&out, "pipe-back");
+    assert_lacks(&s.p.text(), "woke");
+
     // When ee stops the command early it says so in one line, with the documented status.
     let (out, code) = s.run("EARLYEXIT_OPTIONS='-t 1' eeprobe sleep");
     assert_eq!(code, 124, "{out}");
+    assert_has(&out, "ee: stopped eeprobe");
+    assert_lacks(&out, "woke");
+    // ... also inside a pipeline, where ee signals the command and what it started, one by one
+    // (the shell's job group also holds `cat`).
+    let (out, code) = s.run("EARLYEXIT_OPTIONS='-t 1' eeprobe sleep | cat");
+    assert_eq!(code, 0, "{out}");
     assert_has(&out, "ee: stopped eeprobe");
     assert_lacks(&out, "woke");
 }
@@ -742,6 +776,173 @@ fn bash_preexec_style() {
     s.p.expect("PROMPT> ");
     let (out, _) = s.run("eenew via");
     assert_has(&out, "via=ee");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Issue 11 item 2: route names that would break the shell
+
+/// Output lines of `prog args…` (a shell listing its own names).
+fn names_from(prog: &str, args: &[&str]) -> Vec<String> {
+    let out = Command::new(prog)
+        .args(args)
+        .env("HOME", std::env::temp_dir())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{prog} {args:?}: {out:?}");
+    String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .map(str::to_string)
+        .collect()
+}
+
+/// Is `name` refused by `ee route add` (usage error, one line, file unchanged)?
+fn refused(home: &Home, name: &str) -> bool {
+    let out = Command::new(ee())
+        .args(["route", "add", name])
+        .env_clear()
+        .envs(home.env())
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    if out.status.code() == Some(3) {
+        assert_eq!(err.lines().count(), 1, "{name:?}: {err}");
+        true
+    } else {
+        false
+    }
+}
+
+/// The builtins, reserved words and special functions of the real shells, listed by the shells
+/// themselves at test time: ee refuses every one as a route.
+#[test]
+fn routes_refuse_every_shell_builtin_keyword_and_special_function() {
+    let home = Home::new(Sh::Bash);
+    let mut names: Vec<(String, &str)> = Vec::new();
+    if have("bash") {
+        for n in names_from("bash", &["--norc", "-c", "compgen -b -k"]) {
+            names.push((n, "bash builtin or keyword"));
+        }
+        names.push(("command_not_found_handle".into(), "bash hook"));
+    }
+    if have("zsh") {
+        for n in names_from(
+            "zsh",
+            &["-f", "-c", "print -l ${(k)builtins} ${(k)reswords}"],
+        ) {
+            names.push((n, "zsh builtin or reserved word"));
+        }
+        for n in [
+            "precmd",
+            "preexec",
+            "chpwd",
+            "periodic",
+            "zshaddhistory",
+            "zshexit",
+            "zsh_directory_name",
+            "command_not_found_handler",
+            "TRAPZERR",
+            "TRAPEXIT",
+            "TRAPDEBUG",
+            "TRAPINT",
+            "zle-line-init",
+            "zle-keymap-select",
+        ] {
+            names.push((n.into(), "zsh special function"));
+        }
+    }
+    if have("fish") {
+        for n in names_from("fish", &["--no-config", "-c", "builtin -n"]) {
+            names.push((n, "fish builtin"));
+        }
+        // fish's own functions: refused, unless the function wraps a program of the same name
+        // (`ls`, `grep`…), which the fish hook leaves alone and bash/zsh may route.
+        let wrappers = names_from(
+            "fish",
+            &[
+                "--no-config",
+                "-c",
+                "for f in (functions -a); command -q $f; and echo $f; end; true",
+            ],
+        );
+        for n in names_from("fish", &["--no-config", "-c", "functions -a"]) {
+            if !wrappers.contains(&n) {
+                names.push((n, "fish function"));
+            }
+        }
+    }
+    assert!(names.len() > 200, "too few names listed: {}", names.len());
+    let accepted: Vec<String> = names
+        .iter()
+        .filter(|(n, _)| !refused(&home, n))
+        .map(|(n, why)| format!("{n} ({why})"))
+        .collect();
+    assert!(accepted.is_empty(), "ee accepted as routes: {accepted:?}");
+    // Ordinary programs still route, and nothing refused reached the file.
+    assert!(!refused(&home, "pytest"));
+    let list = home.ee(&["route", "list"]);
+    assert!(
+        !list.contains("mapfile") && list.contains("pytest"),
+        "{list}"
+    );
+}
+
+/// A route name with a newline or other control character is refused with one escaped line, and
+/// a routes file holding one says so escaped too.
+#[test]
+fn routes_refuse_control_characters_with_one_escaped_line() {
+    let home = Home::new(Sh::Bash);
+    let out = Command::new(ee())
+        .args(["route", "add", "x\ny"])
+        .env_clear()
+        .envs(home.env())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3), "{out:?}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains(r"x\ny") && err.contains("control"), "{err}");
+    let list = home.ee(&["route", "list"]);
+    assert!(!list.contains('x'), "{list}");
+    // Hand-edited file: ESC in a line.
+    let f = home.path().join("cfg/routes");
+    let mut text = fs::read_to_string(&f).unwrap();
+    text.push_str("evil\x1b]0;pwned\x07name\n");
+    fs::write(&f, text).unwrap();
+    let out = Command::new(ee())
+        .args(["route", "list"])
+        .env_clear()
+        .envs(home.env())
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!err.contains('\x1b') && !err.contains('\x07'), "{err:?}");
+    assert!(err.contains(r"evil\u{1b}]0;pwned\u{7}name"), "{err}");
+}
+
+/// Whatever gets routed (here a hook's special function, loaded past ee's validation), the hook
+/// never recurses: `EARLYEXIT_DISABLE=1 nonexistentcmd` ends at once with 127.
+fn no_recursion(sh: Sh, handler: &str) {
+    if !have(sh.name()) {
+        return;
+    }
+    let home = Home::new(sh);
+    let mut s = home.start();
+    s.run(&format!("__ee_load '' - {handler} eeprobe"));
+    let (out, st) = s.run("EARLYEXIT_DISABLE=1 eenonexistentcmd");
+    assert_eq!(st, 127, "{out}");
+    assert_has(&out, "not run again inside its own ee wrapper");
+    let (out, _) = s.run("eeprobe via");
+    assert_has(&out, "via=ee");
+}
+
+#[test]
+fn bash_hook_never_recurses() {
+    no_recursion(Sh::Bash, "command_not_found_handle");
+}
+
+#[test]
+fn zsh_hook_never_recurses() {
+    no_recursion(Sh::Zsh, "command_not_found_handler");
 }
 
 macro_rules! per_shell {

@@ -18,7 +18,9 @@ pub fn complete(a: CompleteArgs) -> CmdResult {
                 .nth(chars)
                 .map(|(i, _)| i)
                 .unwrap_or(text.len());
-            completions::split_line(a.shell, &text, point)
+            let mut line = completions::split_line(a.shell, &text, point);
+            line.bash_word = a.word;
+            line
         }
         (None, Some(cword)) if !a.words.is_empty() => {
             completions::from_words(a.shell, &a.words, cword)

@@ -57,7 +57,13 @@ pub fn run(a: RouteArgs) -> CmdResult {
         RouteAction::List => {
             let p = routes::load(&path).map_err(|e| Fail::new(1, e))?;
             for e in &p.errors {
-                crate::printer::note(false, &format!("{}: {e}", path.display()));
+                crate::printer::note(
+                    false,
+                    &format!(
+                        "{}: {e}",
+                        routes::escape_controls(&path.display().to_string())
+                    ),
+                );
             }
             for r in &p.routes {
                 outln!("{}", crate::escape::escape(&r.to_string()));

@@ -1,15 +1,18 @@
 # Load with: source <(ee completions bash)   (ee init bash loads it too)
-# TAB asks `ee __complete` what fits here; candidates arrive already quoted for bash. The hook's
+# TAB asks `ee __complete` what fits here; candidates arrive already escaped for the place readline
+# puts them (`$2`, the text it replaces), so no stored value is ever expanded. The hook's
 # $__ee_bin, when set, names the binary.
 
 _ee_complete() {
     local -a _ee_out
     local _ee_dir
-    mapfile -t _ee_out < <(command "${__ee_bin:-ee}" __complete bash --point="$COMP_POINT" --line="$COMP_LINE" 2>/dev/null)
+    mapfile -t _ee_out < <(command "${__ee_bin:-ee}" __complete bash --point="$COMP_POINT" --line="$COMP_LINE" --word="${2-}" 2>/dev/null)
     _ee_dir=${_ee_out[0]-}
     COMPREPLY=()
     case $_ee_dir in
         values)
+            # Best first, as ee ranks them; each word is already escaped for where it goes.
+            compopt -o nosort 2>/dev/null
             COMPREPLY=("${_ee_out[@]:1}")
             ;;
         command\ *)

@@ -10,6 +10,7 @@
 
 mod decompress;
 mod engine;
+mod foreground;
 pub mod logs;
 mod pty;
 pub mod signals;
@@ -26,7 +27,7 @@ use std::time::{Duration, Instant};
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::sys::signal::{kill, killpg, Signal};
 use nix::sys::wait::{waitpid, WaitStatus};
-use nix::unistd::{getpgrp, getpid, setpgid, tcgetpgrp, tcsetpgrp, Pid};
+use nix::unistd::{getpgrp, getpid, setpgid, tcsetpgrp, Pid};
 
 use crate::cli::When;
 use crate::matcher::Matcher;
@@ -252,15 +253,6 @@ pub fn watch_stdin(setup: &Setup) -> io::Result<Observed> {
     Ok(eng.finish(natural_reason(setup.matcher, None), None, !eof, end))
 }
 
-/// The terminal ee controls, if it is in the foreground of one: the child gets it while it runs.
-fn foreground_tty() -> Option<i32> {
-    let me = getpgrp();
-    [0, 1, 2].into_iter().find(|&fd| {
-        // SAFETY: standard descriptors.
-        is_tty(fd) && tcgetpgrp(unsafe { BorrowedFd::borrow_raw(fd) }).ok() == Some(me)
-    })
-}
-
 /// Gives the terminal back to ee's process group when dropped.
 struct TtyGuard(Option<i32>);
 
@@ -348,7 +340,8 @@ fn open_pipes(
 
 /// Command mode: spawn the child and supervise it.
 pub fn watch_command(setup: &Setup) -> Result<Observed, SpawnError> {
-    let tty = foreground_tty();
+    let job = foreground::decide();
+    let tty = job.tty();
     let sigs = signals::SignalPipe::install(tty.is_some())
         .map_err(|e| SpawnError::Other(e.to_string()))?;
     let ws = pty::terminal_size().or(Some(nix::pty::Winsize {
@@ -382,12 +375,16 @@ pub fn watch_command(setup: &Setup) -> Result<Observed, SpawnError> {
     if tty.is_none() && targets.is_empty() {
         // Nothing to do between fork and exec but the new group: std can then use posix_spawn
         // (a vfork-like clone), the cheapest start there is.
-        cmd.process_group(0);
+        if !job.shared() {
+            cmd.process_group(0);
+        }
     } else {
         // SAFETY: only async-signal-safe calls between fork and exec.
         unsafe {
             cmd.pre_exec(move || {
-                let _ = setpgid(Pid::from_raw(0), Pid::from_raw(0));
+                if !job.shared() {
+                    let _ = setpgid(Pid::from_raw(0), Pid::from_raw(0));
+                }
                 if let Some(fd) = tty {
                     let _ = tcsetpgrp(BorrowedFd::borrow_raw(fd), getpid());
                 }
@@ -414,7 +411,9 @@ pub fn watch_command(setup: &Setup) -> Result<Observed, SpawnError> {
     drop(cmd); // closes our copies of the write ends, so EOF arrives when the child's side closes
     drop(extra);
     let pid = Pid::from_raw(child.id() as i32);
-    let _ = setpgid(pid, pid);
+    if !job.shared() {
+        let _ = setpgid(pid, pid);
+    }
     let guard = TtyGuard(tty);
     if let Some(fd) = tty {
         // SAFETY: standard descriptor.
@@ -492,7 +491,11 @@ pub fn watch_command(setup: &Setup) -> Result<Observed, SpawnError> {
                     idx.push(i);
                 }
             }
-            match poll(&mut fds, poll_timeout(deadline, now)) {
+            let polled = poll(&mut fds, poll_timeout(deadline, now));
+            if let Some(paused) = foreground::stopped_for(job, deadline, now) {
+                eng.policy.pause(paused);
+            }
+            match polled {
                 Err(nix::errno::Errno::EINTR) => (Vec::new(), true),
                 Err(e) => return Err(SpawnError::Other(e.to_string())),
                 Ok(_) => {
@@ -521,7 +524,9 @@ pub fn watch_command(setup: &Setup) -> Result<Observed, SpawnError> {
                     last_ws = resize_if_changed(&masters, last_ws, pid);
                 } else if exited.is_none() {
                     if let Ok(sig) = Signal::try_from(s) {
-                        let _ = killpg(pid, sig);
+                        if foreground::forwards(job, sig) {
+                            foreground::signal(pid, job, sig);
+                        }
                     }
                     eng.policy.force(Reason::Interrupted(s));
                     term_sent.get_or_insert(Instant::now());
@@ -589,14 +594,14 @@ pub fn watch_command(setup: &Setup) -> Result<Observed, SpawnError> {
             } else {
                 Signal::SIGTERM
             };
-            let _ = killpg(pid, sig);
-            let _ = killpg(pid, Signal::SIGCONT);
+            foreground::signal(pid, job, sig);
+            foreground::signal(pid, job, Signal::SIGCONT);
             term_sent = Some(now);
             stopped_early = true;
         }
         if let (Some(t), false) = (term_sent, killed) {
             if now >= t + setup.kill_after {
-                let _ = killpg(pid, Signal::SIGKILL);
+                foreground::signal(pid, job, Signal::SIGKILL);
                 killed = true;
             }
         }
@@ -609,7 +614,7 @@ pub fn watch_command(setup: &Setup) -> Result<Observed, SpawnError> {
     let end = Instant::now();
     if term_sent.is_some() {
         // Grandchildren die too; the leader is still unreaped, so the group id is still ours.
-        let _ = killpg(pid, Signal::SIGKILL);
+        foreground::signal(pid, job, Signal::SIGKILL);
     }
     let status = waitpid(pid, None)
         .ok()
