@@ -9,7 +9,7 @@ use crate::cli::EngineOpts;
 use crate::matcher::{compile_plain, Matcher, PatternError, PatternSpec};
 use crate::outcome::{LimitsUsed, PatternsUsed};
 use crate::policy::{Guard, Limits, StuckSpec};
-use crate::supervisor::logs::LogSpec;
+use crate::supervisor::logs::{self, LogDir, LogSpec};
 use crate::supervisor::{Detach, Setup};
 
 /// Default `--delay-exit` in command mode.
@@ -201,16 +201,20 @@ impl Plan {
                 })
                 .collect(),
             prefix: o.fd_prefix,
-            logs: (o.log || o.file_prefix.is_some() || o.log_dir.is_some()).then(|| LogSpec {
-                prefix: log_prefix(
+            logs: (o.log || o.file_prefix.is_some() || o.log_dir.is_some()).then(|| {
+                let (prefix, dir) = log_prefix(
                     o,
                     argv.first()
                         .map(|a| a.to_string_lossy())
                         .as_deref()
                         .unwrap_or("stdin"),
-                ),
-                append: o.append,
-                gzip: o.gzip,
+                );
+                LogSpec {
+                    prefix,
+                    dir,
+                    append: o.append,
+                    gzip: o.gzip,
+                }
             }),
             detach: Detach {
                 on_match: o.detach,
@@ -243,13 +247,19 @@ fn transition_states(spec: &str) -> Result<Vec<regex::bytes::Regex>, PatternErro
     states.iter().map(|s| compile_plain(s)).collect()
 }
 
-/// Log file prefix: `--file-prefix`, else `DIR/ee-PROGRAM-PID` with DIR from `--log-dir`,
-/// `$TMPDIR` or `/tmp`.
-fn log_prefix(o: &EngineOpts, program: &str) -> std::path::PathBuf {
-    let dir = o.log_dir.clone().unwrap_or_else(std::env::temp_dir);
+/// Log file prefix and its directory: `--file-prefix` (inside `--log-dir` when it has no `/`),
+/// else `DIR/ee-PROGRAM-PID` with DIR from `--log-dir` or ee's private log directory.
+fn log_prefix(o: &EngineOpts, program: &str) -> (std::path::PathBuf, LogDir) {
+    let (dir, kind) = match &o.log_dir {
+        Some(d) => (d.clone(), LogDir::Given(d.clone())),
+        None => match logs::private_dir() {
+            Some(d) => (d.clone(), LogDir::Private(d)),
+            None => (std::path::PathBuf::new(), LogDir::Unavailable),
+        },
+    };
     match &o.file_prefix {
-        Some(p) if o.log_dir.is_some() && !p.contains('/') => dir.join(p),
-        Some(p) => std::path::PathBuf::from(p),
+        Some(p) if o.log_dir.is_some() && !p.contains('/') => (dir.join(p), kind),
+        Some(p) => (std::path::PathBuf::from(p), LogDir::Prefix),
         None => {
             let prog: String = program
                 .rsplit('/')
@@ -269,7 +279,7 @@ fn log_prefix(o: &EngineOpts, program: &str) -> std::path::PathBuf {
             } else {
                 prog
             };
-            dir.join(format!("ee-{prog}-{}", std::process::id()))
+            (dir.join(format!("ee-{prog}-{}", std::process::id())), kind)
         }
     }
 }

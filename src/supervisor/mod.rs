@@ -143,6 +143,7 @@ fn open_logs(
     let Some(spec) = spec else {
         return Ok(suffixes.iter().map(|_| None).collect());
     };
+    spec.prepare_dir()?;
     let mut out = Vec::new();
     let mut names = Vec::new();
     for suf in suffixes {
@@ -634,7 +635,9 @@ fn detach_child(
 ) -> Observed {
     let pgid = nix::unistd::getpgid(Some(pid)).unwrap_or(pid);
     if let Some(path) = &d.pid_file {
-        if let Err(e) = std::fs::write(path, format!("{pid}\n")) {
+        let written = logs::open_private(path, false)
+            .and_then(|mut f| std::io::Write::write_all(&mut f, format!("{pid}\n").as_bytes()));
+        if let Err(e) = written {
             note(
                 quiet,
                 &format!("cannot write the PID file {}: {e}", path.display()),
