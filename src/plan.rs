@@ -172,8 +172,9 @@ impl Plan {
         })
     }
 
-    /// The supervisor setup for this plan.
-    pub fn setup<'a>(&'a self, argv: &'a [OsString], json: bool) -> Setup<'a> {
+    /// The supervisor setup for this plan. `run_face`: `ee run`, where `--pty auto` gives the
+    /// child a terminal exactly on the streams where the bare command would have one.
+    pub fn setup<'a>(&'a self, argv: &'a [OsString], json: bool, run_face: bool) -> Setup<'a> {
         let o = &self.opts;
         Setup {
             argv,
@@ -184,6 +185,7 @@ impl Plan {
             before: o.before,
             kill_after: o.kill_after,
             pty: o.pty,
+            mirror_terminals: run_face,
             color: o.color,
             stdout_to_stderr: json,
             env: Vec::new(),

@@ -13,7 +13,7 @@ use crate::supervisor::{self, Observed, SpawnError};
 /// Run the plan. `argv` empty means pipe mode.
 pub fn execute(plan: &Plan, argv: &[OsString], mode: Mode) -> Result<Outcome, SpawnError> {
     let started = SystemTime::now();
-    let setup = plan.setup(argv, plan.opts.json);
+    let setup = plan.setup(argv, plan.opts.json, mode == Mode::Run);
     let obs: Observed = if argv.is_empty() {
         supervisor::watch_stdin(&setup).map_err(|e| SpawnError::Other(e.to_string()))?
     } else {

@@ -61,6 +61,9 @@ pub struct Setup<'a> {
     pub before: usize,
     pub kill_after: Duration,
     pub pty: When,
+    /// `--pty auto` gives the child a pty only on the streams whose destination is a terminal
+    /// (`ee run`: the child sees the same `isatty` answers as the bare command).
+    pub mirror_terminals: bool,
     pub color: When,
     /// The child's stdout goes to ee's stderr (stdout carries the JSON report).
     pub stdout_to_stderr: bool,
@@ -291,18 +294,22 @@ struct Pipes {
     strip: [bool; 2],
 }
 
-fn open_pipes(
-    setup: &Setup,
-    ws: Option<nix::pty::Winsize>,
-    dests: [i32; 2],
-) -> Result<Pipes, SpawnError> {
+fn open_pipes(setup: &Setup, dests: [i32; 2]) -> Result<Pipes, SpawnError> {
     let other = |e: nix::Error| SpawnError::Other(e.to_string());
-    let use_pty = setup.pty != When::Never;
     let mut masters = Vec::new();
     let mut slaves = Vec::new();
     let mut strip = [false, false];
     for (i, dest) in dests.iter().enumerate() {
-        let made = if use_pty { pty::open(ws).ok() } else { None };
+        let want_pty = match setup.pty {
+            When::Never => false,
+            When::Always => true,
+            When::Auto => !setup.mirror_terminals || is_tty(*dest),
+        };
+        let made = if want_pty {
+            pty::open(Some(pty::size_for(*dest))).ok()
+        } else {
+            None
+        };
         let (master, slave, is_pty) = match made {
             Some(p) => (p.master, p.slave, true),
             None if setup.pty == When::Always => {
@@ -349,15 +356,10 @@ pub fn watch_command(setup: &Setup) -> Result<Observed, SpawnError> {
     let tty = foreground_tty();
     let sigs = signals::SignalPipe::install(tty.is_some())
         .map_err(|e| SpawnError::Other(e.to_string()))?;
-    let ws = pty::terminal_size().or(Some(nix::pty::Winsize {
-        ws_row: 24,
-        ws_col: 80,
-        ws_xpixel: 0,
-        ws_ypixel: 0,
-    }));
+    let ws = pty::terminal_size();
     let out_fd = if setup.stdout_to_stderr { 2 } else { 1 };
     let dests = [out_fd, 2];
-    let pipes = open_pipes(setup, ws, dests)?;
+    let pipes = open_pipes(setup, dests)?;
     let Pipes {
         mut masters,
         out_slave,
