@@ -2,17 +2,21 @@
 //!
 //! Owns: spawning the child in its own process group (handing it the terminal's foreground when
 //! ee has it, so prompts, Ctrl-C and Ctrl-Z behave as for the bare command), giving it
-//! pseudo-terminals for stdout and stderr so it line-buffers, the poll loop over the child's
+//! pseudo-terminals for stdout and stderr (in `ee run` only where ee's own stream is a terminal,
+//! so the child sees what the bare command would), the poll loop over the child's
 //! streams (or ee's stdin in pipe mode) and the signal pipe, feeding bytes to the scanners and the
 //! policy, passing output through, and the stop sequence (TERM + CONT to the group, KILL after
 //! `--kill-after`, the leader kept unreaped until the group is signalled, so no PID is ever
-//! signalled after it was reaped).
+//! signalled after it was reaped; on a stop ee decides, the descendants outside the group too, see
+//! `reaper`), and the terminal's modes put back after a child that did not exit by itself.
 
 mod decompress;
 mod engine;
 pub mod logs;
 mod pty;
+mod reaper;
 pub mod signals;
+mod ttystate;
 
 use std::ffi::OsString;
 use std::io;
@@ -399,6 +403,8 @@ pub fn watch_command(setup: &Setup) -> Result<Observed, SpawnError> {
             });
         }
     }
+    let modes = ttystate::save();
+    reaper::become_subreaper();
     let start = Instant::now();
     let child = match cmd.spawn() {
         Ok(c) => c,
@@ -469,6 +475,9 @@ pub fn watch_command(setup: &Setup) -> Result<Observed, SpawnError> {
     let mut term_sent: Option<Instant> = None;
     let mut killed = false;
     let mut stopped_early = false;
+    // ee itself decided the stop (timeout, match, stuck…), as opposed to passing on a signal or
+    // a closed output: then every descendant ends, inside the group or not.
+    let mut own_stop = false;
     let mut last_ws = ws;
 
     loop {
@@ -516,7 +525,9 @@ pub fn watch_command(setup: &Setup) -> Result<Observed, SpawnError> {
         if sig_ready {
             for s in sigs.drain() {
                 if s == Signal::SIGCHLD as i32 {
-                    continue; // checked below on every turn
+                    // The child is checked below on every turn; orphans that reparented to ee
+                    // and exited are reaped here.
+                    reaper::reap_strays(pid);
                 } else if s == Signal::SIGWINCH as i32 {
                     last_ws = resize_if_changed(&masters, last_ws, pid);
                 } else if exited.is_none() {
@@ -592,12 +603,22 @@ pub fn watch_command(setup: &Setup) -> Result<Observed, SpawnError> {
         if eng.policy.stop && exited.is_none() && term_sent.is_none() {
             let _ = killpg(pid, Signal::SIGTERM);
             let _ = killpg(pid, Signal::SIGCONT);
+            own_stop = !matches!(
+                eng.policy.reason,
+                Some(Reason::Interrupted(_) | Reason::OutputClosed)
+            );
+            if own_stop {
+                reaper::signal_all(Signal::SIGTERM);
+            }
             term_sent = Some(now);
             stopped_early = true;
         }
         if let (Some(t), false) = (term_sent, killed) {
             if now >= t + setup.kill_after {
                 let _ = killpg(pid, Signal::SIGKILL);
+                if own_stop {
+                    reaper::signal_all(Signal::SIGKILL);
+                }
                 killed = true;
             }
         }
@@ -617,6 +638,14 @@ pub fn watch_command(setup: &Setup) -> Result<Observed, SpawnError> {
         .and_then(child_status)
         .or(exited.map(|e| e.0));
     drop(child);
+    if let (Some(t), true) = (term_sent, own_stop) {
+        reaper::sweep(t + setup.kill_after);
+    }
+    drop(guard);
+    let killed_by_signal = matches!(status, Some(ChildStatus::Signaled(_)));
+    if let (Some(m), true) = (modes, term_sent.is_some() || killed_by_signal) {
+        m.restore();
+    }
     Ok(eng.finish(
         natural_reason(setup.matcher, status),
         status,
