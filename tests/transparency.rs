@@ -241,6 +241,30 @@ echo "$r TERM=$TERM" >> "$OUT"
     );
 }
 
+/// When stdout and stderr are the same terminal, the child's writes reach it in the order it
+/// made them, as bare (one terminal for both, not two that ee reads in turn).
+#[test]
+fn interleaved_stdout_and_stderr_keep_their_order_on_a_terminal() {
+    let s = Scratch::new();
+    s.write(
+        "mix.sh",
+        "i=0; while [ $i -lt 40 ]; do printf 'o%d ' $i; printf 'e%d ' $i >&2; i=$((i+1)); done; echo\n",
+    );
+    let sess = in_pty(
+        &s,
+        "echo BARE; sh ./mix.sh; echo ROUTED; \"$EE\" run -q -- sh ./mix.sh",
+        24,
+        400,
+        WAIT,
+    );
+    let text = sess.text();
+    assert_eq!(sess.status, Some(0), "{text}");
+    let bare = text[text.find("BARE").unwrap() + 4..text.find("ROUTED").unwrap()].trim();
+    let routed = text[text.find("ROUTED").unwrap() + 6..].trim();
+    assert!(bare.starts_with("o0 e0 o1 e1 "), "{bare}");
+    assert_eq!(routed, bare);
+}
+
 /// `ee run -- git log > f` starts no pager and writes what the bare command writes.
 #[test]
 fn git_log_into_a_file_starts_no_pager() {
@@ -387,7 +411,7 @@ fn stty_flag(text: &str, flag: &str) -> Option<bool> {
 fn terminal_restored_after_ee_stops_an_interactive_program() {
     let s = Scratch::new();
     let script = r#"
-"$EE" run -q -t 1s -- sh -c 'stty -echo -icanon; printf "\033[?25lhidden\n"; exec sleep 30'
+"$EE" run -q -t 2s -- sh -c 'stty -echo -icanon; printf "\033[?25lhidden\n"; exec sleep 30'
 echo "rc=$?"
 stty -a
 "#;
@@ -408,7 +432,7 @@ fn terminal_restored_after_python_repl_timeout() {
     }
     let s = Scratch::new();
     let script = r#"
-"$EE" run -q -t 1s -- python3
+"$EE" run -q -t 4s -- python3
 echo "rc=$?"
 stty -a
 "#;
@@ -698,7 +722,7 @@ const ESCAPE: &str = r#"setsid sleep 103 & echo $! > a.pid
 #[test]
 fn a_stop_ends_descendants_that_left_the_group() {
     for (name, args) in [
-        ("timeout", &["-t", "1", "--kill-after", "1"][..]),
+        ("timeout", &["-t", "3", "--kill-after", "1"][..]),
         (
             "match",
             &["run", "-e", "BOOM", "-A", "0", "--kill-after", "1"][..],

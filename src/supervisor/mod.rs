@@ -303,7 +303,26 @@ fn open_pipes(setup: &Setup, dests: [i32; 2]) -> Result<Pipes, SpawnError> {
     let mut masters = Vec::new();
     let mut slaves = Vec::new();
     let mut strip = [false, false];
+    if setup.mirror_terminals && setup.pty == When::Auto && shares_terminal(setup, dests) {
+        // Both streams go to the same terminal: one pty for both, as the bare command has one
+        // terminal on both, so the order of its stdout and stderr writes is kept exactly. ee then
+        // watches them as one stream (stdout).
+        if let Ok(p) = pty::open(Some(pty::size_for(dests[0]))) {
+            let err_slave = p
+                .slave
+                .try_clone()
+                .map_err(|e| SpawnError::Other(e.to_string()))?;
+            masters.push(Some(p.master));
+            masters.push(None);
+            slaves.push(p.slave);
+            slaves.push(err_slave);
+        }
+    }
     for (i, dest) in dests.iter().enumerate() {
+        if slaves.len() == 2 {
+            strip = [setup.color == When::Never; 2];
+            break;
+        }
         let want_pty = match setup.pty {
             When::Never => false,
             When::Always => true,
@@ -353,6 +372,19 @@ fn open_pipes(setup: &Setup, dests: [i32; 2]) -> Result<Pipes, SpawnError> {
         extra,
         strip,
     })
+}
+
+/// Do stdout and stderr lead to the same terminal, with nothing asking ee to tell them apart?
+fn shares_terminal(setup: &Setup, dests: [i32; 2]) -> bool {
+    let rdev = |fd: i32| nix::sys::stat::fstat(fd).ok().map(|st| st.st_rdev);
+    setup.match_stdout
+        && setup.match_stderr
+        && !setup.prefix
+        && setup.limits.stderr_idle.is_none()
+        && is_tty(dests[0])
+        && is_tty(dests[1])
+        && rdev(dests[0]).is_some()
+        && rdev(dests[0]) == rdev(dests[1])
 }
 
 /// Command mode: spawn the child and supervise it.
