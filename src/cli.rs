@@ -236,7 +236,7 @@ pub struct EngineOpts {
     /// After SIGTERM, wait this long before SIGKILL
     #[arg(long = "kill-after", value_name = "DURATION", value_parser = parse_duration, default_value = "5s", help_heading = "Process")]
     pub kill_after: Duration,
-    /// Give the child a pseudo-terminal for its output (auto: always, except when stdout is neither a terminal nor a pipe/file)
+    /// Give the child pseudo-terminals for its output (auto: in ee run, on each stream whose destination is a terminal, as for the bare command; otherwise on both)
     #[arg(long = "pty", value_enum, value_name = "WHEN", default_value_t = When::Auto, help_heading = "Process")]
     pub pty: When,
     /// Colour escapes in the child's output (auto: kept only when stdout is a terminal)
@@ -325,7 +325,7 @@ pub struct EngineOpts {
     /// Log file prefix P (implies --log) [default: DIR/ee-PROGRAM-PID]
     #[arg(long = "file-prefix", value_name = "P", help_heading = "Logs")]
     pub file_prefix: Option<String>,
-    /// Directory for log files (implies --log) [default: $TMPDIR or /tmp]
+    /// Directory for log files, created (mode 0700) when missing (implies --log) [default: a private directory under the user's state directory]
     #[arg(long = "log-dir", value_name = "DIR", help_heading = "Logs")]
     pub log_dir: Option<std::path::PathBuf>,
     /// Append to the log files instead of truncating them

@@ -9,7 +9,7 @@ use crate::cli::EngineOpts;
 use crate::matcher::{compile_plain, Matcher, PatternError, PatternSpec};
 use crate::outcome::{LimitsUsed, PatternsUsed};
 use crate::policy::{Guard, Limits, StuckSpec};
-use crate::supervisor::logs::LogSpec;
+use crate::supervisor::logs::{self, LogDir, LogSpec};
 use crate::supervisor::{Detach, Setup};
 
 /// Default `--delay-exit` in command mode.
@@ -175,8 +175,9 @@ impl Plan {
         })
     }
 
-    /// The supervisor setup for this plan.
-    pub fn setup<'a>(&'a self, argv: &'a [OsString], json: bool) -> Setup<'a> {
+    /// The supervisor setup for this plan. `run_face`: `ee run`, where `--pty auto` gives the
+    /// child a terminal exactly on the streams where the bare command would have one.
+    pub fn setup<'a>(&'a self, argv: &'a [OsString], json: bool, run_face: bool) -> Setup<'a> {
         let o = &self.opts;
         Setup {
             argv,
@@ -187,6 +188,7 @@ impl Plan {
             before: o.before,
             kill_after: o.kill_after,
             pty: o.pty,
+            mirror_terminals: run_face,
             color: o.color,
             stdout_to_stderr: json,
             env: Vec::new(),
@@ -204,16 +206,20 @@ impl Plan {
                 })
                 .collect(),
             prefix: o.fd_prefix,
-            logs: (o.log || o.file_prefix.is_some() || o.log_dir.is_some()).then(|| LogSpec {
-                prefix: log_prefix(
+            logs: (o.log || o.file_prefix.is_some() || o.log_dir.is_some()).then(|| {
+                let (prefix, dir) = log_prefix(
                     o,
                     argv.first()
                         .map(|a| a.to_string_lossy())
                         .as_deref()
                         .unwrap_or("stdin"),
-                ),
-                append: o.append,
-                gzip: o.gzip,
+                );
+                LogSpec {
+                    prefix,
+                    dir,
+                    append: o.append,
+                    gzip: o.gzip,
+                }
             }),
             detach: Detach {
                 on_match: o.detach,
@@ -246,13 +252,19 @@ fn transition_states(spec: &str) -> Result<Vec<regex::bytes::Regex>, PatternErro
     states.iter().map(|s| compile_plain(s)).collect()
 }
 
-/// Log file prefix: `--file-prefix`, else `DIR/ee-PROGRAM-PID` with DIR from `--log-dir`,
-/// `$TMPDIR` or `/tmp`.
-fn log_prefix(o: &EngineOpts, program: &str) -> std::path::PathBuf {
-    let dir = o.log_dir.clone().unwrap_or_else(std::env::temp_dir);
+/// Log file prefix and its directory: `--file-prefix` (inside `--log-dir` when it has no `/`),
+/// else `DIR/ee-PROGRAM-PID` with DIR from `--log-dir` or ee's private log directory.
+fn log_prefix(o: &EngineOpts, program: &str) -> (std::path::PathBuf, LogDir) {
+    let (dir, kind) = match &o.log_dir {
+        Some(d) => (d.clone(), LogDir::Given(d.clone())),
+        None => match logs::private_dir() {
+            Some(d) => (d.clone(), LogDir::Private(d)),
+            None => (std::path::PathBuf::new(), LogDir::Unavailable),
+        },
+    };
     match &o.file_prefix {
-        Some(p) if o.log_dir.is_some() && !p.contains('/') => dir.join(p),
-        Some(p) => std::path::PathBuf::from(p),
+        Some(p) if o.log_dir.is_some() && !p.contains('/') => (dir.join(p), kind),
+        Some(p) => (std::path::PathBuf::from(p), LogDir::Prefix),
         None => {
             let prog: String = program
                 .rsplit('/')
@@ -272,7 +284,7 @@ fn log_prefix(o: &EngineOpts, program: &str) -> std::path::PathBuf {
             } else {
                 prog
             };
-            dir.join(format!("ee-{prog}-{}", std::process::id()))
+            (dir.join(format!("ee-{prog}-{}", std::process::id())), kind)
         }
     }
 }

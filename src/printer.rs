@@ -2,7 +2,8 @@
 //!
 //! Owns: unbuffered writes straight to the file descriptor (one write per read, no line
 //! buffering), colour-escape removal for destinations that are not terminals (stateful across
-//! reads, so a sequence split between two reads is still removed whole), and turning a closed
+//! reads, so a sequence split between two reads is still removed whole; never on a stream that
+//! turned out to be binary, which passes byte for byte from then on), and turning a closed
 //! destination (EPIPE) into a quiet stop.
 
 use std::io;
@@ -28,6 +29,10 @@ pub struct Out {
     state: EscState,
     /// Bytes of a possible colour sequence not yet known to be one.
     held: Vec<u8>,
+    /// The stream turned out to be binary: no more filtering.
+    binary: bool,
+    /// The start of a UTF-8 sequence cut at the end of the last read (at most 3 bytes).
+    utf8_tail: Vec<u8>,
     scratch: Vec<u8>,
     /// The destination was closed (EPIPE): nothing more is written.
     pub closed: bool,
@@ -45,6 +50,8 @@ impl Out {
             strip: strip_colour,
             state: EscState::Text,
             held: Vec::new(),
+            binary: false,
+            utf8_tail: Vec::new(),
             scratch: Vec::new(),
             closed: false,
             prefix: None,
@@ -66,6 +73,16 @@ impl Out {
             return Ok(());
         }
         self.ends_line = buf.last() == Some(&b'\n');
+        if self.strip && !self.binary && self.looks_binary(buf) {
+            // Binary from here on: what was held back as a possible colour sequence goes out as
+            // it came, and nothing more is filtered.
+            self.binary = true;
+            self.strip = false;
+            self.state = EscState::Text;
+            let held = std::mem::take(&mut self.held);
+            let r = write_all(self.fd, &held);
+            self.check(r)?;
+        }
         if let Some(prefix) = &self.prefix {
             let mut labelled = Vec::with_capacity(buf.len() + 64);
             for piece in buf.split_inclusive(|&b| b == b'\n') {
@@ -100,6 +117,40 @@ impl Out {
             }
         }
         r
+    }
+
+    /// Is this read binary rather than text: a NUL byte, or bytes that are not UTF-8 (a sequence
+    /// cut at the end of the read is completed by the next one)?
+    fn looks_binary(&mut self, buf: &[u8]) -> bool {
+        if memchr::memchr(0, buf).is_some() {
+            return true;
+        }
+        let mut rest = buf;
+        if let Some(&lead) = self.utf8_tail.first() {
+            let want = match lead {
+                0xc0..=0xdf => 2,
+                0xe0..=0xef => 3,
+                _ => 4,
+            };
+            let take = (want - self.utf8_tail.len()).min(rest.len());
+            self.utf8_tail.extend_from_slice(&rest[..take]);
+            rest = &rest[take..];
+            if self.utf8_tail.len() < want {
+                return false;
+            }
+            let whole = std::mem::take(&mut self.utf8_tail);
+            if std::str::from_utf8(&whole).is_err() {
+                return true;
+            }
+        }
+        match std::str::from_utf8(rest) {
+            Ok(_) => false,
+            Err(e) if e.error_len().is_none() => {
+                self.utf8_tail = rest[e.valid_up_to()..].to_vec();
+                false
+            }
+            Err(_) => true,
+        }
     }
 
     /// Remove SGR colour sequences (`ESC [ params m`) and the charset reset that comes with them
@@ -234,5 +285,21 @@ mod tests {
             &mut out,
         );
         assert_eq!(out, b"ared b\x1b[2Kc\x1b\x1c FAILED");
+    }
+
+    #[test]
+    fn text_and_binary_told_apart_across_reads() {
+        let mut o = Out::new(-1, true);
+        // "é" (c3 a9) and "€" (e2 82 ac) cut between reads are still text.
+        assert!(!o.looks_binary(b"caf\xc3"));
+        assert!(!o.looks_binary(b"\xa9 \xe2"));
+        assert!(!o.looks_binary(b"\x82"));
+        assert!(!o.looks_binary(b"\xac ok\x1b[31m"));
+        assert!(o.looks_binary(b"a\0b"));
+        let mut o = Out::new(-1, true);
+        assert!(o.looks_binary(b"\xff\xfe"));
+        let mut o = Out::new(-1, true);
+        assert!(!o.looks_binary(b"\xe2\x82"));
+        assert!(o.looks_binary(b"A"));
     }
 }

@@ -17,7 +17,7 @@ pub fn execute(plan: &Plan, argv: &[OsString], mode: Mode) -> Result<Outcome, Sp
         // Open the store while the command runs (a no-op when `ee run` already did).
         crate::telemetry::prepare();
     }
-    let setup = plan.setup(argv, plan.opts.json);
+    let setup = plan.setup(argv, plan.opts.json, mode == Mode::Run);
     let obs: Observed = if argv.is_empty() {
         supervisor::watch_stdin(&setup).map_err(|e| SpawnError::Other(e.to_string()))?
     } else {

@@ -2,19 +2,23 @@
 //!
 //! Owns: spawning the child in its own process group (handing it the terminal's foreground when
 //! ee has it, so prompts, Ctrl-C and Ctrl-Z behave as for the bare command), giving it
-//! pseudo-terminals for stdout and stderr so it line-buffers, the poll loop over the child's
+//! pseudo-terminals for stdout and stderr (in `ee run` only where ee's own stream is a terminal,
+//! so the child sees what the bare command would), the poll loop over the child's
 //! streams (or ee's stdin in pipe mode) and the signal pipe, feeding bytes to the scanners and the
 //! policy, passing output through, and the stop sequence (TERM + CONT to the group, KILL after
 //! `--kill-after`, the leader kept unreaped until the group is signalled, so no PID is ever
-//! signalled after it was reaped).
+//! signalled after it was reaped; on a stop ee decides, the descendants outside the group too, see
+//! `reaper`), and the terminal's modes put back after a child that did not exit by itself.
 
 mod decompress;
 mod engine;
 mod foreground;
 pub mod logs;
 mod pty;
+mod reaper;
 pub mod signals;
 mod sys;
+mod ttystate;
 
 use std::ffi::OsString;
 use std::io;
@@ -63,6 +67,9 @@ pub struct Setup<'a> {
     pub before: usize,
     pub kill_after: Duration,
     pub pty: When,
+    /// `--pty auto` gives the child a pty only on the streams whose destination is a terminal
+    /// (`ee run`: the child sees the same `isatty` answers as the bare command).
+    pub mirror_terminals: bool,
     pub color: When,
     /// The child's stdout goes to ee's stderr (stdout carries the JSON report).
     pub stdout_to_stderr: bool,
@@ -147,6 +154,7 @@ fn open_logs(
     let Some(spec) = spec else {
         return Ok(suffixes.iter().map(|_| None).collect());
     };
+    spec.prepare_dir()?;
     let mut out = Vec::new();
     let mut names = Vec::new();
     for suf in suffixes {
@@ -285,18 +293,41 @@ struct Pipes {
     strip: [bool; 2],
 }
 
-fn open_pipes(
-    setup: &Setup,
-    ws: Option<nix::pty::Winsize>,
-    dests: [i32; 2],
-) -> Result<Pipes, SpawnError> {
+fn open_pipes(setup: &Setup, dests: [i32; 2]) -> Result<Pipes, SpawnError> {
     let other = |e: nix::Error| SpawnError::Other(e.to_string());
-    let use_pty = setup.pty != When::Never;
     let mut masters = Vec::new();
     let mut slaves = Vec::new();
     let mut strip = [false, false];
+    if setup.mirror_terminals && setup.pty == When::Auto && shares_terminal(setup, dests) {
+        // Both streams go to the same terminal: one pty for both, as the bare command has one
+        // terminal on both, so the order of its stdout and stderr writes is kept exactly. ee then
+        // watches them as one stream (stdout).
+        if let Ok(p) = pty::open(Some(pty::size_for(dests[0]))) {
+            let err_slave = p
+                .slave
+                .try_clone()
+                .map_err(|e| SpawnError::Other(e.to_string()))?;
+            masters.push(Some(p.master));
+            masters.push(None);
+            slaves.push(p.slave);
+            slaves.push(err_slave);
+        }
+    }
     for (i, dest) in dests.iter().enumerate() {
-        let made = if use_pty { pty::open(ws).ok() } else { None };
+        if slaves.len() == 2 {
+            strip = [setup.color == When::Never; 2];
+            break;
+        }
+        let want_pty = match setup.pty {
+            When::Never => false,
+            When::Always => true,
+            When::Auto => !setup.mirror_terminals || is_tty(*dest),
+        };
+        let made = if want_pty {
+            pty::open(Some(pty::size_for(*dest))).ok()
+        } else {
+            None
+        };
         let (master, slave, is_pty) = match made {
             Some(p) => (p.master, p.slave, true),
             None if setup.pty == When::Always => {
@@ -338,21 +369,29 @@ fn open_pipes(
     })
 }
 
+/// Do stdout and stderr lead to the same terminal, with nothing asking ee to tell them apart?
+fn shares_terminal(setup: &Setup, dests: [i32; 2]) -> bool {
+    let rdev = |fd: i32| nix::sys::stat::fstat(fd).ok().map(|st| st.st_rdev);
+    setup.match_stdout
+        && setup.match_stderr
+        && !setup.prefix
+        && setup.limits.stderr_idle.is_none()
+        && is_tty(dests[0])
+        && is_tty(dests[1])
+        && rdev(dests[0]).is_some()
+        && rdev(dests[0]) == rdev(dests[1])
+}
+
 /// Command mode: spawn the child and supervise it.
 pub fn watch_command(setup: &Setup) -> Result<Observed, SpawnError> {
     let job = foreground::decide();
     let tty = job.tty();
     let sigs = signals::SignalPipe::install(tty.is_some())
         .map_err(|e| SpawnError::Other(e.to_string()))?;
-    let ws = pty::terminal_size().or(Some(nix::pty::Winsize {
-        ws_row: 24,
-        ws_col: 80,
-        ws_xpixel: 0,
-        ws_ypixel: 0,
-    }));
+    let ws = pty::terminal_size();
     let out_fd = if setup.stdout_to_stderr { 2 } else { 1 };
     let dests = [out_fd, 2];
-    let pipes = open_pipes(setup, ws, dests)?;
+    let pipes = open_pipes(setup, dests)?;
     let Pipes {
         mut masters,
         out_slave,
@@ -396,6 +435,8 @@ pub fn watch_command(setup: &Setup) -> Result<Observed, SpawnError> {
             });
         }
     }
+    let modes = ttystate::save();
+    reaper::become_subreaper();
     let start = Instant::now();
     let child = match cmd.spawn() {
         Ok(c) => c,
@@ -468,6 +509,9 @@ pub fn watch_command(setup: &Setup) -> Result<Observed, SpawnError> {
     let mut term_sent: Option<Instant> = None;
     let mut killed = false;
     let mut stopped_early = false;
+    // ee itself decided the stop (timeout, match, stuck…), as opposed to passing on a signal or
+    // a closed output: then every descendant ends, inside the group or not.
+    let mut own_stop = false;
     let mut last_ws = ws;
 
     loop {
@@ -519,7 +563,9 @@ pub fn watch_command(setup: &Setup) -> Result<Observed, SpawnError> {
         if sig_ready {
             for s in sigs.drain() {
                 if s == Signal::SIGCHLD as i32 {
-                    continue; // checked below on every turn
+                    // The child is checked below on every turn; orphans that reparented to ee
+                    // and exited are reaped here.
+                    reaper::reap_strays(pid);
                 } else if s == Signal::SIGWINCH as i32 {
                     last_ws = resize_if_changed(&masters, last_ws, pid);
                 } else if exited.is_none() {
@@ -596,12 +642,22 @@ pub fn watch_command(setup: &Setup) -> Result<Observed, SpawnError> {
             };
             foreground::signal(pid, job, sig);
             foreground::signal(pid, job, Signal::SIGCONT);
+            own_stop = !matches!(
+                eng.policy.reason,
+                Some(Reason::Interrupted(_) | Reason::OutputClosed)
+            );
+            if own_stop {
+                reaper::signal_all(Signal::SIGTERM);
+            }
             term_sent = Some(now);
             stopped_early = true;
         }
         if let (Some(t), false) = (term_sent, killed) {
             if now >= t + setup.kill_after {
                 foreground::signal(pid, job, Signal::SIGKILL);
+                if own_stop {
+                    reaper::signal_all(Signal::SIGKILL);
+                }
                 killed = true;
             }
         }
@@ -621,6 +677,14 @@ pub fn watch_command(setup: &Setup) -> Result<Observed, SpawnError> {
         .and_then(child_status)
         .or(exited.map(|e| e.0));
     drop(child);
+    if let (Some(t), true) = (term_sent, own_stop) {
+        reaper::sweep(t + setup.kill_after);
+    }
+    drop(guard);
+    let killed_by_signal = matches!(status, Some(ChildStatus::Signaled(_)));
+    if let (Some(m), true) = (modes, term_sent.is_some() || killed_by_signal) {
+        m.restore();
+    }
     Ok(eng.finish(
         natural_reason(setup.matcher, status),
         status,
@@ -641,7 +705,9 @@ fn detach_child(
 ) -> Observed {
     let pgid = nix::unistd::getpgid(Some(pid)).unwrap_or(pid);
     if let Some(path) = &d.pid_file {
-        if let Err(e) = std::fs::write(path, format!("{pid}\n")) {
+        let written = logs::open_private(path, false)
+            .and_then(|mut f| std::io::Write::write_all(&mut f, format!("{pid}\n").as_bytes()));
+        if let Err(e) = written {
             note(
                 quiet,
                 &format!("cannot write the PID file {}: {e}", path.display()),

@@ -51,6 +51,27 @@ pub fn terminal_size() -> Option<Winsize> {
     None
 }
 
+/// The window size a pty standing in for `dest` gets: `dest`'s own when it is a terminal, else
+/// that of ee's terminal, else 80x24.
+pub fn size_for(dest: i32) -> Winsize {
+    let mut ws = Winsize {
+        ws_row: 0,
+        ws_col: 0,
+        ws_xpixel: 0,
+        ws_ypixel: 0,
+    };
+    // SAFETY: TIOCGWINSZ writes a winsize into the pointer; dest is a standard descriptor.
+    if unsafe { get_winsize(dest, &mut ws) }.is_ok() && ws.ws_col > 0 {
+        return ws;
+    }
+    terminal_size().unwrap_or(Winsize {
+        ws_row: 24,
+        ws_col: 80,
+        ws_xpixel: 0,
+        ws_ypixel: 0,
+    })
+}
+
 /// Set a pty's window size.
 pub fn resize(master: BorrowedFd<'_>, ws: &Winsize) {
     // SAFETY: TIOCSWINSZ reads a winsize from the pointer.
