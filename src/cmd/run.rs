@@ -106,7 +106,9 @@ pub fn run(a: RunArgs) -> CmdResult {
     if outcome.stopped_early {
         notice(&outcome, a.engine.quiet, &advice);
     }
-    Ok(watch::finish(&plan, &outcome))
+    let code = watch::finish(&plan, &outcome);
+    crate::team::after_run();
+    Ok(code)
 }
 
 /// `--dry-run`: what would be applied and why.
