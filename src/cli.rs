@@ -57,6 +57,7 @@ pub const SUBCOMMANDS: &[&str] = &[
     "telemetry",
     "feedback",
     "profile",
+    "team",
     "completions",
     "man",
     "__complete",
@@ -405,6 +406,9 @@ pub enum Command {
     Feedback(FeedbackArgs),
     /// List and show pattern profiles (built-in and user)
     Profile(ProfileArgs),
+    /// Share what was learned with a team through PostgreSQL
+    #[command(after_help = TEAM_EXIT_STATUS)]
+    Team(TeamArgs),
     /// Print a shell completion script
     Completions(CompletionsArgs),
     /// Print or install the man pages
@@ -591,6 +595,52 @@ pub struct FeedbackArgs {
     /// The judgement was right
     #[arg(long = "good", group = "verdict")]
     pub good: bool,
+}
+
+/// Exit statuses of `ee team`.
+pub const TEAM_EXIT_STATUS: &str = "Exit status:
+  0    done
+  1    the team database could not be reached, refused the login or failed (evidence kept)
+  3    usage error: bad URL, no team database configured";
+
+#[derive(Debug, Args)]
+pub struct TeamArgs {
+    #[command(subcommand)]
+    pub action: TeamAction,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TeamAction {
+    /// Store the team database URL (never its password) after checking it
+    Connect {
+        /// postgres://user@host:port/db?sslmode=require
+        #[arg(value_name = "URL")]
+        url: String,
+        /// Also share executions (redacted command lines, status, duration)
+        #[arg(long = "share-runs")]
+        share_runs: bool,
+        /// Store the URL without connecting first
+        #[arg(long = "no-check")]
+        no_check: bool,
+    },
+    /// Forget the team database and stop using the team's knowledge
+    Disconnect,
+    /// Server, last push and pull, backlog and the last error
+    Status,
+    /// Create or upgrade the team schema and roles (run once, as the database owner)
+    Init {
+        /// The database URL (default: the connected one)
+        #[arg(value_name = "URL")]
+        url: Option<String>,
+    },
+    /// Print exactly what the next push would send, as JSON
+    Preview,
+    /// Push new evidence, then pull the team's knowledge
+    Sync {
+        /// Quiet, errors only in `ee team status` (what runs start)
+        #[arg(long = "background", hide = true)]
+        background: bool,
+    },
 }
 
 #[derive(Debug, Args)]

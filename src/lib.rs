@@ -21,4 +21,5 @@ pub mod routes;
 pub mod scan;
 pub mod shell;
 pub mod supervisor;
+pub mod team;
 pub mod telemetry;

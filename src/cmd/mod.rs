@@ -20,6 +20,7 @@ pub mod run;
 pub mod stats;
 pub mod suggest;
 pub mod teach;
+pub mod team;
 pub mod telemetry;
 pub mod testpattern;
 pub mod watch;
@@ -92,6 +93,7 @@ fn dispatch(cli: Cli) -> CmdResult {
         Some(Command::Telemetry(a)) => telemetry::run(a),
         Some(Command::Feedback(a)) => feedback::run(a),
         Some(Command::Profile(a)) => profile::run(a),
+        Some(Command::Team(a)) => team::run(a),
         Some(Command::Completions(a)) => completions::run(a),
         Some(Command::Man(a)) => man::run(a),
         Some(Command::Complete(a)) => completions::complete(a),

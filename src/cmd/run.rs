@@ -118,7 +118,9 @@ pub fn run(a: RunArgs) -> CmdResult {
             rerun::run(&r, plan.opts.json, a.engine.quiet);
         }
     }
-    Ok(watch::finish(&plan, &outcome))
+    let code = watch::finish(&plan, &outcome);
+    crate::team::after_run();
+    Ok(code)
 }
 
 /// `--dry-run`: what would be applied and why.

@@ -50,11 +50,17 @@ pub fn pin(
 /// What is known about a context (empty without a database or when reading fails).
 pub fn knowledge(conn: Option<&Connection>, ctx: &RunContext) -> aggregates::Knowledge {
     let scopes = aggregates::scopes(ctx);
-    conn.and_then(|c| aggregates::load(c, &scopes).ok())
+    let mut k = conn
+        .and_then(|c| aggregates::load(c, &scopes).ok())
         .unwrap_or(aggregates::Knowledge {
             scopes,
             ..Default::default()
-        })
+        });
+    if let Some(c) = conn {
+        // Team learning's seam: the team's evidence for this project adds to ours.
+        crate::team::lookup::merge(c, &ctx.cwd, &mut k);
+    }
+    k
 }
 
 /// What ee would apply for a context, and why.
