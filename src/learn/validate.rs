@@ -125,10 +125,53 @@ pub fn pattern_text(p: &str) -> Result<(), String> {
     plain_text("pattern", p, MAX_PATTERN_LEN)
 }
 
-/// A pattern, fully: its text, compiled within the size limits, and not matching ordinary
-/// lines. For imported patterns and for the few a lookup decides to apply.
+/// Most "weight" of a pattern (see [`weight`]): `\w+\s+\w+\s+\w+:` weighs about 2,400,
+/// `\w{100}` about 77,000.
+pub const MAX_WEIGHT: u64 = 4_000;
+
+/// What compiling a pattern will cost, estimated from its syntax tree without compiling it: class
+/// ranges and literal bytes, multiplied by the copies a counted repetition makes.
+pub fn weight(h: &regex_syntax::hir::Hir) -> u64 {
+    use regex_syntax::hir::{Class, HirKind};
+    match h.kind() {
+        HirKind::Empty | HirKind::Look(_) => 1,
+        HirKind::Literal(l) => l.0.len() as u64,
+        HirKind::Class(Class::Unicode(c)) => c.ranges().len() as u64,
+        HirKind::Class(Class::Bytes(c)) => c.ranges().len() as u64,
+        HirKind::Repetition(r) => {
+            let copies = r.max.unwrap_or(r.min).max(1);
+            weight(&r.sub).saturating_mul(u64::from(copies))
+        }
+        HirKind::Capture(c) => weight(&c.sub),
+        HirKind::Concat(v) | HirKind::Alternation(v) => {
+            v.iter().map(weight).fold(0u64, u64::saturating_add)
+        }
+    }
+}
+
+/// A pattern, fully: its text, its estimated compile cost, compiled within the size limits,
+/// and not matching ordinary lines. For imported patterns and for the few a lookup applies.
 pub fn pattern(p: &str) -> Result<(), String> {
     pattern_text(p)?;
+    let hir = regex_syntax::ParserBuilder::new()
+        .nest_limit(64)
+        .build()
+        .parse(p)
+        .map_err(|e| {
+            let msg = e.to_string();
+            let last = msg.lines().last().unwrap_or("").trim().to_string();
+            format!(
+                "invalid pattern {}: {}",
+                crate::escape::escape(p),
+                crate::escape::escape(&last)
+            )
+        })?;
+    if weight(&hir) > MAX_WEIGHT {
+        return Err(format!(
+            "pattern {} is too costly to compile",
+            crate::escape::escape(p)
+        ));
+    }
     let re = RegexBuilder::new(p)
         .size_limit(REGEX_SIZE_LIMIT)
         .dfa_size_limit(REGEX_SIZE_LIMIT)
@@ -212,7 +255,14 @@ mod tests {
 
     #[test]
     fn patterns() {
-        for ok in ["^FAILED", r"error\[E\d+\]", "(?i)panicked at", "npm ERR!"] {
+        for ok in [
+            "^FAILED",
+            r"error\[E\d+\]",
+            "(?i)panicked at",
+            "npm ERR!",
+            r"\w+\s+\w+\s+\w+:",
+            r"^FAILED\s+\S+\s+[0-9a-fA-F]+",
+        ] {
             assert_eq!(pattern(ok), Ok(()), "{ok}");
         }
         for bad in [".", r"\w", "^", "x*", "", "(", "a\x1b[2Jb", "o"] {
@@ -222,6 +272,8 @@ mod tests {
         // Compiles beyond the size limit are refused, quickly.
         let t = std::time::Instant::now();
         assert!(pattern(r"\w{1000}\w{1000}").is_err());
+        assert!(pattern(r"FAILED\w{100}{100}{100}").is_err());
+        assert!(pattern(r"FAILED(?:a{100}){100}").is_err());
         assert!(t.elapsed() < std::time::Duration::from_secs(2));
         assert!(pattern_text("x\ny").is_err());
     }
