@@ -134,6 +134,9 @@ pub struct EngineOpts {
         help_heading = "Matching"
     )]
     pub max_count: u64,
+    /// Perl-compatible patterns (PCRE2): look-around, backreferences; bounded backtracking
+    #[arg(short = 'P', long = "pcre", help_heading = "Matching")]
+    pub pcre: bool,
     /// Lines matching PAT never count (repeatable)
     #[arg(
         short = 'X',

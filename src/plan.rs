@@ -40,6 +40,7 @@ pub fn pattern_spec(main: Option<&str>, o: &EngineOpts) -> PatternSpec {
         invert: o.invert,
         word: o.word,
         line: o.line,
+        pcre: o.pcre,
     }
 }
 
@@ -50,6 +51,7 @@ fn flags(o: &EngineOpts) -> String {
         (o.invert, 'v'),
         (o.word, 'w'),
         (o.line, 'x'),
+        (o.pcre, 'P'),
     ] {
         if on {
             f.push(c);
