@@ -181,12 +181,21 @@ pub struct EngineOpts {
         help_heading = "Context"
     )]
     pub before: usize,
+    /// Context lines: -B N and --delay-exit-after-lines N (a pipe then reads on up to 10s for them)
+    #[arg(
+        short = 'C',
+        long = "context",
+        value_name = "N",
+        help_heading = "Context"
+    )]
+    pub context: Option<u64>,
     /// Keep reading this long after the match to capture the stack trace [default: 10s command, 0 pipe]
     #[arg(short = 'A', long = "delay-exit", value_name = "DURATION", value_parser = parse_duration, help_heading = "Context")]
     pub delay_exit: Option<Duration>,
-    /// End the delay early after N more lines
+    /// End the delay early after N more lines (grep's --after-context)
     #[arg(
         long = "delay-exit-after-lines",
+        visible_alias = "after-context",
         value_name = "N",
         default_value_t = 100,
         help_heading = "Context"
@@ -237,9 +246,12 @@ pub struct EngineOpts {
     /// Give the child a pseudo-terminal for its output (auto: always, except when stdout is neither a terminal nor a pipe/file)
     #[arg(long = "pty", value_enum, value_name = "WHEN", default_value_t = When::Auto, help_heading = "Process")]
     pub pty: When,
-    /// Colour escapes in the child's output (auto: kept only when stdout is a terminal)
-    #[arg(long = "color", alias = "colour", value_enum, value_name = "WHEN", default_value_t = When::Auto, help_heading = "Process")]
+    /// Highlight matches and keep the child's colour escapes (auto: on a terminal, unless NO_COLOR; ee run highlights only with always)
+    #[arg(long = "color", alias = "colour", value_enum, value_name = "WHEN", default_value_t = When::Auto, help_heading = "Output")]
     pub color: When,
+    /// Prefix passed-through lines with their line number (per stream in command mode)
+    #[arg(short = 'n', long = "line-number", help_heading = "Output")]
+    pub line_number: bool,
 
     /// Silence ee's own messages (not the child's output)
     #[arg(short = 'q', long = "quiet", help_heading = "Output")]

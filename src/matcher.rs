@@ -186,6 +186,8 @@ pub struct Matcher {
     /// Regex matching any line that may be interesting (main/success/error/observe); `None` when
     /// nothing is searched or when every line must be looked at (`-v`).
     any: Option<Re>,
+    /// Source of the regex of the text to highlight: the deciding patterns (none with `-v`).
+    hl_source: Option<(String, bool)>,
 }
 
 /// Longest line prefix that is matched; the rest of a longer line is passed through unmatched.
@@ -336,6 +338,16 @@ impl Matcher {
                 }))
             }
         };
+        let deciding: Vec<String> = main
+            .iter()
+            .chain(&success)
+            .chain(&error)
+            .map(|p| wrap(&p.source, spec, true))
+            .collect();
+        let hl_source = (!deciding.is_empty() && !spec.invert).then(|| {
+            let flag = if ci { "(?i)" } else { "" };
+            (format!("{flag}(?:{})", deciding.join("|")), spec.pcre)
+        });
         Ok(Matcher {
             main,
             success,
@@ -344,7 +356,23 @@ impl Matcher {
             observe,
             invert: spec.invert,
             any,
+            hl_source,
         })
+    }
+
+    /// The regex of the text to highlight (`--color`), compiled on demand.
+    pub fn highlight_re(&self) -> Option<Re> {
+        let (src, pcre) = self.hl_source.as_ref()?;
+        if *pcre {
+            build_pcre(src, src, false).ok()
+        } else {
+            build(src, src, false).ok().map(Re::Rust)
+        }
+    }
+
+    /// The `--exclude` regexes.
+    pub fn exclude_res(&self) -> Vec<Re> {
+        self.exclude.iter().map(|p| p.re.clone()).collect()
     }
 
     /// True when nothing needs to be searched at all.

@@ -5,10 +5,11 @@
 use std::ffi::OsString;
 use std::time::Duration;
 
-use crate::cli::EngineOpts;
+use crate::cli::{EngineOpts, When};
 use crate::matcher::{compile_plain, Matcher, PatternError, PatternSpec};
 use crate::outcome::{LimitsUsed, PatternsUsed};
 use crate::policy::{Guard, Limits, StuckSpec};
+use crate::printer::{Decor, Highlight};
 use crate::supervisor::logs::LogSpec;
 use crate::supervisor::{Detach, Setup};
 
@@ -26,6 +27,8 @@ pub struct Plan {
     pub patterns: PatternsUsed,
     pub limits_used: LimitsUsed,
     pub opts: EngineOpts,
+    /// What `--color` highlights in passed-through lines.
+    pub highlight: Option<Highlight>,
 }
 
 /// The pattern spec from the options and the main pattern.
@@ -68,6 +71,7 @@ impl Plan {
         command_mode: bool,
         quiet: Option<Duration>,
     ) -> Result<Plan, PatternError> {
+        let o = &context(o, command_mode);
         let matcher = Matcher::new(&spec)?;
         let stuck = StuckSpec {
             max_repeat: if o.progress_pattern.is_some() {
@@ -164,6 +168,13 @@ impl Plan {
             delay_exit: delay.as_secs_f64(),
             timeout_learned: false,
         };
+        let highlight = if o.color == When::Never {
+            None
+        } else {
+            matcher
+                .highlight_re()
+                .map(|re| Highlight::new(re, matcher.exclude_res(), &crate::printer::match_sgr()))
+        };
         Ok(Plan {
             matcher,
             fd_matchers,
@@ -171,7 +182,16 @@ impl Plan {
             patterns,
             limits_used,
             opts: o.clone(),
+            highlight,
         })
+    }
+
+    /// `ee run`: a routed command looks as it does bare, so matches are highlighted only when
+    /// asked with `--color always`.
+    pub fn highlight_only_when_always(&mut self) {
+        if self.opts.color != When::Always {
+            self.highlight = None;
+        }
     }
 
     /// The supervisor setup for this plan.
@@ -219,11 +239,30 @@ impl Plan {
                 on_timeout: o.detach_on_timeout,
                 pid_file: o.pid_file.clone(),
             },
+            decor: Decor {
+                line_numbers: o.line_number,
+                highlight: self.highlight.clone(),
+                color: o.color,
+            },
             progress: o.progress,
             decompress: o.decompress,
             quiet: o.quiet,
         }
     }
+}
+
+/// `-C N`: `-B N` and `--delay-exit-after-lines N`; in a pipe, where the delay is 0 by default,
+/// it also reads on for up to the command-mode delay so that the N lines after can come.
+fn context(o: &EngineOpts, command_mode: bool) -> EngineOpts {
+    let mut o = o.clone();
+    if let Some(n) = o.context {
+        o.before = usize::try_from(n).unwrap_or(usize::MAX);
+        o.delay_exit_after_lines = n;
+        if !command_mode && o.delay_exit.is_none() && n > 0 {
+            o.delay_exit = Some(DEFAULT_DELAY_COMMAND);
+        }
+    }
+    o
 }
 
 fn compile_flags(p: &str, ci: bool) -> Result<regex::bytes::Regex, PatternError> {

@@ -120,3 +120,179 @@ fn pcre_backtracking_limit_is_a_clear_error() {
     // The default engine has no such limit: linear time, the same pattern is fine.
     assert_eq!(pipe(&["(a+)+$"], &evil).0, 1);
 }
+
+#[test]
+fn line_numbers_in_both_faces() {
+    let (code, stdout, _) = pipe(&["-n", "disk"], LOG);
+    assert_eq!(code, 0);
+    assert_eq!(
+        stdout,
+        "1:INFO start\n2:ERROR retry later\n3:INFO the the cat\n4:ERROR disk full\n"
+    );
+    // Per stream in command mode, after the --fd-prefix label.
+    let script = "echo a; echo b; echo e1 >&2; echo FAIL >&2; echo c";
+    let (code, stdout, stderr) = out(ee().args(["-n", "nothing", "--", "sh", "-c", script]));
+    assert_eq!(code, 1);
+    assert_eq!(stdout, "1:a\n2:b\n3:c\n");
+    assert_eq!(stderr, "1:e1\n2:FAIL\n");
+    let (_, stdout, _) =
+        out(ee().args(["-n", "--fd-prefix", "x", "--", "sh", "-c", "echo a; echo b"]));
+    assert_eq!(stdout, "[stdout] 1:a\n[stdout] 2:b\n");
+    // ee run too; without -n nothing changes.
+    let (code, stdout, _) =
+        out(ee().args(["run", "--no-learn", "-n", "sh", "-c", "echo a; echo b"]));
+    assert_eq!(code, 0);
+    assert_eq!(stdout, "1:a\n2:b\n");
+    assert_eq!(
+        pipe(&["disk"], LOG).1,
+        LOG.strip_suffix("INFO end\n").unwrap()
+    );
+}
+
+#[test]
+fn context_is_before_and_after_lines() {
+    let input = "1\n2\n3\n4\nERR\n5\n6\n7\n8\n";
+    // -C 2 in a pipe: two lines of context in the report, and two lines after passed through.
+    let (code, stdout, stderr) = pipe(&["-C", "2", "--json", "ERR"], input);
+    assert_eq!(code, 0);
+    assert_eq!(stderr, "1\n2\n3\n4\nERR\n5\n6\n");
+    let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(v["matches"][0]["context"], serde_json::json!(["3", "4"]));
+    // --context is the long name; -C 0 stops at the match.
+    assert_eq!(
+        pipe(&["--context", "1", "ERR"], input).1,
+        "1\n2\n3\n4\nERR\n5\n"
+    );
+    assert_eq!(pipe(&["-C", "0", "ERR"], input).1, "1\n2\n3\n4\nERR\n");
+    // grep's long names: --before-context is -B, --after-context is --delay-exit-after-lines.
+    let (_, stdout, _) = pipe(&["--before-context", "1", "--json", "ERR"], input);
+    let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(v["matches"][0]["context"], serde_json::json!(["4"]));
+    let (_, stdout, _) = pipe(&["-A", "5", "--after-context", "3", "ERR"], input);
+    assert_eq!(stdout, "1\n2\n3\n4\nERR\n5\n6\n7\n");
+    // Command mode: the child is stopped once the lines after have come, not after -A's 10 s.
+    let t = Instant::now();
+    let script = "echo 1; echo ERR; echo 2; echo 3; sleep 30; echo late";
+    let (code, stdout, _) = out(ee().args(["-C", "2", "ERR", "--", "sh", "-c", script]));
+    assert_eq!(code, 0);
+    assert_eq!(stdout, "1\nERR\n2\n3\n");
+    assert!(t.elapsed() < Duration::from_secs(8), "{:?}", t.elapsed());
+    let (code, _, _) = out(ee().args([
+        "run",
+        "--no-learn",
+        "-C",
+        "1",
+        "-e",
+        "ERR",
+        "sh",
+        "-c",
+        script,
+    ]));
+    assert_eq!(code, 1);
+}
+
+/// Run `ee ARGS` with its stdout on a terminal (util-linux `script`), returning what the terminal
+/// received.
+fn on_tty(args: &[&str], env: &[(&str, &str)]) -> String {
+    let ee = assert_cmd::cargo::cargo_bin("ee");
+    let mut line = shell_words::quote(ee.to_str().unwrap()).into_owned();
+    for a in args {
+        line.push(' ');
+        line.push_str(&shell_words::quote(a));
+    }
+    let mut c = std::process::Command::new("script");
+    c.args(["-qec", &line, "/dev/null"])
+        .env("EARLYEXIT_NO_TELEMETRY", "1")
+        .env_remove("EARLYEXIT_OPTIONS")
+        .env_remove("EARLYEXIT_COLORS")
+        .env_remove("NO_COLOR")
+        .stdin(std::process::Stdio::null());
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    String::from_utf8_lossy(&c.output().unwrap().stdout).replace("\r\n", "\n")
+}
+
+const RED: &str = "\x1b[01;31m\x1b[K";
+const END: &str = "\x1b[m\x1b[K";
+
+#[test]
+fn matches_are_highlighted_on_a_terminal_only() {
+    let script = "echo 'an ERROR here, ERROR there'; echo fine";
+    let args = ["-m", "9", "ERROR", "--", "sh", "-c", script];
+    let screen = on_tty(&args, &[]);
+    assert_eq!(
+        screen,
+        format!("an {RED}ERROR{END} here, {RED}ERROR{END} there\nfine\n")
+    );
+    // NO_COLOR, --color never: the bare bytes.
+    let plain = "an ERROR here, ERROR there\nfine\n";
+    assert_eq!(on_tty(&args, &[("NO_COLOR", "1")]), plain);
+    let mut never = vec!["--color", "never"];
+    never.extend(args);
+    assert_eq!(on_tty(&never, &[]), plain);
+    // EARLYEXIT_COLORS picks the style (GREP_COLORS' mt= or bare SGR parameters).
+    let green = on_tty(&args, &[("EARLYEXIT_COLORS", "mt=01;32")]);
+    assert!(green.contains("\x1b[01;32m\x1b[KERROR"), "{green:?}");
+    let bad = on_tty(&args, &[("EARLYEXIT_COLORS", "red")]);
+    assert!(bad.contains("EARLYEXIT_COLORS='red' ignored"), "{bad:?}");
+    assert!(bad.contains(RED), "{bad:?}");
+    // -v highlights nothing; an excluded line is not highlighted.
+    let inv = on_tty(&["-v", "-m", "9", "nothing", "--", "sh", "-c", script], &[]);
+    assert!(!inv.contains('\x1b'), "{inv:?}");
+    let exc = on_tty(
+        &["-X", "there", "-m", "9", "ERROR", "--", "sh", "-c", script],
+        &[],
+    );
+    assert!(!exc.contains('\x1b'), "{exc:?}");
+    // ee run keeps a routed command's terminal output as bare unless --color always.
+    let run = on_tty(
+        &[
+            "run",
+            "--no-learn",
+            "-e",
+            "ERROR",
+            "-A",
+            "0",
+            "sh",
+            "-c",
+            script,
+        ],
+        &[],
+    );
+    assert!(!run.contains(RED), "{run:?}");
+    let run = on_tty(
+        &[
+            "run",
+            "--no-learn",
+            "--color",
+            "always",
+            "-e",
+            "ERROR",
+            "-A",
+            "0",
+            "sh",
+            "-c",
+            script,
+        ],
+        &[],
+    );
+    assert!(run.contains(RED), "{run:?}");
+}
+
+#[test]
+fn highlighting_never_changes_bytes_to_a_pipe_unless_always() {
+    let (_, stdout, _) = pipe(&["-m", "9", "ERROR"], LOG);
+    assert_eq!(stdout, LOG);
+    let (_, stdout, _) = pipe(&["--color", "always", "-P", "-m", "9", "(?<=the )cat"], LOG);
+    assert!(
+        stdout.contains(&format!("INFO the the {RED}cat{END}\n")),
+        "{stdout:?}"
+    );
+    assert!(stdout.contains("ERROR disk full\n"), "{stdout:?}");
+    let (_, stdout, _) = out(ee()
+        .args(["--color", "always", "-m", "9", "x"])
+        .env("NO_COLOR", "1")
+        .write_stdin("x\n"));
+    assert_eq!(stdout, format!("{RED}x{END}\n"));
+}

@@ -96,6 +96,7 @@ pub fn run(a: RunArgs) -> CmdResult {
         plan.limits_used.timeout = Some(t.as_secs_f64());
         plan.limits_used.timeout_learned = true;
     }
+    plan.highlight_only_when_always();
     if a.dry_run {
         dry_run(&a, &ctx, &advice, &applied);
         return Ok(0);
