@@ -99,6 +99,14 @@ pub struct GrepArgs {
     #[arg(value_name = "COMMAND", last = true, allow_hyphen_values = true)]
     pub command: Vec<OsString>,
 
+    /// Apply a built-in or user profile's patterns as error patterns (repeatable; see --list-profiles)
+    #[arg(long = "profile", value_name = "NAME", help_heading = "Matching")]
+    pub profile: Vec<String>,
+
+    /// List the pattern profiles (as 'ee profile list')
+    #[arg(long = "list-profiles", exclusive = true, help_heading = "Output")]
+    pub list_profiles: bool,
+
     #[command(flatten)]
     pub engine: EngineOpts,
 }
@@ -530,7 +538,7 @@ pub enum TelemetryAction {
     Check,
     /// Print the database path
     Path,
-    /// Export executions (redacted)
+    /// Export executions (redacted) as JSON lines, one JSON document, or CSV
     Export {
         #[arg(long, value_enum, default_value_t = ExportFormat::Jsonl)]
         format: ExportFormat,
@@ -579,7 +587,11 @@ pub enum TelemetryAction {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ExportFormat {
+    /// One JSON object per line
     Jsonl,
+    /// One JSON document: an array of the jsonl objects
+    Json,
+    /// A header line, then one row per execution (no match events)
     Csv,
 }
 

@@ -296,3 +296,106 @@ fn highlighting_never_changes_bytes_to_a_pipe_unless_always() {
         .write_stdin("x\n"));
     assert_eq!(stdout, format!("{RED}x{END}\n"));
 }
+
+#[test]
+fn profile_patterns_on_the_grep_face() {
+    let cfg = tempfile::tempdir().unwrap();
+    std::fs::create_dir(cfg.path().join("profiles")).unwrap();
+    std::fs::write(
+        cfg.path().join("profiles/mine.json"),
+        r#"{"name": "mine", "commands": ["mytool"], "patterns": ["^OOPS\\b"]}"#,
+    )
+    .unwrap();
+    let run = |args: &[&str], input: &str| {
+        out(ee()
+            .env("EARLYEXIT_CONFIG_DIR", cfg.path())
+            .args(args)
+            .write_stdin(input.to_string()))
+    };
+    // A built-in profile's error patterns decide: exit 1 on the failing test, stopped there.
+    let cargo = "test a ... ok\ntest b ... FAILED\nafter\n";
+    let (code, stdout, _) = run(&["--profile", "cargo-test"], cargo);
+    assert_eq!(
+        (code, stdout.as_str()),
+        (1, "test a ... ok\ntest b ... FAILED\n")
+    );
+    assert_eq!(run(&["--profile", "cargo-test"], "test a ... ok\n").0, 0);
+    // A user profile, together with a built-in one and a main pattern.
+    assert_eq!(run(&["--profile", "mine"], "ok\nOOPS here\n").0, 1);
+    assert_eq!(run(&["--profile", "mine"], "ok\nOOPSY\n").0, 0);
+    assert_eq!(
+        run(
+            &["--profile", "mine", "--profile", "go-test", "DONE"],
+            "--- FAIL: TestX\n"
+        )
+        .0,
+        1
+    );
+    assert_eq!(run(&["--profile", "mine", "DONE"], "DONE\n").0, 0);
+    // Command mode.
+    let (code, _, _) = out(ee().env("EARLYEXIT_CONFIG_DIR", cfg.path()).args([
+        "--profile",
+        "mine",
+        "-A",
+        "0",
+        "--",
+        "sh",
+        "-c",
+        "echo OOPS; sleep 30",
+    ]));
+    assert_eq!(code, 1);
+    // An unknown name: one line, exit 3.
+    let (code, _, stderr) = run(&["--profile", "nope", "x"], "");
+    assert_eq!(code, 3);
+    assert_eq!(
+        stderr,
+        "ee: no profile named 'nope' (see 'ee --list-profiles')\n"
+    );
+    // --list-profiles is `ee profile list`.
+    let (code, listed, _) = run(&["--list-profiles"], "");
+    assert_eq!(code, 0);
+    let (_, profile_list, _) = run(&["profile", "list"], "");
+    assert_eq!(listed, profile_list);
+    assert!(
+        listed.contains("mine ") && listed.contains("cargo-test"),
+        "{listed}"
+    );
+    assert_eq!(run(&["--list-profiles", "x"], "").0, 3);
+}
+
+#[test]
+fn telemetry_export_as_one_json_document() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("t.db");
+    let e = |args: &[&str]| {
+        let mut c = Command::cargo_bin("ee").unwrap();
+        c.env("EARLYEXIT_DB", &db)
+            .env("HOME", dir.path())
+            .env("EARLYEXIT_CONFIG_DIR", dir.path().join("config"))
+            .env_remove("EARLYEXIT_NO_TELEMETRY")
+            .env_remove("EARLYEXIT_OPTIONS")
+            .args(args);
+        out(&mut c)
+    };
+    // No database yet: an empty document, and nothing created.
+    assert_eq!(
+        e(&["telemetry", "export", "--format", "json"]),
+        (0, "[]\n".into(), String::new())
+    );
+    assert!(!db.exists());
+    assert_eq!(e(&["-A", "0", "err", "--", "sh", "-c", "echo err"]).0, 0);
+    assert_eq!(e(&["err", "--", "sh", "-c", "echo ok"]).0, 1);
+    let (code, doc, _) = e(&["telemetry", "export", "--format", "json"]);
+    assert_eq!(code, 0);
+    let v: serde_json::Value = serde_json::from_str(&doc).unwrap();
+    let runs = v.as_array().unwrap();
+    assert_eq!(runs.len(), 2);
+    // The same objects as the jsonl export, in the same order.
+    let (_, jsonl, _) = e(&["telemetry", "export"]);
+    let lines: Vec<serde_json::Value> = jsonl
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(runs, &lines);
+    assert_eq!(runs[0]["match_events"][0]["line"], "err");
+}

@@ -44,7 +44,7 @@ pub fn run(a: TelemetryArgs) -> CmdResult {
         TelemetryAction::Check => check(),
         TelemetryAction::ExportLearned { output } => export_learned(output),
         TelemetryAction::ImportLearned { file, force } => import_learned(&file, force),
-        TelemetryAction::Export { format } => export(format == ExportFormat::Csv),
+        TelemetryAction::Export { format } => export(format),
         TelemetryAction::Clear { yes } => clear(yes),
         TelemetryAction::Prune { older_than, keep } => {
             if older_than.is_none() && keep.is_none() {
@@ -125,18 +125,18 @@ fn check() -> CmdResult {
     Ok(if c.ok() { 0 } else { EXIT_DB })
 }
 
-fn export(csv: bool) -> CmdResult {
+fn export(format: ExportFormat) -> CmdResult {
     let p = path()?;
     if !p.exists() && !spool::pending(&p) {
-        if csv {
-            // Header only: the columns of an empty database are the schema's.
+        if format == ExportFormat::Json {
+            out("[]\n");
         }
         return Ok(0);
     }
     let s = open()?;
     let stdout = io::stdout();
     let mut w = io::BufWriter::with_capacity(1 << 16, stdout.lock());
-    match report::export(s.conn(), csv, &mut w) {
+    match report::export(s.conn(), format, &mut w) {
         Ok(_) => Ok(0),
         Err(ExportError::Io(e)) if e.kind() == io::ErrorKind::BrokenPipe => Ok(141),
         Err(ExportError::Io(e)) => Err(Fail::new(EXIT_DB, format!("export: {e}"))),
