@@ -251,6 +251,15 @@ fn one_line(msg: &str) -> String {
         .to_string()
 }
 
+/// Compile a [`Matcher::highlight_source`].
+pub fn compile_highlight(src: &str, pcre: bool) -> Option<Re> {
+    if pcre {
+        build_pcre(src, src, false).ok()
+    } else {
+        build(src, src, false).ok().map(Re::Rust)
+    }
+}
+
 /// Compile a standalone regex (stuck/progress patterns), with the same one-line errors.
 pub fn compile_plain(src: &str) -> Result<Regex, PatternError> {
     build(src, src, false)
@@ -360,14 +369,10 @@ impl Matcher {
         })
     }
 
-    /// The regex of the text to highlight (`--color`), compiled on demand.
-    pub fn highlight_re(&self) -> Option<Re> {
-        let (src, pcre) = self.hl_source.as_ref()?;
-        if *pcre {
-            build_pcre(src, src, false).ok()
-        } else {
-            build(src, src, false).ok().map(Re::Rust)
-        }
+    /// The source of the regex of the text to highlight (`--color`) and whether it is `-P`;
+    /// compiled by [`compile_highlight`] only when highlighting applies.
+    pub fn highlight_source(&self) -> Option<(String, bool)> {
+        self.hl_source.clone()
     }
 
     /// The `--exclude` regexes.

@@ -9,7 +9,7 @@ use crate::cli::{EngineOpts, When};
 use crate::matcher::{compile_plain, Matcher, PatternError, PatternSpec};
 use crate::outcome::{LimitsUsed, PatternsUsed};
 use crate::policy::{Guard, Limits, StuckSpec};
-use crate::printer::{Decor, Highlight};
+use crate::printer::{Decor, HighlightSource};
 use crate::supervisor::logs::LogSpec;
 use crate::supervisor::{Detach, Setup};
 
@@ -28,7 +28,7 @@ pub struct Plan {
     pub limits_used: LimitsUsed,
     pub opts: EngineOpts,
     /// What `--color` highlights in passed-through lines.
-    pub highlight: Option<Highlight>,
+    pub highlight: Option<HighlightSource>,
 }
 
 /// The pattern spec from the options and the main pattern.
@@ -172,8 +172,12 @@ impl Plan {
             None
         } else {
             matcher
-                .highlight_re()
-                .map(|re| Highlight::new(re, matcher.exclude_res(), &crate::printer::match_sgr()))
+                .highlight_source()
+                .map(|(source, pcre)| HighlightSource {
+                    source,
+                    pcre,
+                    exclude: matcher.exclude_res(),
+                })
         };
         Ok(Plan {
             matcher,
@@ -239,11 +243,7 @@ impl Plan {
                 on_timeout: o.detach_on_timeout,
                 pid_file: o.pid_file.clone(),
             },
-            decor: Decor {
-                line_numbers: o.line_number,
-                highlight: self.highlight.clone(),
-                color: o.color,
-            },
+            decor: Decor::new(o.line_number, self.highlight.clone(), o.color),
             progress: o.progress,
             decompress: o.decompress,
             quiet: o.quiet,

@@ -104,28 +104,57 @@ impl Highlight {
     }
 }
 
+/// What to highlight, before compilation: most runs never highlight (their output is not a
+/// terminal), so the regex is compiled only for a destination that gets highlights.
+#[derive(Debug, Clone)]
+pub struct HighlightSource {
+    /// Regex source of the deciding patterns, and whether it is `-P`.
+    pub source: String,
+    pub pcre: bool,
+    pub exclude: Vec<Re>,
+}
+
 /// The decorations asked for on the command line, applied to each destination.
 #[derive(Debug, Clone, Default)]
 pub struct Decor {
     /// `-n`: number the passed-through lines of each stream.
     pub line_numbers: bool,
     /// What to highlight, if highlighting may apply at all.
-    pub highlight: Option<Highlight>,
+    pub highlight: Option<HighlightSource>,
     /// `--color`: auto highlights only on a terminal (and not with `NO_COLOR`).
     pub color: When,
+    compiled: std::cell::OnceCell<Option<Highlight>>,
 }
 
 impl Decor {
+    pub fn new(line_numbers: bool, highlight: Option<HighlightSource>, color: When) -> Decor {
+        Decor {
+            line_numbers,
+            highlight,
+            color,
+            compiled: Default::default(),
+        }
+    }
+
     /// Decorate the output to `dest` as asked.
     pub fn apply(&self, mut out: Out, dest: RawFd) -> Out {
         out.numbered = self.line_numbers;
+        let Some(src) = &self.highlight else {
+            return out;
+        };
         let on = match self.color {
             When::Always => true,
             When::Never => false,
             When::Auto => is_tty(dest) && !no_color(),
         };
         if on {
-            out.highlight = self.highlight.clone();
+            out.highlight = self
+                .compiled
+                .get_or_init(|| {
+                    crate::matcher::compile_highlight(&src.source, src.pcre)
+                        .map(|re| Highlight::new(re, src.exclude.clone(), &match_sgr()))
+                })
+                .clone();
         }
         out
     }
