@@ -2,6 +2,7 @@
 //! moment the outcome is known. See README.md for the architecture; each module's doc says what
 //! it owns.
 
+pub mod clap_completions;
 pub mod cli;
 pub mod cmd;
 pub mod completions;

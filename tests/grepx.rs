@@ -399,3 +399,130 @@ fn telemetry_export_as_one_json_document() {
     assert_eq!(runs, &lines);
     assert_eq!(runs[0]["match_events"][0]["line"], "err");
 }
+
+fn repo() -> std::path::PathBuf {
+    std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+#[test]
+fn clap_complete_scripts_are_current() {
+    for (shell, file) in [
+        ("elvish", "ee.elv"),
+        ("powershell", "_ee.ps1"),
+        ("nushell", "ee.nu"),
+    ] {
+        let (code, script, _) = out(ee().args(["completions", shell]));
+        assert_eq!(code, 0);
+        // Generated from the clap definitions, hidden parts left out.
+        for want in [
+            "suggest",
+            "telemetry",
+            "export-learned",
+            "--line-number",
+            "--pcre",
+        ] {
+            assert!(script.contains(want), "{shell}: {want}");
+        }
+        for hidden in ["__complete", "--reload", "checkpoint"] {
+            assert!(!script.contains(hidden), "{shell}: {hidden}");
+        }
+        let path = repo().join("completions").join(file);
+        if std::env::var_os("EE_REGENERATE").is_some() {
+            std::fs::write(&path, &script).unwrap();
+        }
+        let have = std::fs::read_to_string(&path).unwrap_or_default();
+        assert!(
+            have == script,
+            "completions/{file} is stale: run EE_REGENERATE=1 cargo test --test grepx"
+        );
+    }
+}
+
+/// Poll a tmux pane until it shows `want` (or give up after 10 s); returns the last screen.
+fn wait_screen(sock: &std::path::Path, want: &str) -> String {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let o = std::process::Command::new("tmux")
+            .arg("-S")
+            .arg(sock)
+            .args(["capture-pane", "-p"])
+            .output()
+            .unwrap();
+        let screen = String::from_utf8_lossy(&o.stdout).into_owned();
+        if screen.contains(want) || Instant::now() > deadline {
+            return screen;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn elvish_loads_the_script_and_completes_subcommands() {
+    if std::process::Command::new("elvish")
+        .arg("-version")
+        .output()
+        .is_err()
+    {
+        panic!("elvish is not installed (apt-get install elvish)");
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("ee.elv");
+    std::fs::copy(repo().join("completions/ee.elv"), &script).unwrap();
+    let sock = dir.path().join("sock");
+    let tmux = |args: &[&str]| {
+        let ok = std::process::Command::new("tmux")
+            .arg("-S")
+            .arg(&sock)
+            .args(args)
+            .status()
+            .unwrap();
+        assert!(ok.success(), "tmux {args:?}");
+    };
+    let shell = format!(
+        "env -i HOME={} TERM=xterm PATH=/usr/bin:/bin elvish -norc",
+        dir.path().display()
+    );
+    tmux(&[
+        "-f",
+        "/dev/null",
+        "new-session",
+        "-d",
+        "-x",
+        "150",
+        "-y",
+        "40",
+        &shell,
+    ]);
+    // The prompt: `~> `, or `… # ` for root.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !wait_screen(&sock, "").contains(['>', '#']) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    // It loads without an error...
+    tmux(&[
+        "send-keys",
+        &format!("eval (slurp < {}); echo loaded-ok", script.display()),
+        "Enter",
+    ]);
+    let screen = wait_screen(&sock, "\nloaded-ok");
+    assert!(screen.contains("\nloaded-ok"), "{screen}");
+    assert!(!screen.contains("Exception"), "{screen}");
+    // ...and TAB completes a subcommand, then that subcommand's own subcommands.
+    tmux(&["send-keys", "ee tel", "Tab"]);
+    let screen = wait_screen(&sock, "ee telemetry");
+    assert!(screen.contains("ee telemetry"), "{screen}");
+    // (Run it: `ee` is not on this shell's PATH, so nothing happens but a message.)
+    tmux(&["send-keys", "Enter"]);
+    // The first TAB inserts the common prefix `export`, the second lists both.
+    tmux(&["send-keys", "ee telemetry ex", "Tab"]);
+    wait_screen(&sock, "ee telemetry export");
+    tmux(&["send-keys", "Tab"]);
+    let screen = wait_screen(&sock, "export-learned");
+    let _ = std::process::Command::new("tmux")
+        .arg("-S")
+        .arg(&sock)
+        .arg("kill-server")
+        .status();
+    assert!(screen.contains("export-learned"), "{screen}");
+    assert!(screen.contains("Write the learned patterns"), "{screen}");
+}
