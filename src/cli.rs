@@ -529,10 +529,18 @@ pub enum RouteAction {
 }
 
 #[derive(Debug, Args)]
+#[command(
+    after_help = "--plot draws a histogram of the command's runtimes: normal runs (ended by \
+themselves and passed) beside failed or stopped ones, with the learned hang limit marked, so you \
+see why the limit is where it is. With --json it prints the plotted data instead."
+)]
 pub struct SuggestArgs {
     /// Machine-readable output
     #[arg(long)]
     pub json: bool,
+    /// Draw the runtimes of the command as a histogram, the hang limit marked
+    #[arg(long)]
+    pub plot: bool,
     /// The command to suggest for
     #[arg(
         value_name = "COMMAND",
@@ -544,10 +552,19 @@ pub struct SuggestArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(
+    after_help = "--plot draws the four weeks up to the newest run: runs per day (passed, \
+failed, stopped early), the time saved per week and the ten commands with the most time saved. \
+Width-aware; Unicode blocks (ASCII when the locale is not UTF-8); colour only on a terminal \
+without NO_COLOR. With --json it prints the plotted data instead."
+)]
 pub struct StatsArgs {
     /// Machine-readable output
     #[arg(long)]
     pub json: bool,
+    /// Draw runs per day, time saved per week and the top commands by time saved
+    #[arg(long)]
+    pub plot: bool,
 }
 
 #[derive(Debug, Args)]

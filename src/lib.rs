@@ -11,6 +11,7 @@ pub mod man;
 pub mod matcher;
 pub mod outcome;
 pub mod plan;
+pub mod plot;
 pub mod policy;
 pub mod printer;
 pub mod routes;
