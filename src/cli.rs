@@ -100,6 +100,14 @@ pub struct GrepArgs {
     #[arg(value_name = "COMMAND", last = true, allow_hyphen_values = true)]
     pub command: Vec<OsString>,
 
+    /// Apply a built-in or user profile's patterns as error patterns (repeatable; see --list-profiles)
+    #[arg(long = "profile", value_name = "NAME", help_heading = "Matching")]
+    pub profile: Vec<String>,
+
+    /// List the pattern profiles (as 'ee profile list')
+    #[arg(long = "list-profiles", exclusive = true, help_heading = "Output")]
+    pub list_profiles: bool,
+
     #[command(flatten)]
     pub engine: EngineOpts,
 
@@ -139,6 +147,9 @@ pub struct EngineOpts {
         help_heading = "Matching"
     )]
     pub max_count: u64,
+    /// Perl-compatible patterns (PCRE2): look-around, backreferences; bounded backtracking
+    #[arg(short = 'P', long = "pcre", help_heading = "Matching")]
+    pub pcre: bool,
     /// Lines matching PAT never count (repeatable)
     #[arg(
         short = 'X',
@@ -184,12 +195,21 @@ pub struct EngineOpts {
         help_heading = "Context"
     )]
     pub before: usize,
+    /// Context lines: -B N and --delay-exit-after-lines N (a pipe then reads on up to 10s for them)
+    #[arg(
+        short = 'C',
+        long = "context",
+        value_name = "N",
+        help_heading = "Context"
+    )]
+    pub context: Option<u64>,
     /// Keep reading this long after the match to capture the stack trace [default: 10s command, 0 pipe]
     #[arg(short = 'A', long = "delay-exit", value_name = "DURATION", value_parser = parse_duration, help_heading = "Context")]
     pub delay_exit: Option<Duration>,
-    /// End the delay early after N more lines
+    /// End the delay early after N more lines (grep's --after-context)
     #[arg(
         long = "delay-exit-after-lines",
+        visible_alias = "after-context",
         value_name = "N",
         default_value_t = 100,
         help_heading = "Context"
@@ -240,9 +260,12 @@ pub struct EngineOpts {
     /// Give the child pseudo-terminals for its output (auto: in ee run, on each stream whose destination is a terminal, as for the bare command; otherwise on both)
     #[arg(long = "pty", value_enum, value_name = "WHEN", default_value_t = When::Auto, help_heading = "Process")]
     pub pty: When,
-    /// Colour escapes in the child's output (auto: kept only when stdout is a terminal)
-    #[arg(long = "color", alias = "colour", value_enum, value_name = "WHEN", default_value_t = When::Auto, help_heading = "Process")]
+    /// Highlight matches and keep the child's colour escapes (auto: on a terminal, unless NO_COLOR; ee run highlights only with always)
+    #[arg(long = "color", alias = "colour", value_enum, value_name = "WHEN", default_value_t = When::Auto, help_heading = "Output")]
     pub color: When,
+    /// Prefix passed-through lines with their line number (per stream in command mode)
+    #[arg(short = 'n', long = "line-number", help_heading = "Output")]
+    pub line_number: bool,
 
     /// Silence ee's own messages (not the child's output)
     #[arg(short = 'q', long = "quiet", help_heading = "Output")]
@@ -387,6 +410,30 @@ impl Shell {
     }
 }
 
+/// Shells `ee completions` knows: the completion engine's (bash, zsh, fish), and the ones whose
+/// script clap_complete generates from these definitions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CompletionShell {
+    Bash,
+    Zsh,
+    Fish,
+    Elvish,
+    Powershell,
+    Nushell,
+}
+
+impl CompletionShell {
+    /// The shell the completion engine serves, if it is one of them.
+    pub fn engine(self) -> Option<Shell> {
+        match self {
+            CompletionShell::Bash => Some(Shell::Bash),
+            CompletionShell::Zsh => Some(Shell::Zsh),
+            CompletionShell::Fish => Some(Shell::Fish),
+            _ => None,
+        }
+    }
+}
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run a command with command semantics, applying learned patterns and timeouts
@@ -491,10 +538,18 @@ pub enum RouteAction {
 }
 
 #[derive(Debug, Args)]
+#[command(
+    after_help = "--plot draws a histogram of the command's runtimes: normal runs (ended by \
+themselves and passed) beside failed or stopped ones, with the learned hang limit marked, so you \
+see why the limit is where it is. With --json it prints the plotted data instead."
+)]
 pub struct SuggestArgs {
     /// Machine-readable output
     #[arg(long)]
     pub json: bool,
+    /// Draw the runtimes of the command as a histogram, the hang limit marked
+    #[arg(long)]
+    pub plot: bool,
     /// The command to suggest for
     #[arg(
         value_name = "COMMAND",
@@ -506,10 +561,19 @@ pub struct SuggestArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(
+    after_help = "--plot draws the four weeks up to the newest run: runs per day (passed, \
+failed, stopped early), the time saved per week and the ten commands with the most time saved. \
+Width-aware; Unicode blocks (ASCII when the locale is not UTF-8); colour only on a terminal \
+without NO_COLOR. With --json it prints the plotted data instead."
+)]
 pub struct StatsArgs {
     /// Machine-readable output
     #[arg(long)]
     pub json: bool,
+    /// Draw runs per day, time saved per week and the top commands by time saved
+    #[arg(long)]
+    pub plot: bool,
 }
 
 #[derive(Debug, Args)]
@@ -524,7 +588,7 @@ pub enum TelemetryAction {
     Check,
     /// Print the database path
     Path,
-    /// Export executions (redacted)
+    /// Export executions (redacted) as JSON lines, one JSON document, or CSV
     Export {
         #[arg(long, value_enum, default_value_t = ExportFormat::Jsonl)]
         format: ExportFormat,
@@ -573,7 +637,11 @@ pub enum TelemetryAction {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ExportFormat {
+    /// One JSON object per line
     Jsonl,
+    /// One JSON document: an array of the jsonl objects
+    Json,
+    /// A header line, then one row per execution (no match events)
     Csv,
 }
 
@@ -671,12 +739,17 @@ bash  ee completions bash > /usr/share/bash-completion/completions/ee\n  \
 zsh   ee completions zsh > /usr/local/share/zsh/site-functions/_ee\n  \
 fish  ee completions fish > /usr/share/fish/vendor_completions.d/ee.fish\n\n\
 Where a pattern is expected (PATTERN, --pattern, -e, -s, -X), TAB offers the patterns learned for \
-the command already on the line, best first."
+the command already on the line, best first.\n\n\
+elvish, PowerShell and nushell get a static script generated by clap_complete (subcommands, \
+options, their values; no learned patterns):\n  \
+elvish      ee completions elvish > ~/.config/elvish/lib/ee.elv; then 'use ee' in rc.elv\n  \
+PowerShell  ee completions powershell | Out-String | Invoke-Expression   (in $PROFILE)\n  \
+nushell     ee completions nushell | save -f ~/.config/nushell/ee.nu; then 'use ee.nu *'"
 )]
 pub struct CompletionsArgs {
     /// The shell to print the completion script for
     #[arg(value_enum)]
-    pub shell: Shell,
+    pub shell: CompletionShell,
 }
 
 /// Arguments of the hidden `ee __complete`: the command line as the shell sees it.

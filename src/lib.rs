@@ -6,6 +6,7 @@
 #[macro_use]
 pub mod output;
 
+pub mod clap_completions;
 pub mod cli;
 pub mod cmd;
 pub mod completions;
@@ -15,6 +16,7 @@ pub mod man;
 pub mod matcher;
 pub mod outcome;
 pub mod plan;
+pub mod plot;
 pub mod policy;
 pub mod printer;
 pub mod routes;

@@ -4,11 +4,90 @@
 //! combined "any interesting line" regex used to search whole buffers at once, per-line
 //! classification (exclude → error → success → main → observe), and ANSI escape stripping.
 //! Knows nothing about processes, streams or time.
+//!
+//! Two engines: the `regex` crate (the default, linear time) and, with `-P`, PCRE2 with its JIT
+//! (look-around, backreferences). PCRE2 backtracks, so every `-P` pattern carries a match limit
+//! ([`PCRE_MATCH_LIMIT`]); a line that hits it is a run error (exit 3), reported once by
+//! [`take_pcre_failure`].
 
 use std::borrow::Cow;
 use std::sync::OnceLock;
 
 use regex::bytes::{Regex, RegexBuilder};
+
+/// The backtracking bound of `-P` patterns: PCRE2's match limit (`(*LIMIT_MATCH=…)`), the number
+/// of internal match-function calls one search may make. About 20-30 ms of work on one line.
+pub const PCRE_MATCH_LIMIT: u32 = 1_000_000;
+
+/// The first `-P` search that failed (backtracking limit): one ee process is one run, so the
+/// failure is process-wide; the engine stops the run when it is set.
+static PCRE_FAILURE: OnceLock<String> = OnceLock::new();
+
+/// The message of the first `-P` search that failed, the first time it is asked for after the
+/// failure (so it is reported once).
+pub fn take_pcre_failure() -> Option<&'static str> {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    static TAKEN: AtomicBool = AtomicBool::new(false);
+    let msg = PCRE_FAILURE.get()?;
+    (!TAKEN.swap(true, Ordering::Relaxed)).then_some(msg.as_str())
+}
+
+/// A compiled regex of either engine.
+#[derive(Debug, Clone)]
+pub enum Re {
+    Rust(Regex),
+    Pcre(Box<pcre2::bytes::Regex>),
+}
+
+impl Re {
+    /// The first match at or after `at`, as a byte span.
+    #[inline]
+    pub fn find_at(&self, hay: &[u8], at: usize) -> Option<(usize, usize)> {
+        match self {
+            Re::Rust(re) => re.find_at(hay, at).map(|m| (m.start(), m.end())),
+            Re::Pcre(re) => match re.find_at(hay, at) {
+                Ok(m) => m.map(|m| (m.start(), m.end())),
+                Err(e) => {
+                    pcre_failed(re.as_str(), &e);
+                    None
+                }
+            },
+        }
+    }
+
+    #[inline]
+    pub fn find(&self, hay: &[u8]) -> Option<(usize, usize)> {
+        self.find_at(hay, 0)
+    }
+
+    #[inline]
+    pub fn is_match(&self, hay: &[u8]) -> bool {
+        match self {
+            Re::Rust(re) => re.is_match(hay),
+            Re::Pcre(_) => self.find(hay).is_some(),
+        }
+    }
+}
+
+fn pcre_failed(pattern: &str, e: &pcre2::Error) {
+    let pattern = pattern
+        .strip_prefix(&format!("(*LIMIT_MATCH={PCRE_MATCH_LIMIT})"))
+        .unwrap_or(pattern);
+    let pattern = pattern
+        .strip_prefix("(?:")
+        .and_then(|p| p.strip_suffix(')'))
+        .filter(|p| !p.contains("(?:"))
+        .unwrap_or(pattern);
+    let msg = e.to_string();
+    let what = if msg.contains("limit") {
+        format!("hit the backtracking limit ({PCRE_MATCH_LIMIT} steps) on one line")
+    } else {
+        format!("failed on one line: {}", one_line(&msg))
+    };
+    let _ = PCRE_FAILURE.set(format!(
+        "-P pattern '{pattern}' {what}; make it less ambiguous (nested repetition, .* before a backreference)"
+    ));
+}
 
 /// What a line was classified as.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,6 +126,8 @@ pub struct PatternSpec {
     pub invert: bool,
     pub word: bool,
     pub line: bool,
+    /// `-P`: main, success, error and exclude patterns are PCRE2 patterns.
+    pub pcre: bool,
 }
 
 impl PatternSpec {
@@ -60,7 +141,7 @@ impl PatternSpec {
 #[derive(Debug, Clone)]
 pub struct Pat {
     pub source: String,
-    pub re: Regex,
+    pub re: Re,
 }
 
 /// An observation pattern, compiled on first use (`(?i-u:…)`).
@@ -104,7 +185,9 @@ pub struct Matcher {
     pub invert: bool,
     /// Regex matching any line that may be interesting (main/success/error/observe); `None` when
     /// nothing is searched or when every line must be looked at (`-v`).
-    any: Option<Regex>,
+    any: Option<Re>,
+    /// Source of the regex of the text to highlight: the deciding patterns (none with `-v`).
+    hl_source: Option<(String, bool)>,
 }
 
 /// Longest line prefix that is matched; the rest of a longer line is passed through unmatched.
@@ -129,10 +212,31 @@ fn build(src: &str, wrapped: &str, ci: bool) -> Result<Regex, PatternError> {
         .size_limit(64 << 20)
         .build()
         .map_err(|e| {
-            PatternError(format!(
-                "invalid pattern '{src}': {}",
-                one_line(&e.to_string())
-            ))
+            let why = one_line(&e.to_string());
+            let hint = if why.contains("look-around") || why.contains("backreferences") {
+                " (-P/--pcre accepts them)"
+            } else {
+                ""
+            };
+            PatternError(format!("invalid pattern '{src}': {why}{hint}"))
+        })
+}
+
+/// Compile a `-P` pattern with PCRE2 (JIT when available), bounded by [`PCRE_MATCH_LIMIT`].
+fn build_pcre(src: &str, wrapped: &str, ci: bool) -> Result<Re, PatternError> {
+    pcre2::bytes::RegexBuilder::new()
+        .caseless(ci)
+        .multi_line(true)
+        .crlf(true)
+        .jit_if_available(true)
+        .max_jit_stack_size(Some(1 << 20))
+        .build(&format!("(*LIMIT_MATCH={PCRE_MATCH_LIMIT}){wrapped}"))
+        .map(|re| Re::Pcre(Box::new(re)))
+        .map_err(|e| {
+            // "PCRE2: error compiling pattern at offset N: why"; the offset counts our prefix.
+            let msg = e.to_string();
+            let why = msg.rsplit(": ").next().unwrap_or(&msg).to_string();
+            PatternError(format!("invalid pattern '{src}' (-P): {}", one_line(&why)))
         })
 }
 
@@ -147,6 +251,15 @@ fn one_line(msg: &str) -> String {
         .to_string()
 }
 
+/// Compile a [`Matcher::highlight_source`].
+pub fn compile_highlight(src: &str, pcre: bool) -> Option<Re> {
+    if pcre {
+        build_pcre(src, src, false).ok()
+    } else {
+        build(src, src, false).ok().map(Re::Rust)
+    }
+}
+
 /// Compile a standalone regex (stuck/progress patterns), with the same one-line errors.
 pub fn compile_plain(src: &str) -> Result<Regex, PatternError> {
     build(src, src, false)
@@ -156,9 +269,14 @@ impl Matcher {
     pub fn new(spec: &PatternSpec) -> Result<Matcher, PatternError> {
         let ci = spec.ignore_case;
         let comp = |p: &String, deciding: bool, ci: bool| -> Result<Pat, PatternError> {
+            let wrapped = wrap(p, spec, deciding);
             Ok(Pat {
                 source: p.clone(),
-                re: build(p, &wrap(p, spec, deciding), ci)?,
+                re: if spec.pcre {
+                    build_pcre(p, &wrapped, ci)?
+                } else {
+                    Re::Rust(build(p, &wrapped, ci)?)
+                },
             })
         };
         let main = spec.main.as_ref().map(|p| comp(p, true, ci)).transpose()?;
@@ -190,6 +308,19 @@ impl Matcher {
             .collect();
         let any = if spec.invert && main.is_some() {
             None
+        } else if spec.pcre {
+            // The observation lexicon is Rust syntax: with it every line is classified one by one.
+            let parts: Vec<String> = main
+                .iter()
+                .chain(&success)
+                .chain(&error)
+                .map(|p| wrap(&p.source, spec, true))
+                .collect();
+            if parts.is_empty() || !observe.is_empty() {
+                None
+            } else {
+                Some(build_pcre("(combined)", &parts.join("|"), ci)?)
+            }
         } else {
             let mut parts: Vec<String> = Vec::new();
             let flag = |ci: bool| if ci { "(?i)" } else { "" };
@@ -205,7 +336,7 @@ impl Matcher {
             } else {
                 // A watched pattern that needs Unicode (`\p{Greek}`) falls back to Unicode mode.
                 let ascii = build("(combined)", &parts.join("|"), false);
-                Some(match ascii {
+                Some(Re::Rust(match ascii {
                     Ok(re) => re,
                     Err(_) => {
                         for (k, p) in observe.iter().enumerate() {
@@ -213,9 +344,19 @@ impl Matcher {
                         }
                         build("(combined)", &parts.join("|"), false)?
                     }
-                })
+                }))
             }
         };
+        let deciding: Vec<String> = main
+            .iter()
+            .chain(&success)
+            .chain(&error)
+            .map(|p| wrap(&p.source, spec, true))
+            .collect();
+        let hl_source = (!deciding.is_empty() && !spec.invert).then(|| {
+            let flag = if ci { "(?i)" } else { "" };
+            (format!("{flag}(?:{})", deciding.join("|")), spec.pcre)
+        });
         Ok(Matcher {
             main,
             success,
@@ -224,7 +365,19 @@ impl Matcher {
             observe,
             invert: spec.invert,
             any,
+            hl_source,
         })
+    }
+
+    /// The source of the regex of the text to highlight (`--color`) and whether it is `-P`;
+    /// compiled by [`compile_highlight`] only when highlighting applies.
+    pub fn highlight_source(&self) -> Option<(String, bool)> {
+        self.hl_source.clone()
+    }
+
+    /// The `--exclude` regexes.
+    pub fn exclude_res(&self) -> Vec<Re> {
+        self.exclude.iter().map(|p| p.re.clone()).collect()
     }
 
     /// True when nothing needs to be searched at all.
@@ -241,7 +394,7 @@ impl Matcher {
     }
 
     /// The combined regex for searching whole buffers, if any.
-    pub fn any(&self) -> Option<&Regex> {
+    pub fn any(&self) -> Option<&Re> {
         self.any.as_ref()
     }
 
@@ -257,18 +410,18 @@ impl Matcher {
             return None;
         }
         for p in &self.error {
-            if let Some(m) = p.re.find(line) {
-                return Some((Class::Error, m.start(), m.end(), &p.source));
+            if let Some((s, e)) = p.re.find(line) {
+                return Some((Class::Error, s, e, &p.source));
             }
         }
         for p in &self.success {
-            if let Some(m) = p.re.find(line) {
-                return Some((Class::Success, m.start(), m.end(), &p.source));
+            if let Some((s, e)) = p.re.find(line) {
+                return Some((Class::Success, s, e, &p.source));
             }
         }
         if let Some(p) = &self.main {
             match (p.re.find(line), self.invert) {
-                (Some(m), false) => return Some((Class::Match, m.start(), m.end(), &p.source)),
+                (Some((s, e)), false) => return Some((Class::Match, s, e, &p.source)),
                 (None, true) => return Some((Class::Match, 0, line.len(), &p.source)),
                 _ => {}
             }

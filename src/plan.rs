@@ -5,10 +5,11 @@
 use std::ffi::OsString;
 use std::time::Duration;
 
-use crate::cli::EngineOpts;
+use crate::cli::{EngineOpts, When};
 use crate::matcher::{compile_plain, Matcher, PatternError, PatternSpec};
 use crate::outcome::{LimitsUsed, PatternsUsed};
 use crate::policy::{Guard, Limits, StuckSpec};
+use crate::printer::{Decor, HighlightSource};
 use crate::supervisor::logs::{self, LogDir, LogSpec};
 use crate::supervisor::{Detach, Setup};
 
@@ -26,6 +27,8 @@ pub struct Plan {
     pub patterns: PatternsUsed,
     pub limits_used: LimitsUsed,
     pub opts: EngineOpts,
+    /// What `--color` highlights in passed-through lines.
+    pub highlight: Option<HighlightSource>,
 }
 
 /// The pattern spec from the options and the main pattern.
@@ -40,6 +43,7 @@ pub fn pattern_spec(main: Option<&str>, o: &EngineOpts) -> PatternSpec {
         invert: o.invert,
         word: o.word,
         line: o.line,
+        pcre: o.pcre,
     }
 }
 
@@ -50,6 +54,7 @@ fn flags(o: &EngineOpts) -> String {
         (o.invert, 'v'),
         (o.word, 'w'),
         (o.line, 'x'),
+        (o.pcre, 'P'),
     ] {
         if on {
             f.push(c);
@@ -66,6 +71,7 @@ impl Plan {
         command_mode: bool,
         quiet: Option<Duration>,
     ) -> Result<Plan, PatternError> {
+        let o = &context(o, command_mode);
         let matcher = Matcher::new(&spec)?;
         let stuck = StuckSpec {
             max_repeat: if o.progress_pattern.is_some() {
@@ -165,6 +171,17 @@ impl Plan {
             timeout_learned: false,
             hang_quiet: None,
         };
+        let highlight = if o.color == When::Never {
+            None
+        } else {
+            matcher
+                .highlight_source()
+                .map(|(source, pcre)| HighlightSource {
+                    source,
+                    pcre,
+                    exclude: matcher.exclude_res(),
+                })
+        };
         Ok(Plan {
             matcher,
             fd_matchers,
@@ -172,7 +189,16 @@ impl Plan {
             patterns,
             limits_used,
             opts: o.clone(),
+            highlight,
         })
+    }
+
+    /// `ee run`: a routed command looks as it does bare, so matches are highlighted only when
+    /// asked with `--color always`.
+    pub fn highlight_only_when_always(&mut self) {
+        if self.opts.color != When::Always {
+            self.highlight = None;
+        }
     }
 
     /// The supervisor setup for this plan. `run_face`: `ee run`, where `--pty auto` gives the
@@ -226,11 +252,26 @@ impl Plan {
                 on_timeout: o.detach_on_timeout,
                 pid_file: o.pid_file.clone(),
             },
+            decor: Decor::new(o.line_number, self.highlight.clone(), o.color),
             progress: o.progress,
             decompress: o.decompress,
             quiet: o.quiet,
         }
     }
+}
+
+/// `-C N`: `-B N` and `--delay-exit-after-lines N`; in a pipe, where the delay is 0 by default,
+/// it also reads on for up to the command-mode delay so that the N lines after can come.
+fn context(o: &EngineOpts, command_mode: bool) -> EngineOpts {
+    let mut o = o.clone();
+    if let Some(n) = o.context {
+        o.before = usize::try_from(n).unwrap_or(usize::MAX);
+        o.delay_exit_after_lines = n;
+        if !command_mode && o.delay_exit.is_none() && n > 0 {
+            o.delay_exit = Some(DEFAULT_DELAY_COMMAND);
+        }
+    }
+    o
 }
 
 fn compile_flags(p: &str, ci: bool) -> Result<regex::bytes::Regex, PatternError> {

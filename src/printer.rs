@@ -4,10 +4,162 @@
 //! buffering), colour-escape removal for destinations that are not terminals (stateful across
 //! reads, so a sequence split between two reads is still removed whole; never on a stream that
 //! turned out to be binary, which passes byte for byte from then on), and turning a closed
-//! destination (EPIPE) into a quiet stop.
+//! destination (EPIPE) into a quiet stop. Also the grep-style decorations of passed-through
+//! lines: `-n` line numbers and match highlighting (`--color`, `EARLYEXIT_COLORS`, `NO_COLOR`).
 
 use std::io;
 use std::os::fd::{BorrowedFd, RawFd};
+
+use crate::cli::When;
+use crate::matcher::Re;
+
+/// grep's default match colour (bold red), as SGR parameters.
+pub const DEFAULT_MATCH_SGR: &str = "01;31";
+
+/// The SGR parameters of the match highlight: `EARLYEXIT_COLORS` as `01;32` or `mt=01;32`
+/// (GREP_COLORS' key), else bold red. An invalid value is reported and ignored.
+pub fn match_sgr() -> String {
+    let Ok(v) = std::env::var("EARLYEXIT_COLORS") else {
+        return DEFAULT_MATCH_SGR.into();
+    };
+    let v = v.trim();
+    let sgr = v
+        .split(':')
+        .find_map(|kv| kv.strip_prefix("mt="))
+        .unwrap_or(v);
+    if sgr.is_empty() || sgr.len() > 32 || !sgr.bytes().all(|b| b.is_ascii_digit() || b == b';') {
+        note(
+            false,
+            &format!(
+                "EARLYEXIT_COLORS='{}' ignored: give SGR parameters like 01;31 or mt=01;31",
+                crate::printer::printable(v)
+            ),
+        );
+        return DEFAULT_MATCH_SGR.into();
+    }
+    sgr.into()
+}
+
+/// A value shown in a message, control characters escaped.
+pub fn printable(s: &str) -> String {
+    s.chars().flat_map(char::escape_default).collect()
+}
+
+/// Is `NO_COLOR` set (to anything non-empty, as no-color.org says)?
+pub fn no_color() -> bool {
+    std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty())
+}
+
+/// Highlighting of the matched text in passed-through lines.
+#[derive(Debug, Clone)]
+pub struct Highlight {
+    /// Any deciding pattern (main, `-e`, `-s`).
+    pub re: Re,
+    /// `-X`: lines that never count are not highlighted either.
+    pub exclude: Vec<Re>,
+    /// `ESC [ params m ESC [ K`, as grep writes it.
+    pub start: Vec<u8>,
+}
+
+/// End of a highlighted span, as grep writes it.
+const HL_END: &[u8] = b"\x1b[m\x1b[K";
+
+impl Highlight {
+    pub fn new(re: Re, exclude: Vec<Re>, sgr: &str) -> Highlight {
+        Highlight {
+            re,
+            exclude,
+            start: format!("\x1b[{sgr}m\x1b[K").into_bytes(),
+        }
+    }
+
+    /// Copy `piece` (part of one line, maybe with its terminator) with the matches highlighted.
+    fn paint(&self, piece: &[u8], out: &mut Vec<u8>) {
+        let mut body_end = piece.len();
+        while body_end > 0 && matches!(piece[body_end - 1], b'\n' | b'\r') {
+            body_end -= 1;
+        }
+        let body = &piece[..body_end];
+        if body.is_empty() || self.exclude.iter().any(|x| x.is_match(body)) {
+            out.extend_from_slice(piece);
+            return;
+        }
+        let mut at = 0;
+        let mut copied = 0;
+        while at <= body.len() {
+            let Some((s, e)) = self.re.find_at(body, at) else {
+                break;
+            };
+            if e == s {
+                at = e + 1;
+                continue;
+            }
+            out.extend_from_slice(&body[copied..s]);
+            out.extend_from_slice(&self.start);
+            out.extend_from_slice(&body[s..e]);
+            out.extend_from_slice(HL_END);
+            copied = e;
+            at = e;
+        }
+        out.extend_from_slice(&piece[copied..]);
+    }
+}
+
+/// What to highlight, before compilation: most runs never highlight (their output is not a
+/// terminal), so the regex is compiled only for a destination that gets highlights.
+#[derive(Debug, Clone)]
+pub struct HighlightSource {
+    /// Regex source of the deciding patterns, and whether it is `-P`.
+    pub source: String,
+    pub pcre: bool,
+    pub exclude: Vec<Re>,
+}
+
+/// The decorations asked for on the command line, applied to each destination.
+#[derive(Debug, Clone, Default)]
+pub struct Decor {
+    /// `-n`: number the passed-through lines of each stream.
+    pub line_numbers: bool,
+    /// What to highlight, if highlighting may apply at all.
+    pub highlight: Option<HighlightSource>,
+    /// `--color`: auto highlights only on a terminal (and not with `NO_COLOR`).
+    pub color: When,
+    compiled: std::cell::OnceCell<Option<Highlight>>,
+}
+
+impl Decor {
+    pub fn new(line_numbers: bool, highlight: Option<HighlightSource>, color: When) -> Decor {
+        Decor {
+            line_numbers,
+            highlight,
+            color,
+            compiled: Default::default(),
+        }
+    }
+
+    /// Decorate the output to `dest` as asked.
+    pub fn apply(&self, mut out: Out, dest: RawFd) -> Out {
+        out.numbered = self.line_numbers;
+        let Some(src) = &self.highlight else {
+            return out;
+        };
+        let on = match self.color {
+            When::Always => true,
+            When::Never => false,
+            When::Auto => is_tty(dest) && !no_color(),
+        };
+        if on {
+            out.highlight = self
+                .compiled
+                .get_or_init(|| {
+                    crate::matcher::compile_highlight(&src.source, src.pcre)
+                        .map(|re| Highlight::new(re, src.exclude.clone(), &match_sgr()))
+                })
+                .clone();
+        }
+        out
+    }
+}
 
 /// Where the colour filter is within an escape sequence.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -41,6 +193,11 @@ pub struct Out {
     at_line_start: bool,
     /// The last byte written ended a line (or nothing was written yet).
     pub ends_line: bool,
+    /// `-n`: number each line.
+    numbered: bool,
+    /// Lines started so far (the number of the current one).
+    line_no: u64,
+    highlight: Option<Highlight>,
 }
 
 impl Out {
@@ -57,6 +214,9 @@ impl Out {
             prefix: None,
             at_line_start: true,
             ends_line: true,
+            numbered: false,
+            line_no: 0,
+            highlight: None,
         }
     }
 
@@ -83,18 +243,34 @@ impl Out {
             let r = write_all(self.fd, &held);
             self.check(r)?;
         }
-        if let Some(prefix) = &self.prefix {
-            let mut labelled = Vec::with_capacity(buf.len() + 64);
-            for piece in buf.split_inclusive(|&b| b == b'\n') {
-                if self.at_line_start {
-                    labelled.extend_from_slice(prefix);
-                }
-                labelled.extend_from_slice(piece);
-                self.at_line_start = piece.last() == Some(&b'\n');
-            }
-            return self.write_filtered(&labelled);
+        if self.prefix.is_some() || self.numbered || self.highlight.is_some() {
+            let decorated = self.decorate(buf);
+            return self.write_filtered(&decorated);
         }
         self.write_filtered(buf)
+    }
+
+    /// Labels, line numbers and highlights, line by line (a line split between two reads is
+    /// labelled once; a match split between two reads is not highlighted).
+    fn decorate(&mut self, buf: &[u8]) -> Vec<u8> {
+        let mut out = Vec::with_capacity(buf.len() + 64);
+        for piece in buf.split_inclusive(|&b| b == b'\n') {
+            if self.at_line_start {
+                if let Some(prefix) = &self.prefix {
+                    out.extend_from_slice(prefix);
+                }
+                if self.numbered {
+                    self.line_no += 1;
+                    out.extend_from_slice(format!("{}:", self.line_no).as_bytes());
+                }
+            }
+            match &self.highlight {
+                Some(h) => h.paint(piece, &mut out),
+                None => out.extend_from_slice(piece),
+            }
+            self.at_line_start = piece.last() == Some(&b'\n');
+        }
+        out
     }
 
     fn write_filtered(&mut self, buf: &[u8]) -> io::Result<()> {
@@ -301,5 +477,20 @@ mod tests {
         let mut o = Out::new(-1, true);
         assert!(!o.looks_binary(b"\xe2\x82"));
         assert!(o.looks_binary(b"A"));
+    }
+
+    #[test]
+    fn numbers_and_highlights_across_reads() {
+        let re = Re::Rust(regex::bytes::Regex::new("ERR|x*").unwrap());
+        let mut o = Out::new(-1, false);
+        o.numbered = true;
+        o.highlight = Some(Highlight::new(re, Vec::new(), "1"));
+        let mut got = o.decorate(b"a ERR b ERR\r\nsplit li");
+        got.extend(o.decorate(b"ne\n\nERR\n"));
+        assert_eq!(
+            String::from_utf8(got).unwrap(),
+            "1:a \x1b[1m\x1b[KERR\x1b[m\x1b[K b \x1b[1m\x1b[KERR\x1b[m\x1b[K\r\n2:split line\n3:\n\
+             4:\x1b[1m\x1b[KERR\x1b[m\x1b[K\n"
+        );
     }
 }

@@ -290,13 +290,11 @@ impl Scanner {
         let mut at = 0;
         let mut counted = 0;
         while at < region.len() {
-            let Some(hit) = any.find_at(region, at) else {
+            let Some((hit, _)) = any.find_at(region, at) else {
                 break;
             };
-            let ls = memchr::memrchr(b'\n', &region[..hit.start()]).map_or(0, |i| i + 1);
-            let le = hit.start()
-                + memchr::memchr(b'\n', &region[hit.start()..])
-                    .unwrap_or(region.len() - hit.start());
+            let ls = memchr::memrchr(b'\n', &region[..hit]).map_or(0, |i| i + 1);
+            let le = hit + memchr::memchr(b'\n', &region[hit..]).unwrap_or(region.len() - hit);
             self.lines += memchr::memchr_iter(b'\n', &region[counted..ls]).count() as u64;
             counted = le + 1;
             match self.one_line(&region[ls..le], m, false, &region[..ls], f) {

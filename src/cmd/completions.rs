@@ -6,7 +6,11 @@ use crate::cmd::{CmdResult, Fail};
 use crate::completions::{self, Sources};
 
 pub fn run(a: CompletionsArgs) -> CmdResult {
-    print(&completions::script(a.shell))
+    match (a.shell.engine(), crate::clap_completions::script(a.shell)) {
+        (Some(shell), _) => print(&completions::script(shell)),
+        (None, Some(script)) => print(&script),
+        (None, None) => Err(Fail::usage("no completion script for this shell")),
+    }
 }
 
 pub fn complete(a: CompleteArgs) -> CmdResult {

@@ -6,7 +6,15 @@ use crate::outcome::{grep_exit_code, Mode};
 use crate::plan::{pattern_spec, Plan};
 
 pub fn run(a: GrepArgs) -> CmdResult {
+    if a.list_profiles {
+        return super::profile::run(crate::cli::ProfileArgs {
+            action: crate::cli::ProfileAction::List,
+        });
+    }
     let mut spec = pattern_spec(a.main_pattern(), &a.engine);
+    if !a.profile.is_empty() {
+        spec.error.extend(profile_patterns(&a.profile)?);
+    }
     if a.engine.watch {
         if a.command.is_empty() {
             return Err(Fail::usage("--watch needs a command to run"));
@@ -48,4 +56,20 @@ pub fn run(a: GrepArgs) -> CmdResult {
         watch::execute(&plan, &a.command, mode).map_err(|e| watch::spawn_fail(e, false))?;
     outcome.exit_code = grep_exit_code(&outcome, a.engine.unix_exit_codes);
     Ok(watch::finish(&plan, &outcome))
+}
+
+/// `--profile NAME`: the named profiles' error patterns, in order.
+fn profile_patterns(names: &[String]) -> Result<Vec<String>, Fail> {
+    let (list, _) = crate::learn::profiles::all();
+    let mut out = Vec::new();
+    for name in names {
+        let p = list.iter().find(|p| &p.name == name).ok_or_else(|| {
+            Fail::usage(format!(
+                "no profile named '{}' (see 'ee --list-profiles')",
+                crate::printer::printable(name)
+            ))
+        })?;
+        out.extend(p.patterns.iter().cloned());
+    }
+    Ok(out)
 }

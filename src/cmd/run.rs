@@ -103,6 +103,7 @@ pub fn run(a: RunArgs) -> CmdResult {
         plan.limits.hang_quiet = advice.applied_hang_quiet();
         plan.limits_used.hang_quiet = plan.limits.hang_quiet.map(|q| q.as_secs_f64());
     }
+    plan.highlight_only_when_always();
     if a.dry_run {
         dry_run(&a, &ctx, &advice, &applied);
         return Ok(0);

@@ -12,6 +12,9 @@ use crate::telemetry::{db_path, spool};
 const EXIT_DB: i32 = 1;
 
 pub fn run(a: StatsArgs) -> CmdResult {
+    if a.plot {
+        return crate::plot::stats(a.json);
+    }
     let path = db_path().ok_or_else(|| {
         Fail::new(
             EXIT_DB,

@@ -36,6 +36,9 @@ pub fn run(a: SuggestArgs) -> CmdResult {
     let ctx = crate::cmd::run::context_of(&a.command);
     let conn = crate::telemetry::store::open_lookup(std::time::Duration::from_millis(200));
     let advice = crate::learn::advise(conn.as_ref(), &ctx);
+    if a.plot {
+        return crate::plot::suggest(conn.as_ref(), &ctx.key, advice.timeout.as_ref(), a.json);
+    }
     let why = rationale(&advice, &ctx.key, ctx.project_type);
     let out = if a.json {
         let mut v = serde_json::to_value(&advice).unwrap_or_default();

@@ -44,7 +44,7 @@ pub fn run(a: TelemetryArgs) -> CmdResult {
         TelemetryAction::Check => check(),
         TelemetryAction::ExportLearned { output } => export_learned(output),
         TelemetryAction::ImportLearned { file, force } => import_learned(&file, force),
-        TelemetryAction::Export { format } => export(format == ExportFormat::Csv),
+        TelemetryAction::Export { format } => export(format),
         TelemetryAction::Clear { yes } => clear(yes),
         TelemetryAction::Prune { older_than, keep } => {
             if older_than.is_none() && keep.is_none() {
@@ -151,17 +151,17 @@ fn check() -> CmdResult {
     Ok(if ok { 0 } else { EXIT_DB })
 }
 
-fn export(csv: bool) -> CmdResult {
+fn export(format: ExportFormat) -> CmdResult {
     let p = path()?;
     if !p.exists() && !spool::pending(&p) {
-        if csv {
-            // Header only: the columns of an empty database are the schema's.
+        if format == ExportFormat::Json {
+            out("[]\n");
         }
         return Ok(0);
     }
     let s = open()?;
     let mut w = crate::output::writer();
-    match report::export(s.conn(), csv, &mut w).and_then(|_| w.flush().map_err(ExportError::Io)) {
+    match report::export(s.conn(), format, &mut w).and_then(|_| w.flush().map_err(ExportError::Io)) {
         Ok(_) => Ok(0),
         // Only writing to stdout fails with Io: the writer recorded it, and `output::finish`
         // ends with 141 (closed) or one line and status 1 (a full disk).

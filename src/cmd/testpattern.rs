@@ -32,7 +32,11 @@ pub fn run(plan: &Plan) -> CmdResult {
                 excluded += 1;
                 continue;
             }
-            let Some((class, ..)) = m.classify(&line) else {
+            let hit = m.classify(&line);
+            if let Some(msg) = crate::matcher::take_pcre_failure() {
+                return Err(Fail::usage(msg));
+            }
+            let Some((class, ..)) = hit else {
                 continue;
             };
             let k = match class {

@@ -135,6 +135,7 @@ impl<'a> Engine<'a> {
             &mut judge(policy, matches, observed, now),
         );
         let end = end.unwrap_or(buf.len());
+        self.pcre_failed();
         if let Some(p) = &mut self.progress {
             p.erase();
         }
@@ -174,7 +175,16 @@ impl<'a> Engine<'a> {
             every,
             &mut judge(policy, matches, observed, now),
         );
+        self.pcre_failed();
         self.warn();
+    }
+
+    /// A `-P` search hit its backtracking limit: the run ends as an error (exit 3).
+    fn pcre_failed(&mut self) {
+        if let Some(msg) = crate::matcher::take_pcre_failure() {
+            note(false, msg);
+            self.policy.force(Reason::Error);
+        }
     }
 
     /// Redraw the progress line at most every 100 ms (or now when `force`).

@@ -37,7 +37,7 @@ use crate::cli::When;
 use crate::matcher::Matcher;
 use crate::outcome::{ChildStatus, MatchRecord, StreamStats};
 use crate::policy::{Limits, Policy, Reason};
-use crate::printer::{is_tty, note, Out};
+use crate::printer::{is_tty, note, Decor, Out};
 use crate::scan::{Scanner, Stream};
 
 use engine::{Channel, Engine};
@@ -81,6 +81,8 @@ pub struct Setup<'a> {
     pub prefix: bool,
     pub logs: Option<LogSpec>,
     pub detach: Detach,
+    /// `-n` line numbers and `--color` match highlighting of passed-through lines.
+    pub decor: Decor,
     pub progress: bool,
     /// Pipe mode: decompress gzip/bzip2/xz input (`-Z`).
     pub decompress: bool,
@@ -178,7 +180,9 @@ pub fn watch_stdin(setup: &Setup) -> io::Result<Observed> {
     let sigs = signals::SignalPipe::install(false).map_err(io::Error::from)?;
     let out_fd = if setup.stdout_to_stderr { 2 } else { 1 };
     let mut logs = open_logs(setup.logs.as_ref(), &[String::new()], setup.quiet)?;
-    let mut out = Out::new(out_fd, setup.color == When::Never);
+    let mut out = setup
+        .decor
+        .apply(Out::new(out_fd, setup.color == When::Never), out_fd);
     if setup.prefix {
         out = out.with_prefix("[stdin] ");
     }
@@ -487,7 +491,7 @@ pub fn watch_command(setup: &Setup) -> Result<Observed, SpawnError> {
     )
     .collect();
     for ((stream, dest, matching, matcher, strip), log) in streams.into_iter().zip(logs) {
-        let mut out = Out::new(dest, strip);
+        let mut out = setup.decor.apply(Out::new(dest, strip), dest);
         if setup.prefix {
             out = out.with_prefix(&format!("[{}] ", stream.name()));
         }

@@ -13,6 +13,7 @@ use serde::Serialize;
 use super::entry::Entry;
 use super::spool;
 use super::store::{delete_executions, insert_entry, now_ms, Store, StoreError};
+use crate::cli::ExportFormat;
 
 /// A count and its share of the total.
 #[derive(Debug, Serialize)]
@@ -350,7 +351,14 @@ const JSON_COLUMNS: &[&str] = &[
 ];
 
 /// Write every execution (oldest first): JSON lines with their match events, or CSV.
-pub fn export(conn: &Connection, csv: bool, out: &mut dyn Write) -> Result<u64, ExportError> {
+pub fn export(
+    conn: &Connection,
+    format: ExportFormat,
+    out: &mut dyn Write,
+) -> Result<u64, ExportError> {
+    let csv = format == ExportFormat::Csv;
+    // json: one document, an array of the jsonl objects (streamed, one per line).
+    let array = format == ExportFormat::Json;
     let mut st = conn.prepare("SELECT * FROM executions ORDER BY id")?;
     let names: Vec<String> = st.column_names().iter().map(|s| s.to_string()).collect();
     let mut ev = conn.prepare(
@@ -360,6 +368,9 @@ pub fn export(conn: &Connection, csv: bool, out: &mut dyn Write) -> Result<u64, 
     let ev_names: Vec<String> = ev.column_names().iter().map(|s| s.to_string()).collect();
     if csv {
         writeln!(out, "{}", names.join(","))?;
+    }
+    if array {
+        out.write_all(b"[")?;
     }
     let mut rows = st.query([])?;
     let mut n = 0;
@@ -395,10 +406,18 @@ pub fn export(conn: &Connection, csv: bool, out: &mut dyn Write) -> Result<u64, 
                 events.push(serde_json::Value::Object(o));
             }
             obj.insert("match_events".into(), events.into());
+            if array {
+                out.write_all(if n == 0 { b"\n" } else { b",\n" })?;
+            }
             serde_json::to_writer(&mut *out, &obj).map_err(io::Error::from)?;
-            out.write_all(b"\n")?;
+            if !array {
+                out.write_all(b"\n")?;
+            }
         }
         n += 1;
+    }
+    if array {
+        out.write_all(if n == 0 { b"]\n" } else { b"\n]\n" })?;
     }
     out.flush()?;
     Ok(n)

@@ -1,0 +1,355 @@
+//! `ee suggest --plot` and `ee stats --plot`, black-box: the charts of a fixed database (generated
+//! here, deterministically) rendered in a real terminal (tmux, private socket) at 40, 80 and 200
+//! columns are the checked-in screens in tests/plot/ (regenerate with
+//! `EE_REGENERATE=1 cargo test --test plot`); ASCII without a UTF-8 locale; colour only on a
+//! terminal without NO_COLOR; `--json` is the plotted data.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use assert_cmd::Command;
+
+/// Newest run of the fixed database: 2026-03-28 18:00 UTC.
+const NEWEST_MS: i64 = 1_774_720_800_000;
+const DAY_MS: i64 = 86_400_000;
+
+struct Db {
+    dir: tempfile::TempDir,
+}
+
+impl Db {
+    fn path(&self) -> PathBuf {
+        self.dir.path().join("telemetry.db")
+    }
+
+    fn ee(&self) -> Command {
+        let mut c = Command::cargo_bin("ee").unwrap();
+        self.env(&mut c);
+        c
+    }
+
+    fn env(&self, c: &mut Command) {
+        c.env("EARLYEXIT_DB", self.path())
+            .env("HOME", self.dir.path())
+            .env("EARLYEXIT_CONFIG_DIR", self.dir.path().join("config"))
+            .env("EARLYEXIT_NO_TELEMETRY", "1")
+            .env_remove("EARLYEXIT_OPTIONS")
+            .env_remove("NO_COLOR")
+            .current_dir(self.dir.path());
+    }
+
+    /// A database with four weeks of runs of a dozen commands, the same every time.
+    fn fixed() -> Db {
+        let db = Db {
+            dir: tempfile::tempdir().unwrap(),
+        };
+        // ee creates the schema; then its one row is replaced by the fixed ones.
+        let mut c = Command::cargo_bin("ee").unwrap();
+        db.env(&mut c);
+        c.env_remove("EARLYEXIT_NO_TELEMETRY")
+            .args(["--", "true"])
+            .assert()
+            .success();
+        let conn = rusqlite::Connection::open(db.path()).unwrap();
+        conn.execute("DELETE FROM executions", []).unwrap();
+        let keys = [
+            ("cargo test", 6.0),
+            ("pytest", 40.0),
+            ("make", 4.0),
+            ("npm test", 12.0),
+            ("go test", 9.0),
+            ("cargo build", 30.0),
+            ("jest", 15.0),
+            ("mvn test", 90.0),
+            ("tox", 120.0),
+            ("gradle test", 60.0),
+            ("ruff", 1.0),
+            ("mypy", 8.0),
+        ];
+        let mut seed: u64 = 7;
+        let mut rnd = move || {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (seed >> 33) as f64 / (1u64 << 31) as f64
+        };
+        let mut id = 0;
+        for day in 0..30i64 {
+            let runs = 2 + (rnd() * 9.0) as i64 + if day % 7 == 5 { 0 } else { 3 };
+            for k in 0..runs {
+                id += 1;
+                let (key, mean) = keys[((rnd() * rnd()) * keys.len() as f64) as usize];
+                let started = NEWEST_MS - (29 - day) * DAY_MS - (runs - k) * 600_000;
+                let total = mean * (0.7 + 0.6 * rnd());
+                let roll = rnd();
+                let (stopped, child, reason, saved) = if roll < 0.15 {
+                    (1, None, "error_match", mean * (0.3 + 0.5 * rnd()))
+                } else if roll < 0.25 {
+                    (0, Some(1), "completed", 0.0)
+                } else {
+                    (0, Some(0), "completed", 0.0)
+                };
+                let total = if stopped == 1 { total * 0.4 } else { total };
+                conn.execute(
+                    "INSERT INTO executions (id, started_at, mode, command, command_key, cwd,
+                       project_type, category, exit_code, child_exit, reason, total_s,
+                       match_count, stdout_lines, stdout_bytes, stderr_lines, stderr_bytes,
+                       stopped_early, time_saved_s)
+                     VALUES (?1, ?2, 'run', ?3, ?3, '/p', 'unknown', 'test', ?4, ?5, ?6, ?7,
+                       0, 0, 0, 0, 0, ?8, ?9)",
+                    rusqlite::params![
+                        id,
+                        started,
+                        key,
+                        child.unwrap_or(1),
+                        child,
+                        reason,
+                        (total * 1000.0).round() / 1000.0,
+                        stopped,
+                        if saved > 0.0 {
+                            Some((saved * 1000.0).round() / 1000.0)
+                        } else {
+                            None
+                        }
+                    ],
+                )
+                .unwrap();
+            }
+        }
+        drop(conn);
+        db
+    }
+}
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Run `ee ARGS` in a tmux pane WIDTH columns wide and return the screen once `done` shows.
+fn screen(db: &Db, width: u16, lang: &str, args: &str, done: &str, escapes: bool) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let sock = dir.path().join("sock");
+    let ee = assert_cmd::cargo::cargo_bin("ee");
+    let cmd = format!(
+        "env -u NO_COLOR -u LC_ALL -u LC_CTYPE LANG={lang} EARLYEXIT_NO_TELEMETRY=1 \
+         EARLYEXIT_DB={} HOME={} EARLYEXIT_CONFIG_DIR={}/config {} {args}; sleep 60",
+        db.path().display(),
+        db.dir.path().display(),
+        db.dir.path().display(),
+        ee.display()
+    );
+    let tmux = |a: &[&str]| {
+        std::process::Command::new("tmux")
+            .arg("-S")
+            .arg(&sock)
+            .args(a)
+            .output()
+            .unwrap()
+    };
+    let w = width.to_string();
+    let made = tmux(&[
+        "-f",
+        "/dev/null",
+        "new-session",
+        "-d",
+        "-x",
+        &w,
+        "-y",
+        "60",
+        &cmd,
+    ]);
+    assert!(made.status.success(), "{made:?}");
+    tmux(&["set-option", "-g", "status", "off"]);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut text = String::new();
+    while Instant::now() < deadline {
+        let mut a = vec!["capture-pane", "-p"];
+        if escapes {
+            a.push("-e");
+        }
+        text = String::from_utf8_lossy(&tmux(&a).stdout).into_owned();
+        if text.contains(done) {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    tmux(&["kill-server"]);
+    let lines: Vec<&str> = text.lines().map(str::trim_end).collect();
+    let end = lines
+        .iter()
+        .rposition(|l| !l.is_empty())
+        .map_or(0, |i| i + 1);
+    lines[..end].join("\n") + "\n"
+}
+
+fn compare(name: &str, got: &str) {
+    let path = repo().join("tests/plot").join(name);
+    if std::env::var_os("EE_REGENERATE").is_some() {
+        std::fs::write(&path, got).unwrap();
+    }
+    let want = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        want == got,
+        "tests/plot/{name} differs (EE_REGENERATE=1 cargo test --test plot):\n{got}"
+    );
+}
+
+fn widest(s: &str) -> usize {
+    s.lines().map(|l| l.chars().count()).max().unwrap_or(0)
+}
+
+#[test]
+fn stats_plot_screens() {
+    let db = Db::fixed();
+    for w in [40u16, 80, 200] {
+        let got = screen(&db, w, "C.UTF-8", "stats --plot", "Most time saved", false);
+        assert!(widest(&got) <= w as usize, "{got}");
+        assert!(got.contains('█'), "{got}");
+        compare(&format!("stats-{w}.txt"), &got);
+    }
+    // No UTF-8 locale: ASCII only.
+    let got = screen(&db, 80, "C", "stats --plot", "Most time saved", false);
+    assert!(got.is_ascii(), "{got}");
+    compare("stats-80-ascii.txt", &got);
+    // Colour on a terminal; none into a pipe (NO_COLOR: see no_color_on_a_terminal).
+    let coloured = screen(&db, 80, "C.UTF-8", "stats --plot", "Most time saved", true);
+    assert!(coloured.contains("\x1b[32m"), "{coloured}");
+    let o = db
+        .ee()
+        .env("NO_COLOR", "1")
+        .env("LANG", "C.UTF-8")
+        .args(["stats", "--plot"])
+        .output()
+        .unwrap();
+    let piped = String::from_utf8(o.stdout).unwrap();
+    assert!(!piped.contains('\x1b'), "{piped}");
+    assert!(
+        piped.starts_with("Runs per day, 2026-03-01 to 2026-03-28 (UTC)\n"),
+        "{piped}"
+    );
+    assert!(piped.contains("week of 03-22 "), "{piped}");
+}
+
+#[test]
+fn no_color_on_a_terminal() {
+    let db = Db::fixed();
+    let dir = tempfile::tempdir().unwrap();
+    let sock = dir.path().join("sock");
+    let ee = assert_cmd::cargo::cargo_bin("ee");
+    let cmd = format!(
+        "env NO_COLOR=1 LANG=C.UTF-8 EARLYEXIT_DB={} HOME={} {} stats --plot; sleep 60",
+        db.path().display(),
+        db.dir.path().display(),
+        ee.display()
+    );
+    let tmux = |a: &[&str]| {
+        std::process::Command::new("tmux")
+            .arg("-S")
+            .arg(&sock)
+            .args(a)
+            .output()
+            .unwrap()
+    };
+    tmux(&[
+        "-f",
+        "/dev/null",
+        "new-session",
+        "-d",
+        "-x",
+        "80",
+        "-y",
+        "60",
+        &cmd,
+    ]);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut text = String::new();
+    while Instant::now() < deadline && !text.contains("Most time saved") {
+        text = String::from_utf8_lossy(&tmux(&["capture-pane", "-p", "-e"]).stdout).into_owned();
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    tmux(&["kill-server"]);
+    assert!(text.contains("Most time saved"), "{text}");
+    assert!(text.contains('█'), "{text}");
+    assert!(!text.contains("\x1b[32m"), "{text:?}");
+}
+
+#[test]
+fn suggest_plot_screens() {
+    let db = Db::fixed();
+    for w in [40u16, 80, 200] {
+        let got = screen(
+            &db,
+            w,
+            "C.UTF-8",
+            "suggest --plot -- make",
+            "Runtimes of",
+            false,
+        );
+        assert!(widest(&got) <= w as usize, "{got}");
+        compare(&format!("suggest-{w}.txt"), &got);
+    }
+}
+
+#[test]
+fn plot_json_is_the_plotted_data() {
+    let db = Db::fixed();
+    let o = db
+        .ee()
+        .args(["stats", "--plot", "--json"])
+        .output()
+        .unwrap();
+    assert!(o.status.success());
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let days = v["days"].as_array().unwrap();
+    assert_eq!(days.len(), 28);
+    assert_eq!(days[27]["date"], "2026-03-28");
+    let conn = rusqlite::Connection::open(db.path()).unwrap();
+    let in_window: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM executions WHERE started_at >= ?1",
+            [NEWEST_MS - NEWEST_MS % DAY_MS - 27 * DAY_MS],
+            |r| r.get(0),
+        )
+        .unwrap();
+    let plotted: u64 = days
+        .iter()
+        .map(|d| {
+            ["passed", "failed", "stopped"]
+                .iter()
+                .map(|k| d[k].as_u64().unwrap())
+                .sum::<u64>()
+        })
+        .sum();
+    assert_eq!(plotted as i64, in_window);
+    assert_eq!(v["weeks"].as_array().unwrap().len(), 4);
+    let top = v["top_commands"].as_array().unwrap();
+    assert_eq!(top.len(), 10);
+    assert!(top[0]["time_saved_s"].as_f64() >= top[9]["time_saved_s"].as_f64());
+
+    let o = db
+        .ee()
+        .args(["suggest", "--plot", "--json", "--", "make"])
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let n = v["normal_s"].as_array().unwrap().len() + v["failed_s"].as_array().unwrap().len();
+    let binned: u64 = v["bins"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["normal"].as_u64().unwrap() + b["failed"].as_u64().unwrap())
+        .sum();
+    assert!(n > 10);
+    assert_eq!(binned as usize, n);
+    // Nothing recorded: a sentence, not an error, and no database created.
+    let empty = Db {
+        dir: tempfile::tempdir().unwrap(),
+    };
+    let o = empty.ee().args(["stats", "--plot"]).output().unwrap();
+    assert!(o.status.success());
+    assert_eq!(
+        String::from_utf8_lossy(&o.stdout),
+        "No executions recorded yet.\n"
+    );
+    assert!(!Path::new(&empty.path()).exists());
+}
