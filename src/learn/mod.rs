@@ -65,10 +65,18 @@ pub fn advise(conn: Option<&Connection>, ctx: &RunContext) -> Advice {
 }
 
 /// Patterns to offer in tab completion for a context, best first: (pattern, short description).
-/// Learned for the command, else for its program or project type, else the fitting profile's.
+/// Learned for the command, else for its program, else the fitting profile's; the project type's
+/// only for a command no profile fits.
 pub fn complete_patterns(conn: Option<&Connection>, ctx: &RunContext) -> Vec<(String, String)> {
     let k = knowledge(conn, ctx);
+    let (profiles, _) = profiles::all();
+    let fitting = profiles::for_command(&profiles, &ctx.argv);
     for s in &k.scopes {
+        // The project type's patterns were learned for other commands (pytest's, for `cargo
+        // test` in a Python project): a profile that fits this command knows better.
+        if fitting.is_some() && s.starts_with("type:") {
+            continue;
+        }
         let mut list: Vec<rank::Ranked> = k
             .patterns_in(s)
             .filter(|p| p.counts.tp > 0)
@@ -105,8 +113,6 @@ pub fn complete_patterns(conn: Option<&Connection>, ctx: &RunContext) -> Vec<(St
             })
             .collect();
     }
-    let (profiles, _) = profiles::all();
-    let fitting = profiles::for_command(&profiles, &ctx.argv);
     let list: Vec<profiles::Profile> = match fitting {
         Some(p) => vec![p],
         None => profiles
