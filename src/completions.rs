@@ -872,7 +872,7 @@ fn used_patterns(c: &rusqlite::Connection, column: &str, key: &str) -> Candidate
             }
         }
     }
-    seen.sort_by(|a, b| (b.1, b.2).cmp(&(a.1, a.2)));
+    seen.sort_by_key(|s| std::cmp::Reverse((s.1, s.2)));
     seen.into_iter()
         .map(|(p, won, uses)| {
             let d = if column == "success_patterns" {
