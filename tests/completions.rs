@@ -281,7 +281,6 @@ fn engine_offers_learned_patterns_for_the_command_on_the_line() {
         "ee ^ -- pytest",
         "ee -e ^ -- pytest -x",
         "ee run -e ^ -- pytest",
-        "ee --exclude ^ -- pytest",
     ] {
         let out = s.complete("zsh", line);
         let first = out.lines().nth(1).unwrap_or("");
@@ -291,11 +290,20 @@ fn engine_offers_learned_patterns_for_the_command_on_the_line() {
             "{line}: {out}"
         );
     }
-    let out = s.complete("fish", "ee -s ^ -- pytest");
+    // -X offers the exclude patterns used before with the command, -s no error pattern.
+    s.ee()
+        .args(["run", "-A", "0", "-X", "^collected", "--", "pytest"])
+        .assert()
+        .code(1);
+    let out = s.complete("fish", "ee --exclude ^ -- pytest");
     assert!(
-        out.lines().nth(1).unwrap().starts_with("FAILED|ERROR\t"),
+        out.lines()
+            .nth(1)
+            .unwrap()
+            .starts_with("^collected\tused 1 times"),
         "{out}"
     );
+    assert_eq!(s.complete("fish", "ee -s ^ -- pytest"), "values\n");
     // bash gets the word to insert, already quoted.
     let out = s.complete("bash", "ee -e ^ -- pytest");
     assert_eq!(out.lines().nth(1), Some(r"FAILED\|ERROR"), "{out}");
