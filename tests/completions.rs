@@ -511,7 +511,7 @@ impl Tmux {
     fn screen(&self) -> String {
         self.tmux(&["capture-pane", "-p", "-J", "-t", "0"])
     }
-    /// Wait (generously) until the screen satisfies `ok`.
+    /// Wait (generously: the hostile-corpus tests load the machine) until the screen satisfies `ok`.
     fn wait(&self, what: &str, ok: impl Fn(&str) -> bool) -> String {
         let t0 = Instant::now();
         loop {
@@ -519,7 +519,7 @@ impl Tmux {
             if ok(&sc) {
                 return sc;
             }
-            if t0.elapsed() > Duration::from_secs(20) {
+            if t0.elapsed() > Duration::from_secs(40) {
                 panic!("timed out waiting for {what}; screen:\n{sc}");
             }
             std::thread::sleep(Duration::from_millis(100));
