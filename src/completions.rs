@@ -481,10 +481,21 @@ fn is_pattern_arg(a: &Arg) -> bool {
 /// Candidates with descriptions: (value, description).
 pub type Candidates = Vec<(String, String)>;
 
+/// What a pattern value is for: the kind of candidates it gets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PatternKind {
+    /// An error pattern (the PATTERN word, `--pattern`, `-e`): learned ones.
+    Error,
+    /// `-s/--success-pattern`: success patterns used before with the command.
+    Success,
+    /// `-X/--exclude`: exclude patterns used before with the command.
+    Exclude,
+}
+
 /// Sources of dynamic candidates, replaceable in tests.
 pub struct Sources<'a> {
-    /// Learned (or fallback) patterns for a command's words.
-    pub patterns: &'a dyn Fn(&[String]) -> Candidates,
+    /// Candidates of a kind for a command's words, best first.
+    pub patterns: &'a dyn Fn(PatternKind, &[String]) -> Candidates,
 }
 
 /// Complete the line: the engine's answer.
@@ -548,7 +559,7 @@ pub fn complete(line: &Line, src: &Sources) -> Reply {
                     items.push((s.get_name().to_string(), about(s)));
                 }
             }
-            items.extend(patterns_for(words, cmd_start, src));
+            items.extend(patterns_for(PatternKind::Error, words, cmd_start, src));
             values(items)
         }
         Some(Expect::Value { arg, prefix }) => {
@@ -625,7 +636,12 @@ fn value_of(
             cmd.clone()
         };
         let (_, start) = walk(&root, words, base, None, grep);
-        return values(patterns_for(words, start, src));
+        let kind = match arg.get_long() {
+            Some("success-pattern") => PatternKind::Success,
+            Some("exclude") => PatternKind::Exclude,
+            _ => PatternKind::Error,
+        };
+        return values(patterns_for(kind, words, start, src));
     }
     let pv: Vec<(String, String)> = arg
         .get_possible_values()
@@ -675,7 +691,12 @@ fn value_of(
     }
 }
 
-fn patterns_for(words: &[Word], cmd_start: Option<usize>, src: &Sources) -> Vec<(String, String)> {
+fn patterns_for(
+    kind: PatternKind,
+    words: &[Word],
+    cmd_start: Option<usize>,
+    src: &Sources,
+) -> Vec<(String, String)> {
     let argv: Vec<String> = cmd_start
         .map(|s| {
             words[s.min(words.len())..]
@@ -684,7 +705,7 @@ fn patterns_for(words: &[Word], cmd_start: Option<usize>, src: &Sources) -> Vec<
                 .collect()
         })
         .unwrap_or_default();
-    (src.patterns)(&argv)
+    (src.patterns)(kind, &argv)
 }
 
 /// Route names from the routes file.
@@ -802,21 +823,76 @@ pub fn render(shell: Shell, line: &Line, reply: &Reply) -> String {
     out
 }
 
-/// Learned patterns for a command, from the default database (never created, never waited on for
-/// long), else the learner's fallbacks.
-pub fn learned_patterns(argv: &[String]) -> Vec<(String, String)> {
+/// Candidates for a pattern value, from the default database (never created, never waited on for
+/// long): error patterns learned for the command (else the learner's fallbacks); success and
+/// exclude patterns given before with the same command.
+pub fn learned_patterns(kind: PatternKind, argv: &[String]) -> Vec<(String, String)> {
     let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
     let ctx = crate::telemetry::context::RunContext::new(argv, &cwd);
     // A TAB must answer at once: wait only briefly for a writer.
     let conn = crate::telemetry::store::open_lookup(std::time::Duration::from_millis(20));
-    crate::learn::complete_patterns(conn.as_ref(), &ctx)
+    match kind {
+        PatternKind::Error => crate::learn::complete_patterns(conn.as_ref(), &ctx),
+        PatternKind::Success => conn
+            .map(|c| used_patterns(&c, "success_patterns", &ctx.key))
+            .unwrap_or_default(),
+        PatternKind::Exclude => conn
+            .map(|c| used_patterns(&c, "exclude_patterns", &ctx.key))
+            .unwrap_or_default(),
+    }
+}
+
+/// Patterns given before in `column` (`success_patterns`, `exclude_patterns`) for the command
+/// `key` (any command when empty), among the last 5,000 runs (a bounded read, however large the
+/// history): the ones whose match ended runs first, then the most used.
+fn used_patterns(c: &rusqlite::Connection, column: &str, key: &str) -> Candidates {
+    let sql = format!(
+        "SELECT {column}, reason FROM (SELECT {column}, reason, command_key FROM executions \
+         ORDER BY id DESC LIMIT 5000) WHERE {column} IS NOT NULL AND (?1 = '' OR command_key = ?1)"
+    );
+    let mut seen: Vec<(String, u64, u64)> = Vec::new();
+    let rows = c.prepare(&sql).and_then(|mut st| {
+        st.query_map([key], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+        })?
+        .collect::<Result<Vec<_>, _>>()
+    });
+    for (json, reason) in rows.unwrap_or_default() {
+        let Ok(list) = serde_json::from_str::<Vec<String>>(&json) else {
+            continue;
+        };
+        for p in list {
+            let won = u64::from(reason == "success_match" && column == "success_patterns");
+            match seen.iter_mut().find(|s| s.0 == p) {
+                Some(s) => {
+                    s.1 += won;
+                    s.2 += 1;
+                }
+                None => seen.push((p, won, 1)),
+            }
+        }
+    }
+    seen.sort_by_key(|s| std::cmp::Reverse((s.1, s.2)));
+    seen.into_iter()
+        .map(|(p, won, uses)| {
+            let d = if column == "success_patterns" {
+                format!("used {uses} times, ended {won} runs")
+            } else {
+                format!("used {uses} times")
+            };
+            (p, d)
+        })
+        .collect()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn fake(argv: &[String]) -> Vec<(String, String)> {
+    fn fake(kind: PatternKind, argv: &[String]) -> Vec<(String, String)> {
+        if kind == PatternKind::Success {
+            return vec![(format!("ok for {}", argv.join(" ")), "used".into())];
+        }
         if argv.first().map(String::as_str) == Some("pytest") {
             vec![
                 ("FAILED|ERROR".into(), "learned".into()),
@@ -877,9 +953,9 @@ mod tests {
             ("ee -e ^ -- pytest -x", "FAILED|ERROR"),
             ("ee run -e ^ -- pytest", "FAILED|ERROR"),
             ("ee run --pattern ^ pytest", "FAILED|ERROR"),
-            ("ee -s ^ -- pytest", "FAILED|ERROR"),
-            ("ee -X ^ -- pytest", "FAILED|ERROR"),
-            ("ee --exclude ^ -- pytest", "FAILED|ERROR"),
+            ("ee -s ^ -- pytest", "ok for pytest"),
+            ("ee run -s ^ -- cargo test", "ok for cargo test"),
+            ("ee --success-pattern=^ -- cargo test", "ok for cargo test"),
             ("ee -t 5 -e ^ -- pytest", "FAILED|ERROR"),
             ("ee -e ^ -- cargo test", "generic"),
             ("ee -e ^", "generic"),

@@ -281,7 +281,6 @@ fn engine_offers_learned_patterns_for_the_command_on_the_line() {
         "ee ^ -- pytest",
         "ee -e ^ -- pytest -x",
         "ee run -e ^ -- pytest",
-        "ee --exclude ^ -- pytest",
     ] {
         let out = s.complete("zsh", line);
         let first = out.lines().nth(1).unwrap_or("");
@@ -292,11 +291,20 @@ fn engine_offers_learned_patterns_for_the_command_on_the_line() {
             "{line}: {out}"
         );
     }
-    let out = s.complete("fish", "ee -s ^ -- pytest");
+    // -X offers the exclude patterns used before with the command, -s no error pattern.
+    s.ee()
+        .args(["run", "-A", "0", "-X", "^collected", "--", "pytest"])
+        .assert()
+        .code(1);
+    let out = s.complete("fish", "ee --exclude ^ -- pytest");
     assert!(
-        out.lines().nth(1).unwrap().starts_with("FAILED|ERROR\t"),
+        out.lines()
+            .nth(1)
+            .unwrap()
+            .starts_with("^collected\tused 1 times"),
         "{out}"
     );
+    assert_eq!(s.complete("fish", "ee -s ^ -- pytest"), "values\n");
     // bash gets the word to insert, already quoted.
     let out = s.complete("bash", "ee -e ^ -- pytest");
     assert_eq!(out.lines().nth(1), Some(r"FAILED\|ERROR"), "{out}");
@@ -504,7 +512,7 @@ impl Tmux {
     fn screen(&self) -> String {
         self.tmux(&["capture-pane", "-p", "-J", "-t", "0"])
     }
-    /// Wait (generously) until the screen satisfies `ok`.
+    /// Wait (generously: the hostile-corpus tests load the machine) until the screen satisfies `ok`.
     fn wait(&self, what: &str, ok: impl Fn(&str) -> bool) -> String {
         let t0 = Instant::now();
         loop {
@@ -512,7 +520,7 @@ impl Tmux {
             if ok(&sc) {
                 return sc;
             }
-            if t0.elapsed() > Duration::from_secs(20) {
+            if t0.elapsed() > Duration::from_secs(40) {
                 panic!("timed out waiting for {what}; screen:\n{sc}");
             }
             std::thread::sleep(Duration::from_millis(100));
@@ -851,4 +859,107 @@ fn zsh_hostile_values_stay_text_wherever_tab_is_pressed() {
 #[test]
 fn fish_hostile_values_stay_text_wherever_tab_is_pressed() {
     hostile_values_in("fish");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Issue 12: the right kind of pattern for the option, and best first in every shell
+
+/// A fake command printing `line` and exiting 0.
+fn fake_ok(s: &Sandbox, name: &str, line: &str) {
+    let path = s.p("bin").join(name);
+    std::fs::write(&path, format!("#!/bin/sh\necho '{line}'\nexit 0\n")).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+#[test]
+fn success_option_offers_success_patterns_of_the_command_on_the_line() {
+    let s = Sandbox::new();
+    // A Python project where pytest's error pattern was learned.
+    std::fs::write(s.p("home/pyproject.toml"), "[project]\nname = 'x'\n").unwrap();
+    s.fake("pytest", "FAILED tests/test_a.py::test_one - assert 1 == 2");
+    s.learn("pytest", "FAILED|ERROR");
+    // Success patterns given before with okcmd: the one that ended runs comes first.
+    fake_ok(&s, "okcmd", "all good");
+    for (pat, n) in [("never printed", 3), ("all good", 1)] {
+        for _ in 0..n {
+            s.ee()
+                .args(["run", "-s", pat, "--", "okcmd"])
+                .assert()
+                .code(0);
+        }
+    }
+    let out = s.complete("zsh", "ee run -s ^ -- okcmd");
+    let firsts: Vec<&str> = out
+        .lines()
+        .skip(1)
+        .map(|l| l.split('\t').next().unwrap())
+        .collect();
+    assert_eq!(firsts, ["all good", "never printed"], "{out}");
+    // Never error patterns for -s, and none learned for another command.
+    for line in [
+        "ee run -s ^ -- cargo test",
+        "ee -s ^ -- pytest",
+        "ee --success-pattern=^ -- okcmd x",
+    ] {
+        let out = s.complete("zsh", line);
+        assert!(!out.contains("FAILED"), "{line}: {out}");
+    }
+    // -e for cargo test in this Python project: cargo's profile, not pytest's learned pattern.
+    let out = s.complete("zsh", "ee -e ^ -- cargo test");
+    assert!(out.contains("profile cargo-test"), "{out}");
+    assert!(!out.contains("FAILED|ERROR"), "{out}");
+    // ... while pytest itself still gets its learned one.
+    let out = s.complete("zsh", "ee -e ^ -- pytest");
+    assert!(
+        out.lines().nth(1).unwrap().starts_with("FAILED|ERROR\t"),
+        "{out}"
+    );
+}
+
+/// Candidates come in ee's order (best first), not sorted by the shell; in bash the first TAB
+/// with several candidates inserts nothing (no lone `'`).
+#[test]
+fn shells_list_candidates_best_first() {
+    if !require("tmux") {
+        return;
+    }
+    let s = Sandbox::new();
+    s.fake("ordered", "x");
+    std::fs::create_dir_all(s.p("cfg/profiles")).unwrap();
+    std::fs::write(
+        s.p("cfg/profiles/ordered.json"),
+        r#"{"name":"ordered","commands":["ordered"],"patterns":["zz best|one","mm second","aa third"]}"#,
+    )
+    .unwrap();
+    for shell in ["bash", "zsh", "fish"] {
+        if !require(shell) {
+            continue;
+        }
+        let t = shell_session(&s, shell);
+        t.text("ee -e  -- ordered");
+        for _ in 0..11 {
+            t.keys(&["Left"]);
+        }
+        t.keys(&["Tab"]);
+        std::thread::sleep(Duration::from_millis(300));
+        if shell == "bash" {
+            // The first TAB inserted nothing (the candidates share no prefix).
+            let sc = t.screen();
+            assert!(
+                sc.lines().next().unwrap().contains("ee -e  -- ordered"),
+                "{sc}"
+            );
+        }
+        t.keys(&["Tab"]);
+        let sc = t.wait("the list", |sc| {
+            sc.contains("third") && sc.contains("second")
+        });
+        let at = |w: &str| sc.find(w).unwrap();
+        assert!(
+            at("best") < at("second") && at("second") < at("third"),
+            "{shell} sorted the candidates:\n{sc}"
+        );
+        drop(t);
+    }
 }
