@@ -221,11 +221,13 @@ set edit:completion:arg-completer[ee] = {|@words|
         }
         &'ee;suggest'= {
             cand --json 'Machine-readable output'
+            cand --plot 'Draw the runtimes of the command as a histogram, the hang limit marked'
             cand -h 'Print help'
             cand --help 'Print help'
         }
         &'ee;stats'= {
             cand --json 'Machine-readable output'
+            cand --plot 'Draw runs per day, time saved per week and the top commands by time saved'
             cand -h 'Print help'
             cand --help 'Print help'
         }

@@ -187,6 +187,7 @@ module completions {
   # Show the recommended patterns and timeout for a command
   export extern "ee suggest" [
     --json                    # Machine-readable output
+    --plot                    # Draw the runtimes of the command as a histogram, the hang limit marked
     --help(-h)                # Print help
     ...command: string        # The command to suggest for
   ]
@@ -194,6 +195,7 @@ module completions {
   # Show statistics from the telemetry database
   export extern "ee stats" [
     --json                    # Machine-readable output
+    --plot                    # Draw runs per day, time saved per week and the top commands by time saved
     --help(-h)                # Print help
   ]
 
