@@ -254,7 +254,7 @@ pub struct EngineOpts {
     /// Give the child a pseudo-terminal for its output (auto: always, except when stdout is neither a terminal nor a pipe/file)
     #[arg(long = "pty", value_enum, value_name = "WHEN", default_value_t = When::Auto, help_heading = "Process")]
     pub pty: When,
-    /// Highlight matches and keep the child's colour escapes (auto: on a terminal, unless NO_COLOR; ee run highlights only with always)
+    /// Highlight matches and keep the child's colour escapes (auto: only on a terminal, and no highlights with NO_COLOR; ee run highlights only with always)
     #[arg(long = "color", alias = "colour", value_enum, value_name = "WHEN", default_value_t = When::Auto, help_heading = "Output")]
     pub color: When,
     /// Prefix passed-through lines with their line number (per stream in command mode)
