@@ -298,6 +298,12 @@ fn highlighting_never_changes_bytes_to_a_pipe_unless_always() {
         .env("NO_COLOR", "1")
         .write_stdin("x\n"));
     assert_eq!(stdout, format!("{RED}x{END}\n"));
+    // The input's own colour sequences are never cut by a highlight.
+    let (_, stdout, _) = pipe(
+        &["--color", "always", "-m", "9", r"\d+"],
+        "\x1b[31mred 42\x1b[0m\n",
+    );
+    assert_eq!(stdout, format!("\x1b[31mred {RED}42{END}\x1b[0m\n"));
 }
 
 #[test]
