@@ -51,7 +51,7 @@ Register-ArgumentCompleter -Native -CommandName 'ee' -ScriptBlock {
             [CompletionResult]::new('--progress-pattern', '--progress-pattern', [CompletionResultType]::ParameterName, 'Stuck when the counter RE extracts does not change for N lines (N from --max-repeat, default 100)')
             [CompletionResult]::new('--kill-after', '--kill-after', [CompletionResultType]::ParameterName, 'After SIGTERM, wait this long before SIGKILL')
             [CompletionResult]::new('--pty', '--pty', [CompletionResultType]::ParameterName, 'Give the child a pseudo-terminal for its output (auto: always, except when stdout is neither a terminal nor a pipe/file)')
-            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'Highlight matches and keep the child''s colour escapes (auto: on a terminal, unless NO_COLOR; ee run highlights only with always)')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'Highlight matches and keep the child''s colour escapes (auto: only on a terminal, and no highlights with NO_COLOR; ee run highlights only with always)')
             [CompletionResult]::new('--fd', '--fd', [CompletionResultType]::ParameterName, 'Give the child an extra pipe as descriptor N (>= 3) and watch it too (repeatable)')
             [CompletionResult]::new('--fd-pattern', '--fd-pattern', [CompletionResultType]::ParameterName, 'Use PAT (instead of the main pattern) for descriptor N (repeatable)')
             [CompletionResult]::new('--expect', '--expect', [CompletionResultType]::ParameterName, 'Allowlist pattern (repeatable), for --expect-only / --expect-all')
@@ -146,7 +146,7 @@ Register-ArgumentCompleter -Native -CommandName 'ee' -ScriptBlock {
             [CompletionResult]::new('--progress-pattern', '--progress-pattern', [CompletionResultType]::ParameterName, 'Stuck when the counter RE extracts does not change for N lines (N from --max-repeat, default 100)')
             [CompletionResult]::new('--kill-after', '--kill-after', [CompletionResultType]::ParameterName, 'After SIGTERM, wait this long before SIGKILL')
             [CompletionResult]::new('--pty', '--pty', [CompletionResultType]::ParameterName, 'Give the child a pseudo-terminal for its output (auto: always, except when stdout is neither a terminal nor a pipe/file)')
-            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'Highlight matches and keep the child''s colour escapes (auto: on a terminal, unless NO_COLOR; ee run highlights only with always)')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'Highlight matches and keep the child''s colour escapes (auto: only on a terminal, and no highlights with NO_COLOR; ee run highlights only with always)')
             [CompletionResult]::new('--fd', '--fd', [CompletionResultType]::ParameterName, 'Give the child an extra pipe as descriptor N (>= 3) and watch it too (repeatable)')
             [CompletionResult]::new('--fd-pattern', '--fd-pattern', [CompletionResultType]::ParameterName, 'Use PAT (instead of the main pattern) for descriptor N (repeatable)')
             [CompletionResult]::new('--expect', '--expect', [CompletionResultType]::ParameterName, 'Allowlist pattern (repeatable), for --expect-only / --expect-all')
@@ -231,12 +231,14 @@ Register-ArgumentCompleter -Native -CommandName 'ee' -ScriptBlock {
         }
         'ee;suggest' {
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Machine-readable output')
+            [CompletionResult]::new('--plot', '--plot', [CompletionResultType]::ParameterName, 'Draw the runtimes of the command as a histogram, the hang limit marked')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             break
         }
         'ee;stats' {
             [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Machine-readable output')
+            [CompletionResult]::new('--plot', '--plot', [CompletionResultType]::ParameterName, 'Draw runs per day, time saved per week and the top commands by time saved')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             break

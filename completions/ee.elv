@@ -48,7 +48,7 @@ set edit:completion:arg-completer[ee] = {|@words|
             cand --progress-pattern 'Stuck when the counter RE extracts does not change for N lines (N from --max-repeat, default 100)'
             cand --kill-after 'After SIGTERM, wait this long before SIGKILL'
             cand --pty 'Give the child a pseudo-terminal for its output (auto: always, except when stdout is neither a terminal nor a pipe/file)'
-            cand --color 'Highlight matches and keep the child''s colour escapes (auto: on a terminal, unless NO_COLOR; ee run highlights only with always)'
+            cand --color 'Highlight matches and keep the child''s colour escapes (auto: only on a terminal, and no highlights with NO_COLOR; ee run highlights only with always)'
             cand --fd 'Give the child an extra pipe as descriptor N (>= 3) and watch it too (repeatable)'
             cand --fd-pattern 'Use PAT (instead of the main pattern) for descriptor N (repeatable)'
             cand --expect 'Allowlist pattern (repeatable), for --expect-only / --expect-all'
@@ -142,7 +142,7 @@ set edit:completion:arg-completer[ee] = {|@words|
             cand --progress-pattern 'Stuck when the counter RE extracts does not change for N lines (N from --max-repeat, default 100)'
             cand --kill-after 'After SIGTERM, wait this long before SIGKILL'
             cand --pty 'Give the child a pseudo-terminal for its output (auto: always, except when stdout is neither a terminal nor a pipe/file)'
-            cand --color 'Highlight matches and keep the child''s colour escapes (auto: on a terminal, unless NO_COLOR; ee run highlights only with always)'
+            cand --color 'Highlight matches and keep the child''s colour escapes (auto: only on a terminal, and no highlights with NO_COLOR; ee run highlights only with always)'
             cand --fd 'Give the child an extra pipe as descriptor N (>= 3) and watch it too (repeatable)'
             cand --fd-pattern 'Use PAT (instead of the main pattern) for descriptor N (repeatable)'
             cand --expect 'Allowlist pattern (repeatable), for --expect-only / --expect-all'
@@ -221,11 +221,13 @@ set edit:completion:arg-completer[ee] = {|@words|
         }
         &'ee;suggest'= {
             cand --json 'Machine-readable output'
+            cand --plot 'Draw the runtimes of the command as a histogram, the hang limit marked'
             cand -h 'Print help'
             cand --help 'Print help'
         }
         &'ee;stats'= {
             cand --json 'Machine-readable output'
+            cand --plot 'Draw runs per day, time saved per week and the top commands by time saved'
             cand -h 'Print help'
             cand --help 'Print help'
         }

@@ -43,7 +43,7 @@ module completions {
     --progress-pattern: string # Stuck when the counter RE extracts does not change for N lines (N from --max-repeat, default 100)
     --kill-after: string      # After SIGTERM, wait this long before SIGKILL
     --pty: string@"nu-complete ee pty" # Give the child a pseudo-terminal for its output (auto: always, except when stdout is neither a terminal nor a pipe/file)
-    --color: string@"nu-complete ee color" # Highlight matches and keep the child's colour escapes (auto: on a terminal, unless NO_COLOR; ee run highlights only with always)
+    --color: string@"nu-complete ee color" # Highlight matches and keep the child's colour escapes (auto: only on a terminal, and no highlights with NO_COLOR; ee run highlights only with always)
     --line-number(-n)         # Prefix passed-through lines with their line number (per stream in command mode)
     --quiet(-q)               # Silence ee's own messages (not the child's output)
     --json                    # Print one JSON object describing the run on stdout; the child's output goes to stderr
@@ -119,7 +119,7 @@ module completions {
     --progress-pattern: string # Stuck when the counter RE extracts does not change for N lines (N from --max-repeat, default 100)
     --kill-after: string      # After SIGTERM, wait this long before SIGKILL
     --pty: string@"nu-complete ee run pty" # Give the child a pseudo-terminal for its output (auto: always, except when stdout is neither a terminal nor a pipe/file)
-    --color: string@"nu-complete ee run color" # Highlight matches and keep the child's colour escapes (auto: on a terminal, unless NO_COLOR; ee run highlights only with always)
+    --color: string@"nu-complete ee run color" # Highlight matches and keep the child's colour escapes (auto: only on a terminal, and no highlights with NO_COLOR; ee run highlights only with always)
     --line-number(-n)         # Prefix passed-through lines with their line number (per stream in command mode)
     --quiet(-q)               # Silence ee's own messages (not the child's output)
     --json                    # Print one JSON object describing the run on stdout; the child's output goes to stderr
@@ -187,6 +187,7 @@ module completions {
   # Show the recommended patterns and timeout for a command
   export extern "ee suggest" [
     --json                    # Machine-readable output
+    --plot                    # Draw the runtimes of the command as a histogram, the hang limit marked
     --help(-h)                # Print help
     ...command: string        # The command to suggest for
   ]
@@ -194,6 +195,7 @@ module completions {
   # Show statistics from the telemetry database
   export extern "ee stats" [
     --json                    # Machine-readable output
+    --plot                    # Draw runs per day, time saved per week and the top commands by time saved
     --help(-h)                # Print help
   ]
 

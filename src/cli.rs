@@ -260,7 +260,7 @@ pub struct EngineOpts {
     /// Give the child pseudo-terminals for its output (auto: in ee run, on each stream whose destination is a terminal, as for the bare command; otherwise on both)
     #[arg(long = "pty", value_enum, value_name = "WHEN", default_value_t = When::Auto, help_heading = "Process")]
     pub pty: When,
-    /// Highlight matches and keep the child's colour escapes (auto: on a terminal, unless NO_COLOR; ee run highlights only with always)
+    /// Highlight matches and keep the child's colour escapes (auto: only on a terminal, and no highlights with NO_COLOR; ee run highlights only with always)
     #[arg(long = "color", alias = "colour", value_enum, value_name = "WHEN", default_value_t = When::Auto, help_heading = "Output")]
     pub color: When,
     /// Prefix passed-through lines with their line number (per stream in command mode)

@@ -1000,7 +1000,7 @@ mod tests {
         );
         assert_eq!(
             vals(&run(Shell::Bash, "ee completions ^").0),
-            ["bash", "zsh", "fish"]
+            ["bash", "zsh", "fish", "elvish", "powershell", "nushell"]
         );
         assert!(vals(&run(Shell::Bash, "ee route ^").0).contains(&"remove".to_string()));
         assert!(vals(&run(Shell::Bash, "ee telemetry ^").0).contains(&"prune".to_string()));

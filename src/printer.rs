@@ -84,14 +84,17 @@ impl Highlight {
             out.extend_from_slice(piece);
             return;
         }
+        let escapes = escape_spans(body);
         let mut at = 0;
         let mut copied = 0;
         while at <= body.len() {
             let Some((s, e)) = self.re.find_at(body, at) else {
                 break;
             };
-            if e == s {
-                at = e + 1;
+            // An empty match, or one touching the child's own escape sequence (`\d` in
+            // `ESC[31m`), is left alone: highlighting must never break a sequence.
+            if e == s || escapes.iter().any(|&(a, b)| s < b && a < e) {
+                at = s + 1;
                 continue;
             }
             out.extend_from_slice(&body[copied..s]);
@@ -113,6 +116,40 @@ pub struct HighlightSource {
     pub source: String,
     pub pcre: bool,
     pub exclude: Vec<Re>,
+}
+
+/// Byte spans of the escape sequences in a line (CSI, OSC, two-byte escapes).
+fn escape_spans(line: &[u8]) -> Vec<(usize, usize)> {
+    let mut out = Vec::new();
+    let mut i = 0;
+    while let Some(k) = memchr::memchr(0x1b, &line[i..]) {
+        let start = i + k;
+        let mut j = start + 1;
+        match line.get(j) {
+            Some(b'[') => {
+                j += 1;
+                while j < line.len() && !(0x40..=0x7e).contains(&line[j]) {
+                    j += 1;
+                }
+                j += 1;
+            }
+            Some(b']') => {
+                while j < line.len()
+                    && line[j] != 0x07
+                    && !(line[j] == b'\\' && line[j - 1] == 0x1b)
+                {
+                    j += 1;
+                }
+                j += 1;
+            }
+            Some(_) => j += 1,
+            None => {}
+        }
+        let end = j.min(line.len());
+        out.push((start, end));
+        i = end;
+    }
+    out
 }
 
 /// The decorations asked for on the command line, applied to each destination.
@@ -477,6 +514,18 @@ mod tests {
         let mut o = Out::new(-1, true);
         assert!(!o.looks_binary(b"\xe2\x82"));
         assert!(o.looks_binary(b"A"));
+    }
+
+    #[test]
+    fn highlights_never_break_the_childs_escapes() {
+        let re = Re::Rust(regex::bytes::Regex::new(r"\d+|m").unwrap());
+        let h = Highlight::new(re, Vec::new(), "1");
+        let mut out = Vec::new();
+        h.paint(b"\x1b[31mred 42\x1b[0m\n", &mut out);
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "\x1b[31mred \x1b[1m\x1b[K42\x1b[m\x1b[K\x1b[0m\n"
+        );
     }
 
     #[test]

@@ -117,6 +117,9 @@ fn pcre_backtracking_limit_is_a_clear_error() {
     let (code, _, stderr) = pipe(&["-P", "--test-pattern", "(a+)+$"], &evil);
     assert_eq!(code, 3);
     assert!(stderr.contains("backtracking limit"), "{stderr}");
+    // The limit is per line, not per buffer: many lines that each backtrack a little are fine.
+    let many = format!("{}!\n", "a".repeat(14)).repeat(3000);
+    assert_eq!(pipe(&["-P", "(a+)+$"], &many).0, 1);
     // The default engine has no such limit: linear time, the same pattern is fine.
     assert_eq!(pipe(&["(a+)+$"], &evil).0, 1);
 }
@@ -295,6 +298,12 @@ fn highlighting_never_changes_bytes_to_a_pipe_unless_always() {
         .env("NO_COLOR", "1")
         .write_stdin("x\n"));
     assert_eq!(stdout, format!("{RED}x{END}\n"));
+    // The input's own colour sequences are never cut by a highlight.
+    let (_, stdout, _) = pipe(
+        &["--color", "always", "-m", "9", r"\d+"],
+        "\x1b[31mred 42\x1b[0m\n",
+    );
+    assert_eq!(stdout, format!("\x1b[31mred {RED}42{END}\x1b[0m\n"));
 }
 
 #[test]
