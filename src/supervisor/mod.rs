@@ -650,7 +650,10 @@ pub fn watch_command(setup: &Setup) -> Result<Observed, SpawnError> {
                 eng.policy.reason,
                 Some(Reason::Interrupted(_) | Reason::OutputClosed)
             );
-            if own_stop {
+            // Descendants that left the group get SIGTERM now, except after an interrupt-like
+            // stop: it reaches the tool itself too (ee cannot tell it apart here), which must be
+            // left to print its failure summary; the sweep kills what is left at --kill-after.
+            if own_stop && !eng.policy.limits.interrupt_stop {
                 reaper::signal_all(Signal::SIGTERM);
             }
             term_sent = Some(now);
