@@ -44,9 +44,9 @@ pub struct RunContext {
 
 impl RunContext {
     pub fn new(argv: &[String], cwd: &Path) -> RunContext {
-        // The key is stored and exported: it is taken from the redacted words, as when the run
-        // is recorded, so it never holds a secret value (`curl -u admin:pw` → `curl`).
-        let key = command_key(&super::redact::redact_argv(argv));
+        // The key is stored and exported: it is taken from the redacted words (the same as when
+        // the run is recorded), so it never holds a secret value (`curl -u admin:pw` → `curl`).
+        let key = command_key(&super::redact::redact_argv_for_key(argv));
         RunContext {
             argv: argv.to_vec(),
             program: program(argv),
