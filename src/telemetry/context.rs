@@ -58,10 +58,12 @@ pub struct RunContext {
 
 impl RunContext {
     pub fn new(argv: &[String], cwd: &Path) -> RunContext {
-        // The key and identity are stored and exported: they are taken from the redacted words,
-        // as when the run is recorded, so they never hold a secret value (`curl -u admin:pw`).
+        // The key and identity are stored and exported: they are taken from redacted words, as
+        // when the run is recorded, so they never hold a secret value (`curl -u admin:pw`). The
+        // key from the regex-free variant (cheap at every start), the identity from the stored
+        // words (`Entry::context`), so both agree with what recording computes.
         let redacted = super::redact::redact_argv(argv);
-        let key = command_key(&redacted);
+        let key = command_key(&super::redact::redact_argv_for_key(argv));
         let proj = project(cwd);
         RunContext {
             argv: argv.to_vec(),

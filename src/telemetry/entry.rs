@@ -123,7 +123,8 @@ impl Entry {
     pub fn from_outcome(o: &Outcome) -> Entry {
         let argv = redact_argv(&o.argv);
         let cwd = std::path::Path::new(&o.cwd);
-        let key = context::command_key(&argv);
+        // The same words as at lookup (`RunContext::new`), so the keys agree.
+        let key = context::command_key(&super::redact::redact_argv_for_key(&o.argv));
         let project = (!o.cwd.is_empty()).then(|| context::project(cwd));
         let (child_exit, child_signal) = match o.child {
             Some(ChildStatus::Exited(c)) => (Some(c), None),

@@ -255,12 +255,12 @@ fn secret_setting(w: &str) -> bool {
 
 /// Mask what follows the first `sep` (`user:pass` → `user:***`); a value without the separator
 /// names only a user and is kept.
-fn mask_after(v: &str, how: Value) -> String {
+fn mask_after(v: &str, how: Value, full: bool) -> String {
     match how {
         Value::Whole => MASK.to_string(),
         Value::After(sep) => match v.split_once(sep) {
-            Some((user, _)) => format!("{}{sep}{MASK}", redact_text(user)),
-            None => redact_text(v),
+            Some((user, _)) => format!("{}{sep}{MASK}", word(full, user)),
+            None => word(full, v),
         },
     }
 }
@@ -268,10 +268,83 @@ fn mask_after(v: &str, how: Value) -> String {
 /// Redact command words (the program's and every program's after it: `sudo mysql -pX`,
 /// `sshpass -p X ssh …`, `sh -c 'mysql -pX db'`).
 pub fn redact_argv(argv: &[String]) -> Vec<String> {
-    redact_words(argv, 0)
+    redact_words(argv, 0, true)
 }
 
-fn redact_words(argv: &[String], depth: u8) -> Vec<String> {
+/// The words the command key is computed from, at every `ee run` start and when a run is
+/// recorded: the same rules as [`redact_argv`] for options, programs, assignments and scripts,
+/// but each remaining word is checked without the regexes (see [`cheap_word`]), so that
+/// computing a key never pays for compiling them.
+pub fn redact_argv_for_key(argv: &[String]) -> Vec<String> {
+    redact_words(argv, 0, false)
+}
+
+/// Prefixes of well-known token shapes, for [`cheap_word`].
+const TOKEN_PREFIXES: &[&str] = &[
+    "ghp_",
+    "gho_",
+    "ghu_",
+    "ghs_",
+    "ghr_",
+    "github_pat_",
+    "xoxa-",
+    "xoxb-",
+    "xoxp-",
+    "xoxr-",
+    "xoxs-",
+    "xoxe-",
+    "xapp-",
+    "AKIA",
+    "ASIA",
+    "AGPA",
+    "AIDA",
+    "AROA",
+    "ANPA",
+    "ANVA",
+    "AIPA",
+    "sk-",
+    "sk_",
+    "rk_",
+    "pk_live_",
+    "glpat-",
+    "npm_",
+    "AIza",
+    "hf_",
+    "pypi-",
+    "dckr_pat_",
+    "SG.",
+    "shpat_",
+    "shpca_",
+    "shppa_",
+    "shpss_",
+    "dop_v1_",
+    "eyJ",
+];
+
+/// A word that could be a secret, judged without regexes: `name=value` or `name:value` with a
+/// secret-looking name, a well-known token prefix on a long word, or a random-looking word.
+fn cheap_word(w: &str) -> String {
+    if let Some((name, _)) = w.split_once(['=', ':']) {
+        if !name.is_empty() && secret_name(name) {
+            return MASK.to_string();
+        }
+    }
+    if looks_random(w) || (w.len() >= 16 && TOKEN_PREFIXES.iter().any(|p| w.starts_with(p))) {
+        return MASK.to_string();
+    }
+    w.to_string()
+}
+
+/// One word: fully redacted, or cheaply for the command key.
+fn word(full: bool, w: &str) -> String {
+    if full {
+        redact_text(w)
+    } else {
+        cheap_word(w)
+    }
+}
+
+fn redact_words(argv: &[String], depth: u8, full: bool) -> Vec<String> {
     let mut out: Vec<String> = Vec::with_capacity(argv.len());
     let mut prog = String::new();
     let mut subs: Vec<String> = Vec::new();
@@ -293,7 +366,7 @@ fn redact_words(argv: &[String], depth: u8) -> Vec<String> {
         let setting = std::mem::replace(&mut setting_next, false);
         if let Some(how) = next.take() {
             if !w.starts_with('-') || w.len() == 1 || how != Value::Whole || prog == "sshpass" {
-                out.push(mask_after(w, how));
+                out.push(mask_after(w, how, full));
                 continue;
             }
         }
@@ -315,7 +388,7 @@ fn redact_words(argv: &[String], depth: u8) -> Vec<String> {
                     out.push(format!(
                         "{}{}",
                         &w[..w.len() - value.len()],
-                        mask_after(value, how)
+                        mask_after(value, how, full)
                     ));
                 }
                 continue;
@@ -338,11 +411,11 @@ fn redact_words(argv: &[String], depth: u8) -> Vec<String> {
                 continue;
             }
             script_next = is_shell(&prog) && matches!(w.as_str(), "-c" | "-lc" | "-ec" | "-xc");
-            out.push(redact_text(w));
+            out.push(word(full, w));
             continue;
         }
         if script && depth < 3 {
-            out.push(redact_script(w, depth));
+            out.push(redact_script(w, depth, full));
             continue;
         }
         if is_assignment(w) {
@@ -352,7 +425,7 @@ fn redact_words(argv: &[String], depth: u8) -> Vec<String> {
             } else if secret_name(name) || (!prog.is_empty() && values_are_secret(&prog, &subs)) {
                 out.push(format!("{name}={MASK}"));
             } else {
-                out.push(format!("{name}={}", redact_text(value)));
+                out.push(format!("{name}={}", word(full, value)));
             }
             continue;
         }
@@ -369,13 +442,13 @@ fn redact_words(argv: &[String], depth: u8) -> Vec<String> {
             batch = false;
             subs.clear();
             positions.clear();
-            out.push(redact_text(w));
+            out.push(word(full, w));
             continue;
         }
         if setting || positional_secret(&prog, &subs, w) {
             out.push(MASK.to_string());
         } else {
-            out.push(redact_text(w));
+            out.push(word(full, w));
         }
         setting_next = depth < 3 && !subs.is_empty() && secret_setting(w);
         positions.push(out.len() - 1);
@@ -387,9 +460,9 @@ fn redact_words(argv: &[String], depth: u8) -> Vec<String> {
 
 /// Redact inside a shell script argument (`sh -c '…'`): word by word when it splits like a
 /// shell would, else as text.
-fn redact_script(script: &str, depth: u8) -> String {
+fn redact_script(script: &str, depth: u8, full: bool) -> String {
     if let Ok(words) = shell_words::split(script) {
-        let red = redact_words(&words, depth + 1);
+        let red = redact_words(&words, depth + 1, full);
         if red == words {
             return script.to_string();
         }
@@ -406,7 +479,7 @@ fn redact_script(script: &str, depth: u8) -> String {
             .collect::<Vec<_>>()
             .join(" ");
     }
-    redact_env_text(&redact_text(script))
+    redact_env_text(&word(full, script))
 }
 
 /// Cheap pre-check: could this text hold a secret the regexes look for?
@@ -768,6 +841,27 @@ mod tests {
             ("zip -P hunter2 a.zip f", "zip -P '***' a.zip f"),
         ] {
             assert_eq!(r(cmd), want, "{cmd}");
+        }
+    }
+
+    #[test]
+    fn keys_never_hold_secrets_and_agree_with_the_stored_ones() {
+        use crate::telemetry::context::command_key;
+        for (cmd, key) in [
+            ("curl -u admin:hunter2 https://x/", "curl"),
+            ("sshpass -p hunter2 ssh host", "sshpass"),
+            ("deploy ghp_abcdefghijklmnopqrstuvwxyz0123", "deploy"),
+            ("deploy token:abcdef", "deploy"),
+            ("deploy Xk9qL2mN8vB4cR7tY1uW5zA3sD6f", "deploy"),
+            ("vault login hunter2", "vault login"),
+            ("cargo test auth", "cargo test"),
+            ("pytest tests/test_auth.py", "pytest"),
+            ("sh -c 'mysql -phunter2 db'", "mysql db"),
+        ] {
+            let words = shell_words::split(cmd).unwrap();
+            let cheap = command_key(&redact_argv_for_key(&words));
+            assert_eq!(cheap, key, "{cmd}");
+            assert_eq!(command_key(&redact_argv(&words)), cheap, "{cmd}");
         }
     }
 
