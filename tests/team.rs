@@ -562,6 +562,8 @@ fn members_insert_their_own_rows_and_rewrite_nobody_elses() {
         "DELETE FROM earlyexit.batches".to_string(),
         "UPDATE earlyexit.machines SET member = current_user".to_string(),
         "TRUNCATE earlyexit.evidence".to_string(),
+        "UPDATE earlyexit.totals SET tp = 1000".to_string(),
+        "DELETE FROM earlyexit.totals".to_string(),
         format!("INSERT INTO earlyexit.batches (machine, seq) VALUES ('{amachine}', 99)"),
         format!("INSERT INTO earlyexit.batches (machine, seq, member) VALUES ('{amachine}', 99, '{arole}')"),
         format!(

@@ -353,7 +353,16 @@ fn sync(background: bool) -> CmdResult {
     }
 }
 
+/// Hidden `EARLYEXIT_TRACE_TEAM=1`: each sync phase's time on stderr (for scripts/bench-team).
+fn trace(t0: &mut std::time::Instant, what: &str) {
+    if std::env::var_os("EARLYEXIT_TRACE_TEAM").is_some() {
+        eprintln!("ee: team: {what} {:.3}s", t0.elapsed().as_secs_f64());
+        *t0 = std::time::Instant::now();
+    }
+}
+
 fn sync_locked(store: &mut Store, s: &config::Settings, t: config::Target) -> Result<Report, Fail> {
+    let mut t0 = std::time::Instant::now();
     let ldb =
         |e: rusqlite::Error| Fail::new(EXIT_UNREACHABLE, format!("team: local database: {e}"));
     let mut rep = Report::default();
@@ -369,12 +378,16 @@ fn sync_locked(store: &mut Store, s: &config::Settings, t: config::Target) -> Re
             cwd.as_deref().into_iter().collect::<Vec<_>>().as_slice(),
         )
         .map_err(ldb)?;
+        trace(&mut t0, "paths");
         let staged = local::stage(&tx, s.share_runs).map_err(ldb)?;
+        trace(&mut t0, "stage");
         local::commit_stage(&tx, &staged).map_err(ldb)?;
         tx.commit().map_err(ldb)?;
+        trace(&mut t0, "outbox");
     }
     let conn = store.conn();
     let mut client = server::connect(t, None).map_err(unreachable)?;
+    trace(&mut t0, "connect");
     if server::version(&mut client).map_err(unreachable)? == 0 {
         return Err(unreachable(
             "the database has no team schema: its owner runs ee team init".into(),
@@ -390,6 +403,7 @@ fn sync_locked(store: &mut Store, s: &config::Settings, t: config::Target) -> Re
             // Tests: the server committed but the acknowledgement never arrived.
             return Err(unreachable("fault injected: acknowledgement lost".into()));
         }
+        trace(&mut t0, "push");
         local::outbox_done(conn, seq).map_err(ldb)?;
         if fresh {
             rep.pushed_batches += 1;
@@ -401,6 +415,7 @@ fn sync_locked(store: &mut Store, s: &config::Settings, t: config::Target) -> Re
     }
     let projects = local::projects(conn).map_err(ldb)?;
     let team = server::pull(&mut client, &projects).map_err(unreachable)?;
+    trace(&mut t0, "pull");
     let tx = store
         .write_tx()
         .map_err(|e| Fail::new(EXIT_UNREACHABLE, format!("team: local database: {e}")))?;
@@ -410,6 +425,7 @@ fn sync_locked(store: &mut Store, s: &config::Settings, t: config::Target) -> Re
     local::state_set(&tx, "rejected", &rejected.to_string()).map_err(ldb)?;
     local::state_set(&tx, "rejected_why", &why.unwrap_or_default()).map_err(ldb)?;
     tx.commit().map_err(ldb)?;
+    trace(&mut t0, "cache");
     rep.cached = cached;
     rep.rejected = rejected;
     Ok(rep)

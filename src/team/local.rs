@@ -421,6 +421,15 @@ pub fn deltas(new: &BTreeMap<Key, Ev>, old: &BTreeMap<Key, Ev>) -> Vec<Ev> {
     out
 }
 
+fn values(e: &Ev) -> impl Iterator<Item = rusqlite::types::Value> + '_ {
+    use rusqlite::types::Value;
+    [&e.project, &e.scope, &e.pattern, &e.source]
+        .into_iter()
+        .map(|s| Value::Text(s.clone()))
+        .chain(e.ints.iter().map(|v| Value::Integer(*v)))
+        .chain(e.floats.iter().map(|v| Value::Real(*v)))
+}
+
 fn insert_ev(tx: &Transaction, table: &str, seq: Option<i64>, e: &Ev) -> rusqlite::Result<()> {
     let n = 4 + INTS.len() + FLOATS.len();
     let (cols, first) = match seq {
@@ -624,9 +633,17 @@ pub fn replace_cache(
 ) -> rusqlite::Result<(usize, usize, Option<String>)> {
     let own = pushed(tx)?;
     tx.execute("DELETE FROM team_cache", [])?;
+    let n = 4 + INTS.len() + FLOATS.len();
+    let ph: Vec<String> = (1..=n).map(|i| format!("?{i}")).collect();
+    let mut st = tx.prepare(&format!(
+        "INSERT OR REPLACE INTO team_cache ({}) VALUES ({})",
+        columns(),
+        ph.join(", ")
+    ))?;
+    let mut memo = HashMap::new();
     let (mut cached, mut rejected, mut first) = (0, 0, None);
     for mut e in team {
-        if let Err(why) = super::validate::check(&e) {
+        if let Err(why) = super::validate::check_memo(&e, &mut memo) {
             rejected += 1;
             first.get_or_insert(why);
             continue;
@@ -642,7 +659,7 @@ pub fn replace_cache(
         if e.is_zero() {
             continue;
         }
-        insert_ev(tx, "team_cache", None, &e)?;
+        st.execute(rusqlite::params_from_iter(values(&e)))?;
         cached += 1;
     }
     Ok((cached, rejected, first))
