@@ -82,9 +82,13 @@ pub fn with_lookup<R>(record: bool, f: impl FnOnce(Option<&rusqlite::Connection>
         let conn = store::open_lookup(store::RUN_WAIT.max(std::time::Duration::from_millis(200)));
         return f(conn.as_ref());
     }
-    let opened = match db_path() {
-        Some(p) => Store::open_for_run(&p),
-        None => Err(StoreError::NoPath),
+    // Opened on a thread since `ee run` started (see `prepare`), else now.
+    let opened = match take_pending() {
+        Some(r) => r,
+        None => match db_path() {
+            Some(p) => Store::open_for_run(&p),
+            None => Err(StoreError::NoPath),
+        },
     };
     let r = f(opened.as_ref().ok().map(|s| s.conn()));
     if let Ok(mut slot) = PENDING.lock() {
