@@ -79,7 +79,7 @@ pub fn prepare() {
 /// run (one connection for both); with it off, on a lookup connection that creates nothing.
 pub fn with_lookup<R>(record: bool, f: impl FnOnce(Option<&rusqlite::Connection>) -> R) -> R {
     if !record || disabled_by_env() {
-        let conn = store::open_lookup(store::RUN_WAIT.max(std::time::Duration::from_millis(200)));
+        let conn = store::open_lookup(std::time::Duration::from_millis(200));
         return f(conn.as_ref());
     }
     // Opened on a thread since `ee run` started (see `prepare`), else now.
@@ -90,7 +90,14 @@ pub fn with_lookup<R>(record: bool, f: impl FnOnce(Option<&rusqlite::Connection>
             None => Err(StoreError::NoPath),
         },
     };
-    let r = f(opened.as_ref().ok().map(|s| s.conn()));
+    let r = match &opened {
+        Ok(s) => f(Some(s.conn())),
+        // Cannot be opened for writing: what was learned can still be read.
+        Err(_) => {
+            let conn = store::open_lookup(std::time::Duration::from_millis(200));
+            f(conn.as_ref())
+        }
+    };
     if let Ok(mut slot) = PENDING.lock() {
         *slot = Some(Pending::Open(opened));
     }
