@@ -1,7 +1,9 @@
 //! The SQLite store: opening (directory 0700, file 0600, WAL switched on only when not already
 //! on, BUSY retried), schema migrations inside `BEGIN IMMEDIATE` with `user_version` re-checked,
 //! foreign keys on, one write transaction per run (execution, match events, learning update,
-//! retention step), spool merging on open, and moving a corrupt database aside.
+//! retention step), spool merging (on open for commands, in the background maintainer for
+//! runs), moving a corrupt database aside and salvaging what it still holds, and the modes of
+//! the files next to the database (repair and diagnosis for `ee telemetry check`).
 
 use std::fmt;
 use std::fs;
