@@ -3,8 +3,8 @@
 //!
 //! Owns: where the database lives ([`db_path`]), recording a run ([`record`]: redaction, one
 //! write transaction on a store opened on a thread while the command runs ([`prepare`],
-//! [`with_lookup`]), spool at once when locked, spool and one warning on failure), the store ([`store`]: schema, migrations,
-//! WAL, retention, corruption handling), the spool ([`spool`]), redaction ([`redact`]), the run
+//! [`with_lookup`]), spool at once when locked, spool and one warning on failure), the store
+//! ([`store`]: schema, migrations, WAL, retention, corruption handling), the spool ([`spool`]), redaction ([`redact`]), the run
 //! context ([`context`]: command key, project type, category) and the read side used by
 //! `ee stats` / `ee telemetry` ([`report`]).
 
