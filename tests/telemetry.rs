@@ -1044,3 +1044,57 @@ fn a_corrupt_page_is_salvaged_into_the_new_database() {
         .unwrap();
     assert_eq!(runs, after);
 }
+
+#[test]
+fn a_full_spool_is_announced_once_loudly() {
+    let e = Env::new();
+    assert!(e.run(&["--", "true"]).status.success());
+    let holder = e.conn();
+    holder.execute_batch("BEGIN IMMEDIATE").unwrap();
+    holder
+        .execute("UPDATE executions SET cwd = cwd", [])
+        .unwrap();
+    // A spool just under its 32 MiB cap.
+    let f = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(true)
+        .write(true)
+        .open(spool_of(&e))
+        .unwrap();
+    f.set_len((32 << 20) - 10).unwrap();
+    drop(f);
+    let run = || {
+        e.ee()
+            .env("EARLYEXIT_DB_TIMEOUT", "0.05")
+            .args(["-q", "--", "sh", "-c", "exit 2"])
+            .output()
+            .unwrap()
+    };
+    // The run that fills it says so, even with -q.
+    let o = run();
+    assert_eq!(o.status.code(), Some(2));
+    let err = stderr(&o);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("WARNING") && err.contains("full"), "{err}");
+    // Later runs are not kept; -q keeps them quiet.
+    let o = run();
+    assert_eq!(o.status.code(), Some(2));
+    assert_eq!(stderr(&o), "");
+    let o = e
+        .ee()
+        .env("EARLYEXIT_DB_TIMEOUT", "0.05")
+        .args(["--", "true"])
+        .output()
+        .unwrap();
+    assert!(stderr(&o).contains("NOT recorded"), "{}", stderr(&o));
+    // `ee telemetry check` explains it.
+    let o = e
+        .ee()
+        .env("EARLYEXIT_DB_TIMEOUT", "0.05")
+        .args(["telemetry", "check"])
+        .output()
+        .unwrap();
+    assert_ne!(o.status.code(), Some(0));
+    assert!(stderr(&o).contains("is full"), "{}", stderr(&o));
+    holder.execute_batch("ROLLBACK").unwrap();
+}

@@ -57,10 +57,14 @@ pub fn context_of(command: &[std::ffi::OsString]) -> RunContext {
 }
 
 pub fn run(a: RunArgs) -> CmdResult {
+    let record = !a.engine.no_telemetry && !a.dry_run;
+    if record && !crate::telemetry::disabled_by_env() {
+        // Open the store while the context is worked out; the lookup then uses it.
+        crate::telemetry::prepare();
+    }
     let ctx = context_of(&a.command);
     let t0 = std::time::Instant::now();
     // One connection for the lookup and (kept open) for recording the run.
-    let record = !a.engine.no_telemetry && !a.dry_run;
     let advice = crate::telemetry::with_lookup(record, |conn| learn::advise(conn, &ctx));
     if std::env::var_os("EARLYEXIT_TRACE_LOOKUP").is_some() {
         // Hidden, for scripts/bench-learn: the lookup's own cost, measured inside ee.

@@ -2,8 +2,9 @@
 //! learning module builds on.
 //!
 //! Owns: where the database lives ([`db_path`]), recording a run ([`record`]: redaction, one
-//! write transaction, spool on failure, one warning), the store ([`store`]: schema, migrations,
-//! WAL, retention, corruption handling), the spool ([`spool`]), redaction ([`redact`]), the run
+//! write transaction on a store opened on a thread while the command runs ([`prepare`],
+//! [`with_lookup`]), spool at once when locked, spool and one warning on failure), the store
+//! ([`store`]: schema, migrations, WAL, retention, corruption handling), the spool ([`spool`]), redaction ([`redact`]), the run
 //! context ([`context`]: command key, project type, category) and the read side used by
 //! `ee stats` / `ee telemetry` ([`report`]).
 
@@ -79,14 +80,25 @@ pub fn prepare() {
 /// run (one connection for both); with it off, on a lookup connection that creates nothing.
 pub fn with_lookup<R>(record: bool, f: impl FnOnce(Option<&rusqlite::Connection>) -> R) -> R {
     if !record || disabled_by_env() {
-        let conn = store::open_lookup(store::RUN_WAIT.max(std::time::Duration::from_millis(200)));
+        let conn = store::open_lookup(std::time::Duration::from_millis(200));
         return f(conn.as_ref());
     }
-    let opened = match db_path() {
-        Some(p) => Store::open_for_run(&p),
-        None => Err(StoreError::NoPath),
+    // Opened on a thread since `ee run` started (see `prepare`), else now.
+    let opened = match take_pending() {
+        Some(r) => r,
+        None => match db_path() {
+            Some(p) => Store::open_for_run(&p),
+            None => Err(StoreError::NoPath),
+        },
     };
-    let r = f(opened.as_ref().ok().map(|s| s.conn()));
+    let r = match &opened {
+        Ok(s) => f(Some(s.conn())),
+        // Cannot be opened for writing: what was learned can still be read.
+        Err(_) => {
+            let conn = store::open_lookup(std::time::Duration::from_millis(200));
+            f(conn.as_ref())
+        }
+    };
     if let Ok(mut slot) = PENDING.lock() {
         *slot = Some(Pending::Open(opened));
     }

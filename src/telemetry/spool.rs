@@ -222,6 +222,27 @@ mod tests {
     }
 
     #[test]
+    fn a_merger_never_removes_a_newer_mergers_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("t.db");
+        let merging = merging_path(&db);
+        fs::write(&merging, frame(&entry("first")).unwrap()).unwrap();
+        let slow = read(&merging).unwrap();
+        assert_eq!(slow.entries.len(), 1);
+        // Meanwhile (the old race): the file is merged and removed by another merger, which
+        // then renames the next live spool into place.
+        fs::remove_file(&merging).unwrap();
+        fs::write(&merging, frame(&entry("second")).unwrap()).unwrap();
+        slow.finish();
+        let left = read(&merging).unwrap();
+        let uids: Vec<String> = left.entries.iter().map(|e| e.uid.clone()).collect();
+        assert_eq!(uids, ["second"]);
+        // The file it read is removed when it is still the one under that name.
+        left.finish();
+        assert!(!merging.exists());
+    }
+
+    #[test]
     fn old_json_lines_are_still_read() {
         let a = entry("old");
         let mut bytes = serde_json::to_vec(&a).unwrap();

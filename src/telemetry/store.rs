@@ -1,7 +1,9 @@
 //! The SQLite store: opening (directory 0700, file 0600, WAL switched on only when not already
 //! on, BUSY retried), schema migrations inside `BEGIN IMMEDIATE` with `user_version` re-checked,
 //! foreign keys on, one write transaction per run (execution, match events, learning update,
-//! retention step), spool merging on open, and moving a corrupt database aside.
+//! retention step), spool merging (on open for commands, in the background maintainer for
+//! runs), moving a corrupt database aside and salvaging what it still holds, and the modes of
+//! the files next to the database (repair and diagnosis for `ee telemetry check`).
 
 use std::fmt;
 use std::fs;
@@ -393,7 +395,25 @@ impl Store {
     /// locks and leaves the spool to the background merger, so a locked database costs the
     /// prompt milliseconds, not the lock timeout.
     pub fn open_for_run(path: &Path) -> Result<Store, StoreError> {
-        Store::open_with(path, busy_timeout().min(RUN_WAIT), false)
+        let s = Store::open_with(path, busy_timeout().min(RUN_WAIT), false)?;
+        s.warm();
+        Ok(s)
+    }
+
+    /// Prepare (into the statement cache) the statements every insert uses, so that when this
+    /// runs on a thread beside the command, only binding and stepping remain after it ends.
+    fn warm(&self) {
+        self.conn.set_prepared_statement_cache_capacity(64);
+        for sql in [
+            INSERT_EXEC,
+            INSERT_EVENT,
+            ADD_SUMMARY,
+            ADD_COMMAND_SUMMARY,
+            SELECT_SAVED,
+            SELECT_DONE,
+        ] {
+            let _ = self.conn.prepare_cached(sql);
+        }
     }
 
     fn open_with(path: &Path, wait: Duration, merge: bool) -> Result<Store, StoreError> {
@@ -846,6 +866,9 @@ const INSERT_EXEC: &str = "INSERT INTO executions (started_at, mode, command, co
     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19,
             ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31, ?32, ?33)";
 
+const SELECT_SAVED: &str = "SELECT time_saved_s FROM executions WHERE id = ?1";
+const SELECT_DONE: &str = "SELECT done_runs, done_s FROM command_summary WHERE command_key = ?1";
+
 const INSERT_EVENT: &str = "INSERT INTO match_events (execution_id, kind, offset_s, stream,
     line_no, pattern, line, matched, context) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)";
 
@@ -912,7 +935,7 @@ pub fn insert_entry(tx: &Transaction, e: &Entry) -> Result<i64, StoreError> {
     crate::learn::update(tx, id, &e.outcome(), &e.context())?;
     // The learning module may have filled in a better estimate of the time saved.
     let saved: Option<f64> = tx
-        .prepare_cached("SELECT time_saved_s FROM executions WHERE id = ?1")?
+        .prepare_cached(SELECT_SAVED)?
         .query_row([id], |r| r.get(0))?;
     let done = !e.stopped_early && matches!(e.reason.as_str(), "completed" | "no_match");
     let p = params![
@@ -956,7 +979,7 @@ pub fn delete_executions(
 /// themselves (at least two of them) minus this run's runtime.
 fn estimate_saved(tx: &Transaction, key: &str, total_s: f64) -> rusqlite::Result<Option<f64>> {
     let row: Option<(i64, f64)> = tx
-        .prepare_cached("SELECT done_runs, done_s FROM command_summary WHERE command_key = ?1")?
+        .prepare_cached(SELECT_DONE)?
         .query_row([key], |r| Ok((r.get(0)?, r.get(1)?)))
         .map(Some)
         .or_else(|e| match e {
