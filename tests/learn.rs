@@ -97,7 +97,7 @@ fn fifth_run_is_stopped_once_the_learned_pattern_is_confirmed() {
     env.script(
         "suite.sh",
         "echo collecting\nif [ -n \"$PASS\" ]; then echo done; exit 0; fi\necho 'FAILED'\n\
-         sleep \"${NAP:-0.1}\"\necho done\nexit 1\n",
+         sleep \"${NAP:-1}\"\necho done\nexit 1\n",
     );
     // Failed, passed, failed, passed: caught 2 failures, clean in 2 passes — confirmed.
     for i in 0..4 {
@@ -209,7 +209,7 @@ fn false_positive_pattern_ranked_below_true_one_and_not_applied() {
     // Every run warns with an error-like line; only failing runs print FATAL.
     env.script(
         "flaky.sh",
-        "echo 'warning: deprecated error handler'\nif [ -e fail ]; then echo 'FATAL: disk gone'; exit 2; fi\necho fine\n",
+        "echo 'warning: deprecated error handler'\nif [ -e fail ]; then echo 'FATAL: disk gone'; sleep 1; exit 2; fi\necho fine\n",
     );
     let fail = env.path().join("fail");
     for i in 0..12 {

@@ -10,7 +10,8 @@ use super::lexicon::LEXICON;
 use super::profiles::Profile;
 use super::stats::{
     floor2, hang_from, quiet_from, sample_confidence, CHECK_AGE, CHECK_EVERY, CONFIRM_TN,
-    CONFIRM_TP, MAX_TIMEOUT_STOPS, MIN_BURST_SAMPLES, MIN_TIMEOUT_SAMPLES,
+    CONFIRM_TP, MAX_TIMEOUT_STOPS, MIN_BURST_SAMPLES, MIN_LEAD, MIN_LEAD_SHARE,
+    MIN_TIMEOUT_SAMPLES,
 };
 use crate::plan::DEFAULT_QUIET_RUN;
 
@@ -345,6 +346,11 @@ pub fn advise(k: &Knowledge, profile: Option<&Profile>) -> Advice {
         }
     }
     sort(&mut list);
+    let fail_mean = narrow
+        .and_then(|s| k.row(s))
+        .filter(|r| r.fail.n > 0)
+        .map_or(0.0, |r| r.fail.mean);
+    let min_lead = MIN_LEAD.max(MIN_LEAD_SHARE * fail_mean);
     let mut n_applied = 0;
     let mut applied_counts: Vec<(u64, u64, u64)> = Vec::new();
     for r in list.iter_mut().filter(|r| r.state == State::Confirmed) {
@@ -356,7 +362,13 @@ pub fn advise(k: &Knowledge, profile: Option<&Profile>) -> Advice {
                 r.tp, r.tn, r.checks
             )
         };
-        if n_applied >= MAX_APPLIED_LEARNED {
+        if !pinned(k, &r.pattern) && r.lead + 1e-9 < (min_lead * 10.0).floor() / 10.0 {
+            r.why = format!(
+                "{origin}; but it matches only {:.1}s before the end of failed runs: too late to \
+                 be worth a stop (needs {min_lead:.1}s)",
+                r.lead
+            );
+        } else if n_applied >= MAX_APPLIED_LEARNED {
             r.why = format!("{origin}; a better pattern is applied");
         } else if applied_counts.contains(&(r.tp, r.fneg, r.tn)) {
             // Same evidence as a better applied pattern: most likely the same lines.

@@ -95,6 +95,12 @@ pub const CONFIRM_TN: u64 = 2;
 pub const CHECK_EVERY: u64 = 5;
 /// ... or when it stopped a run and was last checked longer ago than this (seconds: 7 days).
 pub const CHECK_AGE: f64 = 7.0 * 86_400.0;
+/// A confirmed pattern is applied only when it matches early enough to be worth a stop: on
+/// average at least this long (seconds) before the end of failed runs, and at least
+/// `MIN_LEAD_SHARE` of their mean runtime. One that matches in the final summary would save
+/// nothing and could cut the failure's details short.
+pub const MIN_LEAD: f64 = 0.5;
+pub const MIN_LEAD_SHARE: f64 = 0.1;
 /// See `Counts::proven_bad`.
 pub const PROFILE_MIN_PRECISION: f64 = 0.8;
 /// A learned timeout (hang detector) needs this many normal (successful, not stopped) runs.

@@ -389,3 +389,24 @@ fn false_positive_feedback_withdraws_the_sibling_that_matched_too() {
         assert_eq!(r.state, super::rank::State::Withdrawn, "{r:?}");
     }
 }
+
+#[test]
+fn a_pattern_that_matches_only_at_the_end_is_not_worth_a_stop() {
+    let mut c = db();
+    let argv = ["late.sh"];
+    for i in 1..=2 {
+        let o = outcome(
+            &argv,
+            1,
+            3.0,
+            vec![rec(2.9, "observed", "x", "FATAL summary")],
+        );
+        record(&mut c, i, &o);
+        record(&mut c, 10 + i, &outcome(&argv, 0, 0.5, vec![]));
+    }
+    let a = advise(Some(&c), &ctx(&argv));
+    assert!(a.applied_patterns().is_empty(), "{a:#?}");
+    let r = &a.ranked[0];
+    assert_eq!(r.state, super::rank::State::Confirmed);
+    assert!(r.why.contains("too late to be worth a stop"), "{}", r.why);
+}
