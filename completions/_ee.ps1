@@ -50,7 +50,7 @@ Register-ArgumentCompleter -Native -CommandName 'ee' -ScriptBlock {
             [CompletionResult]::new('--stuck-pattern', '--stuck-pattern', [CompletionResultType]::ParameterName, 'Compare only the part of each line that RE extracts (first group, else whole match)')
             [CompletionResult]::new('--progress-pattern', '--progress-pattern', [CompletionResultType]::ParameterName, 'Stuck when the counter RE extracts does not change for N lines (N from --max-repeat, default 100)')
             [CompletionResult]::new('--kill-after', '--kill-after', [CompletionResultType]::ParameterName, 'After SIGTERM, wait this long before SIGKILL')
-            [CompletionResult]::new('--pty', '--pty', [CompletionResultType]::ParameterName, 'Give the child a pseudo-terminal for its output (auto: always, except when stdout is neither a terminal nor a pipe/file)')
+            [CompletionResult]::new('--pty', '--pty', [CompletionResultType]::ParameterName, 'Give the child pseudo-terminals for its output (auto: in ee run, on each stream whose destination is a terminal, as for the bare command; otherwise on both)')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'Highlight matches and keep the child''s colour escapes (auto: only on a terminal, and no highlights with NO_COLOR; ee run highlights only with always)')
             [CompletionResult]::new('--fd', '--fd', [CompletionResultType]::ParameterName, 'Give the child an extra pipe as descriptor N (>= 3) and watch it too (repeatable)')
             [CompletionResult]::new('--fd-pattern', '--fd-pattern', [CompletionResultType]::ParameterName, 'Use PAT (instead of the main pattern) for descriptor N (repeatable)')
@@ -61,7 +61,7 @@ Register-ArgumentCompleter -Native -CommandName 'ee' -ScriptBlock {
             [CompletionResult]::new('--transition-states', '--transition-states', [CompletionResultType]::ParameterName, 'States in order, ''A>B>C'' (regexes): stuck (exit 2) when a state goes backwards')
             [CompletionResult]::new('--pid-file', '--pid-file', [CompletionResultType]::ParameterName, 'Write the child''s PID (and process group) to PATH when detaching')
             [CompletionResult]::new('--file-prefix', '--file-prefix', [CompletionResultType]::ParameterName, 'Log file prefix P (implies --log) [default: DIR/ee-PROGRAM-PID]')
-            [CompletionResult]::new('--log-dir', '--log-dir', [CompletionResultType]::ParameterName, 'Directory for log files (implies --log) [default: $TMPDIR or /tmp]')
+            [CompletionResult]::new('--log-dir', '--log-dir', [CompletionResultType]::ParameterName, 'Directory for log files, created (mode 0700) when missing (implies --log) [default: a private directory under the user''s state directory]')
             [CompletionResult]::new('--list-profiles', '--list-profiles', [CompletionResultType]::ParameterName, 'List the pattern profiles (as ''ee profile list'')')
             [CompletionResult]::new('-i', '-i', [CompletionResultType]::ParameterName, 'Case-insensitive matching')
             [CompletionResult]::new('--ignore-case', '--ignore-case', [CompletionResultType]::ParameterName, 'Case-insensitive matching')
@@ -112,6 +112,7 @@ Register-ArgumentCompleter -Native -CommandName 'ee' -ScriptBlock {
             [CompletionResult]::new('telemetry', 'telemetry', [CompletionResultType]::ParameterValue, 'Inspect and maintain the telemetry database')
             [CompletionResult]::new('feedback', 'feedback', [CompletionResultType]::ParameterValue, 'Correct a learned judgement about a run')
             [CompletionResult]::new('profile', 'profile', [CompletionResultType]::ParameterValue, 'List and show pattern profiles (built-in and user)')
+            [CompletionResult]::new('team', 'team', [CompletionResultType]::ParameterValue, 'Share what was learned with a team through PostgreSQL')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script')
             [CompletionResult]::new('man', 'man', [CompletionResultType]::ParameterValue, 'Print or install the man pages')
             break
@@ -145,7 +146,7 @@ Register-ArgumentCompleter -Native -CommandName 'ee' -ScriptBlock {
             [CompletionResult]::new('--stuck-pattern', '--stuck-pattern', [CompletionResultType]::ParameterName, 'Compare only the part of each line that RE extracts (first group, else whole match)')
             [CompletionResult]::new('--progress-pattern', '--progress-pattern', [CompletionResultType]::ParameterName, 'Stuck when the counter RE extracts does not change for N lines (N from --max-repeat, default 100)')
             [CompletionResult]::new('--kill-after', '--kill-after', [CompletionResultType]::ParameterName, 'After SIGTERM, wait this long before SIGKILL')
-            [CompletionResult]::new('--pty', '--pty', [CompletionResultType]::ParameterName, 'Give the child a pseudo-terminal for its output (auto: always, except when stdout is neither a terminal nor a pipe/file)')
+            [CompletionResult]::new('--pty', '--pty', [CompletionResultType]::ParameterName, 'Give the child pseudo-terminals for its output (auto: in ee run, on each stream whose destination is a terminal, as for the bare command; otherwise on both)')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'Highlight matches and keep the child''s colour escapes (auto: only on a terminal, and no highlights with NO_COLOR; ee run highlights only with always)')
             [CompletionResult]::new('--fd', '--fd', [CompletionResultType]::ParameterName, 'Give the child an extra pipe as descriptor N (>= 3) and watch it too (repeatable)')
             [CompletionResult]::new('--fd-pattern', '--fd-pattern', [CompletionResultType]::ParameterName, 'Use PAT (instead of the main pattern) for descriptor N (repeatable)')
@@ -156,7 +157,7 @@ Register-ArgumentCompleter -Native -CommandName 'ee' -ScriptBlock {
             [CompletionResult]::new('--transition-states', '--transition-states', [CompletionResultType]::ParameterName, 'States in order, ''A>B>C'' (regexes): stuck (exit 2) when a state goes backwards')
             [CompletionResult]::new('--pid-file', '--pid-file', [CompletionResultType]::ParameterName, 'Write the child''s PID (and process group) to PATH when detaching')
             [CompletionResult]::new('--file-prefix', '--file-prefix', [CompletionResultType]::ParameterName, 'Log file prefix P (implies --log) [default: DIR/ee-PROGRAM-PID]')
-            [CompletionResult]::new('--log-dir', '--log-dir', [CompletionResultType]::ParameterName, 'Directory for log files (implies --log) [default: $TMPDIR or /tmp]')
+            [CompletionResult]::new('--log-dir', '--log-dir', [CompletionResultType]::ParameterName, 'Directory for log files, created (mode 0700) when missing (implies --log) [default: a private directory under the user''s state directory]')
             [CompletionResult]::new('--no-learn', '--no-learn', [CompletionResultType]::ParameterName, 'Apply no learned pattern or timeout')
             [CompletionResult]::new('--dry-run', '--dry-run', [CompletionResultType]::ParameterName, 'Print what would be applied and why, without running')
             [CompletionResult]::new('-i', '-i', [CompletionResultType]::ParameterName, 'Case-insensitive matching')
@@ -323,13 +324,57 @@ Register-ArgumentCompleter -Native -CommandName 'ee' -ScriptBlock {
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             break
         }
+        'ee;team' {
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('connect', 'connect', [CompletionResultType]::ParameterValue, 'Store the team database URL (never its password) after checking it')
+            [CompletionResult]::new('disconnect', 'disconnect', [CompletionResultType]::ParameterValue, 'Forget the team database and stop using the team''s knowledge')
+            [CompletionResult]::new('status', 'status', [CompletionResultType]::ParameterValue, 'Server, last push and pull, backlog and the last error')
+            [CompletionResult]::new('init', 'init', [CompletionResultType]::ParameterValue, 'Create or upgrade the team schema and roles (run once, as the database owner)')
+            [CompletionResult]::new('preview', 'preview', [CompletionResultType]::ParameterValue, 'Print exactly what the next push would send, as JSON')
+            [CompletionResult]::new('sync', 'sync', [CompletionResultType]::ParameterValue, 'Push new evidence, then pull the team''s knowledge')
+            break
+        }
+        'ee;team;connect' {
+            [CompletionResult]::new('--share-runs', '--share-runs', [CompletionResultType]::ParameterName, 'Also share executions (redacted command lines, status, duration)')
+            [CompletionResult]::new('--no-check', '--no-check', [CompletionResultType]::ParameterName, 'Store the URL without connecting first')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'ee;team;disconnect' {
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'ee;team;status' {
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'ee;team;init' {
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'ee;team;preview' {
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
+        'ee;team;sync' {
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
+            break
+        }
         'ee;completions' {
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             break
         }
         'ee;man' {
-            [CompletionResult]::new('--install-dir', '--install-dir', [CompletionResultType]::ParameterName, 'Write all pages into DIR instead of showing one')
+            [CompletionResult]::new('--install-dir', '--install-dir', [CompletionResultType]::ParameterName, 'Write all pages into DIR (its parent must exist) instead of showing one')
+            [CompletionResult]::new('--install', '--install', [CompletionResultType]::ParameterName, 'Install all pages into your own man directory ($XDG_DATA_HOME/man, default ~/.local/share/man) and check that `man ee` finds them')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
             break

@@ -47,7 +47,7 @@ set edit:completion:arg-completer[ee] = {|@words|
             cand --stuck-pattern 'Compare only the part of each line that RE extracts (first group, else whole match)'
             cand --progress-pattern 'Stuck when the counter RE extracts does not change for N lines (N from --max-repeat, default 100)'
             cand --kill-after 'After SIGTERM, wait this long before SIGKILL'
-            cand --pty 'Give the child a pseudo-terminal for its output (auto: always, except when stdout is neither a terminal nor a pipe/file)'
+            cand --pty 'Give the child pseudo-terminals for its output (auto: in ee run, on each stream whose destination is a terminal, as for the bare command; otherwise on both)'
             cand --color 'Highlight matches and keep the child''s colour escapes (auto: only on a terminal, and no highlights with NO_COLOR; ee run highlights only with always)'
             cand --fd 'Give the child an extra pipe as descriptor N (>= 3) and watch it too (repeatable)'
             cand --fd-pattern 'Use PAT (instead of the main pattern) for descriptor N (repeatable)'
@@ -58,7 +58,7 @@ set edit:completion:arg-completer[ee] = {|@words|
             cand --transition-states 'States in order, ''A>B>C'' (regexes): stuck (exit 2) when a state goes backwards'
             cand --pid-file 'Write the child''s PID (and process group) to PATH when detaching'
             cand --file-prefix 'Log file prefix P (implies --log) [default: DIR/ee-PROGRAM-PID]'
-            cand --log-dir 'Directory for log files (implies --log) [default: $TMPDIR or /tmp]'
+            cand --log-dir 'Directory for log files, created (mode 0700) when missing (implies --log) [default: a private directory under the user''s state directory]'
             cand --list-profiles 'List the pattern profiles (as ''ee profile list'')'
             cand -i 'Case-insensitive matching'
             cand --ignore-case 'Case-insensitive matching'
@@ -109,6 +109,7 @@ set edit:completion:arg-completer[ee] = {|@words|
             cand telemetry 'Inspect and maintain the telemetry database'
             cand feedback 'Correct a learned judgement about a run'
             cand profile 'List and show pattern profiles (built-in and user)'
+            cand team 'Share what was learned with a team through PostgreSQL'
             cand completions 'Print a shell completion script'
             cand man 'Print or install the man pages'
         }
@@ -141,7 +142,7 @@ set edit:completion:arg-completer[ee] = {|@words|
             cand --stuck-pattern 'Compare only the part of each line that RE extracts (first group, else whole match)'
             cand --progress-pattern 'Stuck when the counter RE extracts does not change for N lines (N from --max-repeat, default 100)'
             cand --kill-after 'After SIGTERM, wait this long before SIGKILL'
-            cand --pty 'Give the child a pseudo-terminal for its output (auto: always, except when stdout is neither a terminal nor a pipe/file)'
+            cand --pty 'Give the child pseudo-terminals for its output (auto: in ee run, on each stream whose destination is a terminal, as for the bare command; otherwise on both)'
             cand --color 'Highlight matches and keep the child''s colour escapes (auto: only on a terminal, and no highlights with NO_COLOR; ee run highlights only with always)'
             cand --fd 'Give the child an extra pipe as descriptor N (>= 3) and watch it too (repeatable)'
             cand --fd-pattern 'Use PAT (instead of the main pattern) for descriptor N (repeatable)'
@@ -152,7 +153,7 @@ set edit:completion:arg-completer[ee] = {|@words|
             cand --transition-states 'States in order, ''A>B>C'' (regexes): stuck (exit 2) when a state goes backwards'
             cand --pid-file 'Write the child''s PID (and process group) to PATH when detaching'
             cand --file-prefix 'Log file prefix P (implies --log) [default: DIR/ee-PROGRAM-PID]'
-            cand --log-dir 'Directory for log files (implies --log) [default: $TMPDIR or /tmp]'
+            cand --log-dir 'Directory for log files, created (mode 0700) when missing (implies --log) [default: a private directory under the user''s state directory]'
             cand --no-learn 'Apply no learned pattern or timeout'
             cand --dry-run 'Print what would be applied and why, without running'
             cand -i 'Case-insensitive matching'
@@ -299,12 +300,49 @@ set edit:completion:arg-completer[ee] = {|@words|
             cand -h 'Print help'
             cand --help 'Print help'
         }
+        &'ee;team'= {
+            cand -h 'Print help'
+            cand --help 'Print help'
+            cand connect 'Store the team database URL (never its password) after checking it'
+            cand disconnect 'Forget the team database and stop using the team''s knowledge'
+            cand status 'Server, last push and pull, backlog and the last error'
+            cand init 'Create or upgrade the team schema and roles (run once, as the database owner)'
+            cand preview 'Print exactly what the next push would send, as JSON'
+            cand sync 'Push new evidence, then pull the team''s knowledge'
+        }
+        &'ee;team;connect'= {
+            cand --share-runs 'Also share executions (redacted command lines, status, duration)'
+            cand --no-check 'Store the URL without connecting first'
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'ee;team;disconnect'= {
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'ee;team;status'= {
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'ee;team;init'= {
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'ee;team;preview'= {
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
+        &'ee;team;sync'= {
+            cand -h 'Print help'
+            cand --help 'Print help'
+        }
         &'ee;completions'= {
             cand -h 'Print help'
             cand --help 'Print help'
         }
         &'ee;man'= {
-            cand --install-dir 'Write all pages into DIR instead of showing one'
+            cand --install-dir 'Write all pages into DIR (its parent must exist) instead of showing one'
+            cand --install 'Install all pages into your own man directory ($XDG_DATA_HOME/man, default ~/.local/share/man) and check that `man ee` finds them'
             cand -h 'Print help'
             cand --help 'Print help'
         }

@@ -42,7 +42,7 @@ module completions {
     --stuck-pattern: string   # Compare only the part of each line that RE extracts (first group, else whole match)
     --progress-pattern: string # Stuck when the counter RE extracts does not change for N lines (N from --max-repeat, default 100)
     --kill-after: string      # After SIGTERM, wait this long before SIGKILL
-    --pty: string@"nu-complete ee pty" # Give the child a pseudo-terminal for its output (auto: always, except when stdout is neither a terminal nor a pipe/file)
+    --pty: string@"nu-complete ee pty" # Give the child pseudo-terminals for its output (auto: in ee run, on each stream whose destination is a terminal, as for the bare command; otherwise on both)
     --color: string@"nu-complete ee color" # Highlight matches and keep the child's colour escapes (auto: only on a terminal, and no highlights with NO_COLOR; ee run highlights only with always)
     --line-number(-n)         # Prefix passed-through lines with their line number (per stream in command mode)
     --quiet(-q)               # Silence ee's own messages (not the child's output)
@@ -64,7 +64,7 @@ module completions {
     --detach-on-timeout       # On a timeout, detach (exit 4) instead of stopping the child
     --log(-l)                 # Log the complete output to files (PREFIX.log, PREFIX.err.log, PREFIX.fdN.log)
     --file-prefix: string     # Log file prefix P (implies --log) [default: DIR/ee-PROGRAM-PID]
-    --log-dir: path           # Directory for log files (implies --log) [default: $TMPDIR or /tmp]
+    --log-dir: path           # Directory for log files, created (mode 0700) when missing (implies --log) [default: a private directory under the user's state directory]
     --append(-a)              # Append to the log files instead of truncating them
     --gzip(-z)                # Compress the log files with gzip (.gz)
     --decompress(-Z)          # Pipe mode: decompress gzip, bzip2 or xz input, recognised by its magic bytes
@@ -118,7 +118,7 @@ module completions {
     --stuck-pattern: string   # Compare only the part of each line that RE extracts (first group, else whole match)
     --progress-pattern: string # Stuck when the counter RE extracts does not change for N lines (N from --max-repeat, default 100)
     --kill-after: string      # After SIGTERM, wait this long before SIGKILL
-    --pty: string@"nu-complete ee run pty" # Give the child a pseudo-terminal for its output (auto: always, except when stdout is neither a terminal nor a pipe/file)
+    --pty: string@"nu-complete ee run pty" # Give the child pseudo-terminals for its output (auto: in ee run, on each stream whose destination is a terminal, as for the bare command; otherwise on both)
     --color: string@"nu-complete ee run color" # Highlight matches and keep the child's colour escapes (auto: only on a terminal, and no highlights with NO_COLOR; ee run highlights only with always)
     --line-number(-n)         # Prefix passed-through lines with their line number (per stream in command mode)
     --quiet(-q)               # Silence ee's own messages (not the child's output)
@@ -140,7 +140,7 @@ module completions {
     --detach-on-timeout       # On a timeout, detach (exit 4) instead of stopping the child
     --log(-l)                 # Log the complete output to files (PREFIX.log, PREFIX.err.log, PREFIX.fdN.log)
     --file-prefix: string     # Log file prefix P (implies --log) [default: DIR/ee-PROGRAM-PID]
-    --log-dir: path           # Directory for log files (implies --log) [default: $TMPDIR or /tmp]
+    --log-dir: path           # Directory for log files, created (mode 0700) when missing (implies --log) [default: a private directory under the user's state directory]
     --append(-a)              # Append to the log files instead of truncating them
     --gzip(-z)                # Compress the log files with gzip (.gz)
     --decompress(-Z)          # Pipe mode: decompress gzip, bzip2 or xz input, recognised by its magic bytes
@@ -275,6 +275,45 @@ module completions {
     name: string
   ]
 
+  # Share what was learned with a team through PostgreSQL
+  export extern "ee team" [
+    --help(-h)                # Print help
+  ]
+
+  # Store the team database URL (never its password) after checking it
+  export extern "ee team connect" [
+    --share-runs              # Also share executions (redacted command lines, status, duration)
+    --no-check                # Store the URL without connecting first
+    --help(-h)                # Print help
+    url: string               # postgres://user@host:port/db?sslmode=require
+  ]
+
+  # Forget the team database and stop using the team's knowledge
+  export extern "ee team disconnect" [
+    --help(-h)                # Print help
+  ]
+
+  # Server, last push and pull, backlog and the last error
+  export extern "ee team status" [
+    --help(-h)                # Print help
+  ]
+
+  # Create or upgrade the team schema and roles (run once, as the database owner)
+  export extern "ee team init" [
+    --help(-h)                # Print help
+    url?: string              # The database URL (default: the connected one)
+  ]
+
+  # Print exactly what the next push would send, as JSON
+  export extern "ee team preview" [
+    --help(-h)                # Print help
+  ]
+
+  # Push new evidence, then pull the team's knowledge
+  export extern "ee team sync" [
+    --help(-h)                # Print help
+  ]
+
   def "nu-complete ee completions shell" [] {
     [ "bash" "zsh" "fish" "elvish" "powershell" "nushell" ]
   }
@@ -287,7 +326,8 @@ module completions {
 
   # Print or install the man pages
   export extern "ee man" [
-    --install-dir: directory  # Write all pages into DIR instead of showing one
+    --install                 # Install all pages into your own man directory ($XDG_DATA_HOME/man, default ~/.local/share/man) and check that `man ee` finds them
+    --install-dir: directory  # Write all pages into DIR (its parent must exist) instead of showing one
     --help(-h)                # Print help
     page?: string             # The subcommand whose page to show
   ]
