@@ -367,7 +367,7 @@ pub fn suggest(
     } else {
         render_runtimes(&r, Style::for_stdout())
     };
-    let _ = crate::printer::write_all(1, out.as_bytes());
+    crate::output::write_bytes(out.as_bytes());
     Ok(0)
 }
 
@@ -389,7 +389,7 @@ pub fn stats(json: bool) -> crate::cmd::CmdResult {
     } else {
         render_activity(&a, Style::for_stdout())
     };
-    let _ = crate::printer::write_all(1, out.as_bytes());
+    crate::output::write_bytes(out.as_bytes());
     Ok(0)
 }
 

@@ -51,17 +51,9 @@ const RESERVED: &[&str] = &[
 /// zsh's `TRAP*` signal functions and `zle-*` special widgets, fish's `fish_*` event functions.
 const RESERVED_PREFIXES: &[&str] = &["_", "TRAP", "zle-", "fish_"];
 
-/// `s` with control characters written as escapes (`\n`, `\x1b`), for error messages.
+/// Control characters made visible (one helper for all of ee: `crate::escape`).
 pub fn escape_controls(s: &str) -> String {
-    s.chars()
-        .flat_map(|c| -> Vec<char> {
-            if c.is_control() {
-                c.escape_default().collect()
-            } else {
-                vec![c]
-            }
-        })
-        .collect()
+    crate::escape::escape(s).into_owned()
 }
 
 /// One route: a program, optionally restricted to one leading subcommand.

@@ -801,3 +801,47 @@ fn machines_syncing_concurrently_end_with_exact_sums() {
         runs
     );
 }
+
+/// Run `ee` as machine `m` with stdout a pipe whose reader is already gone.
+fn closed_stdout(mut c: Command) -> Output {
+    let (r, w) = nix::unistd::pipe().unwrap();
+    drop(r);
+    c.stdout(Stdio::from(w)).stderr(Stdio::piped());
+    c.output().unwrap()
+}
+
+/// The team subcommands that need a server (`tests/output.rs` covers the others, and names these
+/// as covered here): with the reader of stdout gone they end quietly with 141, like the rest.
+#[test]
+fn team_commands_end_quietly_with_141_on_a_closed_stdout() {
+    let Some(db) = TeamDb::new() else { return };
+    let fresh = unique("eet");
+    db.admin()
+        .batch_execute(&format!("CREATE DATABASE {fresh}"))
+        .unwrap();
+    let init_url = db.admin_url().replace(&db.name, &fresh);
+    let mut c = ee_plain();
+    c.args(["team", "init", &init_url]);
+    let o = closed_stdout(c);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(141), "team init: {err}");
+    assert!(!err.contains("panicked"), "{err}");
+
+    let (_, pw, url) = db.member();
+    let m = Machine::new("m", REMOTE, &url, &pw);
+    let mut c = m.ee();
+    c.env("PGPASSWORD", &pw).args(["team", "connect", &url]);
+    let o = closed_stdout(c);
+    assert_eq!(o.status.code(), Some(141), "team connect: {}", stderr(&o));
+    let mut c = m.ee();
+    c.env("PGPASSWORD", &pw).args(["team", "sync"]);
+    let o = closed_stdout(c);
+    assert_eq!(o.status.code(), Some(141), "team sync: {}", stderr(&o));
+    let mut c = m.ee();
+    c.args(["team", "disconnect"]);
+    let o = closed_stdout(c);
+    assert_eq!(o.status.code(), Some(141), "team disconnect: {}", stderr(&o));
+    if let Ok(mut a) = Client::connect(&db.admin, NoTls) {
+        let _ = a.batch_execute(&format!("DROP DATABASE IF EXISTS {fresh} WITH (FORCE)"));
+    }
+}

@@ -33,13 +33,7 @@ fn now() -> f64 {
 }
 
 fn out(text: &str) -> CmdResult {
-    let mut o = std::io::stdout().lock();
-    if o.write_all(text.as_bytes())
-        .and_then(|_| o.flush())
-        .is_err()
-    {
-        return Ok(0);
-    }
+    crate::output::write_bytes(text.as_bytes());
     Ok(0)
 }
 

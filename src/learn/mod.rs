@@ -96,9 +96,14 @@ pub fn advise(conn: Option<&Connection>, ctx: &RunContext) -> Advice {
 /// judged run, the user's own first, then best first; else the fitting profile's (or, without a
 /// command, every profile's).
 pub fn complete_patterns(conn: Option<&Connection>, ctx: &RunContext) -> Vec<(String, String)> {
-    let k = knowledge(conn, ctx);
+    let mut k = knowledge(conn, ctx);
     let (profiles, _) = profiles::all();
     let fitting = profiles::for_command(&profiles, &ctx.argv);
+    if fitting.is_some() {
+        // The project type's patterns were learned for other commands (pytest's, for `cargo
+        // test` in a Python project): a profile that fits this command knows better.
+        k.patterns.retain(|p| !p.scope.starts_with("type:"));
+    }
     let a = rank::advise(&k, fitting.as_ref());
     // The user's own earlier patterns first (their vocabulary), then in rank order.
     let mut ranked: Vec<&rank::Ranked> = a.ranked.iter().filter(|r| r.tp + r.fp > 0).collect();
