@@ -168,6 +168,11 @@ pub fn run_exit_code(o: &Outcome) -> i32 {
     if o.detached {
         return EXIT_DETACHED;
     }
+    // Output the child wrote that could not be delivered: the bare command would have had
+    // SIGPIPE on that write, whether or not it had exited by the time ee found the pipe closed.
+    if o.reason == Reason::OutputClosed {
+        return 141;
+    }
     if let (false, Some(c)) = (o.stopped_early, child) {
         return c.shell_code();
     }
