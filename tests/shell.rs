@@ -916,7 +916,7 @@ fn routes_refuse_control_characters_with_one_escaped_line() {
         .unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(!err.contains('\x1b') && !err.contains('\x07'), "{err:?}");
-    assert!(err.contains(r"evil\u{1b}]0;pwned\u{7}name"), "{err}");
+    assert!(err.contains(r"evil\e]0;pwned\aname"), "{err}");
 }
 
 /// Whatever gets routed (here a hook's special function, loaded past ee's validation), the hook
