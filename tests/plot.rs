@@ -38,16 +38,44 @@ impl Db {
             .current_dir(self.dir.path());
     }
 
-    /// A database with four weeks of runs of a dozen commands, the same every time.
+    /// The project `make` runs in: a directory with a Makefile.
+    fn project(&self) -> PathBuf {
+        self.dir.path().join("app")
+    }
+
+    /// A database with four weeks of runs of a dozen commands, the same every time; `make`'s
+    /// normal runs in [`Db::project`] taught ee its hang limit there.
     fn fixed() -> Db {
         let db = Db {
             dir: tempfile::tempdir().unwrap(),
         };
-        // ee creates the schema; then its one row is replaced by the fixed ones.
+        std::fs::create_dir(db.project()).unwrap();
+        std::fs::write(db.project().join("Makefile"), "all:\n\t@true\n").unwrap();
+        // A `make` of our own, so the test needs no build tools: a command's identity is its
+        // words, not the program found.
+        let bin = db.dir.path().join("bin");
+        std::fs::create_dir(&bin).unwrap();
+        std::fs::write(bin.join("make"), "#!/bin/sh\nexit 0\n").unwrap();
+        std::fs::set_permissions(
+            bin.join("make"),
+            std::os::unix::fs::PermissionsExt::from_mode(0o755),
+        )
+        .unwrap();
+        let path = std::env::join_paths(
+            std::iter::once(bin).chain(std::env::split_paths(&std::env::var_os("PATH").unwrap())),
+        )
+        .unwrap();
+        // A real `ee -- make` in the project creates the schema and records the run through the
+        // learning path, which names the narrow scope (project root and command identity) and
+        // keeps its normal runtimes. Its timing is not reproducible, so its executions row is
+        // then replaced by the fixed ones, and the scope's runtimes by those of the fixed
+        // history's normal `make` runs, as that path would have kept them.
         let mut c = Command::cargo_bin("ee").unwrap();
         db.env(&mut c);
         c.env_remove("EARLYEXIT_NO_TELEMETRY")
-            .args(["--", "true"])
+            .current_dir(db.project())
+            .env("PATH", path)
+            .args(["--", "make"])
             .assert()
             .success();
         let conn = rusqlite::Connection::open(db.path()).unwrap();
@@ -116,37 +144,77 @@ impl Db {
                 .unwrap();
             }
         }
-        // What `make`'s normal runs taught, carried in through the documented import (the way a
-        // team shares it), so `ee suggest` has a hang limit to mark.
-        let mut q = conn
-            .prepare("SELECT total_s FROM executions WHERE command_key = 'make' AND stopped_early = 0 AND child_exit = 0")
+        // What the learning path keeps for the narrow scope: the newest normal runtimes (at
+        // most 20, oldest first), and the scope's counts and runtime statistics.
+        let scope: String = conn
+            .query_row(
+                "SELECT scope FROM learn_runtimes WHERE scope LIKE 'run:%' AND scope LIKE '%make'",
+                [],
+                |r| r.get(0),
+            )
             .unwrap();
-        let ts: Vec<f64> = q
-            .query_map([], |r| r.get(0))
-            .unwrap()
-            .map(Result::unwrap)
-            .collect();
-        drop(q);
+        // Runtimes of `make`'s runs that ended by themselves, passed (`= 0`) or failed (`!= 0`),
+        // oldest first.
+        let times = |exit: &str| -> Vec<f64> {
+            let sql = format!(
+                "SELECT total_s FROM executions WHERE command_key = 'make' AND stopped_early = 0 \
+                 AND child_exit {exit} ORDER BY started_at"
+            );
+            let mut q = conn.prepare(&sql).unwrap();
+            let v = q
+                .query_map([], |r| r.get(0))
+                .unwrap()
+                .map(Result::unwrap)
+                .collect();
+            v
+        };
+        // Count, mean and sum of squared deviations.
+        let welford = |ts: &[f64]| {
+            let n = ts.len() as f64;
+            let mean = ts.iter().sum::<f64>() / n;
+            let m2: f64 = ts.iter().map(|t| (t - mean) * (t - mean)).sum();
+            (ts.len() as i64, mean, m2)
+        };
+        let (ok, failed) = (times("= 0"), times("!= 0"));
+        let recent = &ok[ok.len().saturating_sub(20)..];
+        let updated = conn
+            .execute(
+                "UPDATE learn_runtimes SET samples = ?2 WHERE scope = ?1",
+                rusqlite::params![scope, serde_json::to_string(recent).unwrap()],
+            )
+            .unwrap();
+        assert_eq!(updated, 1);
+        let stopped: i64 = conn
+            .query_row(
+                "SELECT count(*) FROM executions WHERE command_key = 'make' AND stopped_early = 1",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        let (ok_n, ok_mean, ok_m2) = welford(&ok);
+        let (fail_n, fail_mean, fail_m2) = welford(&failed);
+        let updated = conn
+            .execute(
+                "UPDATE learn_scopes SET runs = ?2, judged = ?3, failed = ?4, stopped = ?5, \
+                 ok_n = ?6, ok_mean = ?7, ok_m2 = ?8, fail_n = ?9, fail_mean = ?10, \
+                 fail_m2 = ?11 WHERE scope = ?1",
+                rusqlite::params![
+                    scope,
+                    ok_n + fail_n + stopped,
+                    ok_n + fail_n,
+                    fail_n,
+                    stopped,
+                    ok_n,
+                    ok_mean,
+                    ok_m2,
+                    fail_n,
+                    fail_mean,
+                    fail_m2
+                ],
+            )
+            .unwrap();
+        assert_eq!(updated, 1);
         drop(conn);
-        let n = ts.len() as f64;
-        let mean = ts.iter().sum::<f64>() / n;
-        let m2: f64 = ts.iter().map(|t| (t - mean) * (t - mean)).sum();
-        let zero = serde_json::json!({"n": 0, "mean": 0.0, "m2": 0.0});
-        let doc = serde_json::json!({
-            "format": "earlyexit-learned", "version": 1, "patterns": [], "pins": [],
-            "scopes": [{
-                "scope": "cmd:make", "runs": ts.len(), "judged": ts.len(), "failed": 0,
-                "stopped": 0, "ok": {"n": ts.len(), "mean": mean, "m2": m2},
-                "fail": zero, "gap": zero, "burst": zero,
-            }],
-        });
-        let file = db.dir.path().join("learned.json");
-        std::fs::write(&file, doc.to_string()).unwrap();
-        db.ee()
-            .args(["telemetry", "import-learned"])
-            .arg(&file)
-            .assert()
-            .success();
         db
     }
 }
@@ -182,6 +250,8 @@ fn screen(db: &Db, width: u16, lang: &str, args: &str, done: &str, escapes: bool
         "/dev/null",
         "new-session",
         "-d",
+        "-c",
+        &db.project().to_string_lossy(),
         "-x",
         &w,
         "-y",
@@ -316,8 +386,31 @@ fn suggest_plot_screens() {
             false,
         );
         assert!(widest(&got) <= w as usize, "{got}");
+        assert!(got.contains("◀ hang limit"), "{got}");
         compare(&format!("suggest-{w}.txt"), &got);
     }
+    // The limit marked is the one `ee suggest` reports, and applies, for this project and command.
+    let json = |dir: &Path, args: &[&str]| -> serde_json::Value {
+        let o = db.ee().current_dir(dir).args(args).output().unwrap();
+        assert!(o.status.success(), "{o:?}");
+        serde_json::from_slice(&o.stdout).unwrap()
+    };
+    let advice = json(&db.project(), &["suggest", "--json", "--", "make"]);
+    let limit = advice["timeout"]["seconds"].as_f64().unwrap();
+    assert_eq!(advice["timeout"]["applied"], true, "{advice}");
+    assert_eq!(advice["timeout"]["samples"], 20, "{advice}");
+    let plotted = json(
+        &db.project(),
+        &["suggest", "--plot", "--json", "--", "make"],
+    );
+    assert_eq!(plotted["hang_limit_s"].as_f64(), Some(limit), "{plotted}");
+    assert_eq!(plotted["hang_limit_applied"], true, "{plotted}");
+    // Elsewhere (another project root) nothing was learned for `make`: no limit to mark.
+    let elsewhere = json(
+        db.dir.path(),
+        &["suggest", "--plot", "--json", "--", "make"],
+    );
+    assert!(elsewhere["hang_limit_s"].is_null(), "{elsewhere}");
 }
 
 #[test]

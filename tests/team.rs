@@ -840,7 +840,12 @@ fn team_commands_end_quietly_with_141_on_a_closed_stdout() {
     let mut c = m.ee();
     c.args(["team", "disconnect"]);
     let o = closed_stdout(c);
-    assert_eq!(o.status.code(), Some(141), "team disconnect: {}", stderr(&o));
+    assert_eq!(
+        o.status.code(),
+        Some(141),
+        "team disconnect: {}",
+        stderr(&o)
+    );
     if let Ok(mut a) = Client::connect(&db.admin, NoTls) {
         let _ = a.batch_execute(&format!("DROP DATABASE IF EXISTS {fresh} WITH (FORCE)"));
     }
