@@ -161,7 +161,8 @@ fn export(format: ExportFormat) -> CmdResult {
     }
     let s = open()?;
     let mut w = crate::output::writer();
-    match report::export(s.conn(), format, &mut w).and_then(|_| w.flush().map_err(ExportError::Io)) {
+    match report::export(s.conn(), format, &mut w).and_then(|_| w.flush().map_err(ExportError::Io))
+    {
         Ok(_) => Ok(0),
         // Only writing to stdout fails with Io: the writer recorded it, and `output::finish`
         // ends with 141 (closed) or one line and status 1 (a full disk).
