@@ -296,6 +296,20 @@ fn fresh_ci_runner_stops_the_failure_two_machines_confirmed() {
 
     bob.sync_ok();
     assert_eq!(server_tp(&db, "^FAILED"), 6);
+    // The narrow scope travels without its local root: no path on the server.
+    let paths = db.i64s(
+        "SELECT count(*)::bigint FROM earlyexit.evidence WHERE scope LIKE 'run:%' OR scope LIKE '%/tmp/%' OR scope LIKE '%/src/widget%'",
+    );
+    assert_eq!(paths[0], 0);
+    let narrow = db.i64s(
+        "SELECT coalesce(sum(tp), 0)::bigint FROM earlyexit.evidence WHERE scope = 'id:suite.sh' AND pattern = '^FAILED' \
+         UNION ALL SELECT coalesce(sum(tn), 0)::bigint FROM earlyexit.evidence WHERE scope = 'id:suite.sh' AND pattern = '^FAILED'",
+    );
+    assert_eq!(
+        narrow,
+        vec![6, 2],
+        "tp and clean passing runs of the narrow scope"
+    );
 
     // A fresh runner: one sync, then its very first run stops the known failure.
     let runner = Machine::new(
