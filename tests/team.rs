@@ -277,8 +277,9 @@ fn fresh_ci_runner_stops_the_failure_two_machines_confirmed() {
     // Same repository, other spelling of its URL, other path.
     let bob = Machine::new("bob", "https://github.com/acme/widget", &burl, &bpw);
     for m in [&alice, &bob] {
+        // Failures whose error line comes a second before their end: a stop saves that second.
         for _ in 0..3 {
-            let (o, _) = m.suite(true, "0");
+            let (o, _) = m.suite(true, "1");
             assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
         }
         let (o, _) = m.suite(false, "0");
@@ -295,6 +296,20 @@ fn fresh_ci_runner_stops_the_failure_two_machines_confirmed() {
 
     bob.sync_ok();
     assert_eq!(server_tp(&db, "^FAILED"), 6);
+    // The narrow scope travels without its local root: no path on the server.
+    let paths = db.i64s(
+        "SELECT count(*)::bigint FROM earlyexit.evidence WHERE scope LIKE 'run:%' OR scope LIKE '%/tmp/%' OR scope LIKE '%/src/widget%'",
+    );
+    assert_eq!(paths[0], 0);
+    let narrow = db.i64s(
+        "SELECT coalesce(sum(tp), 0)::bigint FROM earlyexit.evidence WHERE scope = 'id:suite.sh' AND pattern = '^FAILED' \
+         UNION ALL SELECT coalesce(sum(tn), 0)::bigint FROM earlyexit.evidence WHERE scope = 'id:suite.sh' AND pattern = '^FAILED'",
+    );
+    assert_eq!(
+        narrow,
+        vec![6, 2],
+        "tp and clean passing runs of the narrow scope"
+    );
 
     // A fresh runner: one sync, then its very first run stops the known failure.
     let runner = Machine::new(
@@ -352,7 +367,12 @@ fn fresh_ci_runner_stops_the_failure_two_machines_confirmed() {
         .unwrap();
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     let ranked = v["ranked"].as_array().unwrap();
-    let top = ranked.iter().find(|r| r["pattern"] == "^FAILED").unwrap();
+    // The pattern that stopped run 1 (the team's confirmed patterns tie; ranking picks one).
+    let top = ranked
+        .iter()
+        .find(|r| r["fp"].as_u64() > Some(0))
+        .unwrap_or_else(|| panic!("no pattern called false: {ranked:?}"));
+    assert_eq!(top["fp"], 1, "{top}");
     assert_eq!(top["applied"], false, "{top}");
     assert_eq!(
         top["tp"], 0,

@@ -382,10 +382,17 @@ fn sync_locked(store: &mut Store, s: &config::Settings, t: config::Target) -> Re
     let conn = store.conn();
     let mut client = server::connect(t, None).map_err(unreachable)?;
     trace(&mut t0, "connect");
-    if server::version(&mut client).map_err(unreachable)? == 0 {
+    let v = server::version(&mut client).map_err(unreachable)?;
+    if v == 0 {
         return Err(unreachable(
             "the database has no team schema: its owner runs ee team init".into(),
         ));
+    }
+    if v < server::NEEDED {
+        return Err(unreachable(format!(
+            "the team schema is at version {v}, this ee needs {}: its owner runs ee team init",
+            server::NEEDED
+        )));
     }
     server::claim(&mut client, &machine).map_err(unreachable)?;
     let fault = std::env::var("EARLYEXIT_TEAM_FAULT").unwrap_or_default();

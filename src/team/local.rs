@@ -20,14 +20,16 @@ use std::path::Path;
 
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
 
-/// Integer columns of an evidence row.
-pub const INTS: [&str; 13] = [
+/// Integer columns of an evidence row (`tn` and `checks`, the narrow scope's evidence of
+/// specificity and its shadow checks, came with server migration 3).
+pub const INTS: [&str; 16] = [
     "tp", "fp", "fneg", "uses", "runs", "judged", "failed", "stopped", "pinned", "ok_n", "fail_n",
-    "gap_n", "burst_n",
+    "gap_n", "burst_n", "tn", "checks", "lead_n",
 ];
-/// Real columns: Σx and Σx² of the four runtime kinds.
-pub const FLOATS: [&str; 8] = [
-    "ok_s1", "ok_s2", "fail_s1", "fail_s2", "gap_s1", "gap_s2", "burst_s1", "burst_s2",
+/// Real columns: Σx and Σx² of the four runtime kinds, and Σ of the narrow scope's leads (how
+/// long before the end of failed runs a pattern matched: what a stop would have saved).
+pub const FLOATS: [&str; 9] = [
+    "ok_s1", "ok_s2", "fail_s1", "fail_s2", "gap_s1", "gap_s2", "burst_s1", "burst_s2", "lead_s1",
 ];
 /// Indexes into [`Ev::ints`].
 pub const TP: usize = 0;
@@ -36,7 +38,31 @@ pub const FNEG: usize = 2;
 pub const USES: usize = 3;
 pub const RUNS: usize = 4;
 pub const PINNED: usize = 8;
+pub const TN: usize = 13;
+pub const CHECKS: usize = 14;
+pub const LEAD_N: usize = 15;
+/// Index into [`Ev::floats`].
+pub const LEAD_S1: usize = 8;
 
+/// The portable form of the narrow scope: `id:<command identity>`. The local narrow scope
+/// `run:<project root>\t<identity>` names an absolute path of this machine; the project is
+/// already the row's `project` column, so the root is dropped before anything is pushed.
+pub const PORTABLE: &str = "id:";
+
+/// The portable scope of a narrow scope and the root it names; `None` for other scopes, and for
+/// identities naming an absolute path (local paths never travel).
+pub fn portable(scope: &str) -> Option<(&str, String)> {
+    let (root, ident) = scope.strip_prefix("run:")?.split_once('\t')?;
+    if root.is_empty()
+        || ident.is_empty()
+        || ident
+            .split_whitespace()
+            .any(|w| w.starts_with('/') || w.contains("=/"))
+    {
+        return None;
+    }
+    Some((root, format!("{PORTABLE}{ident}")))
+}
 /// One evidence row: a scope (`pattern` empty) or a pattern in a scope, of one project.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Ev {
@@ -44,8 +70,8 @@ pub struct Ev {
     pub scope: String,
     pub pattern: String,
     pub source: String,
-    pub ints: [i64; 13],
-    pub floats: [f64; 8],
+    pub ints: [i64; 16],
+    pub floats: [f64; 9],
 }
 
 type Key = (String, String, String);
@@ -151,7 +177,28 @@ pub fn ensure(conn: &Connection) -> rusqlite::Result<()> {
         ev_table("team_outbox", "seq INTEGER NOT NULL,", false),
         ev_table("team_cache", "", true),
     );
-    conn.execute_batch(&sql)
+    conn.execute_batch(&sql)?;
+    // Tables made before the narrow evidence travelled: add its columns (additive).
+    for t in ["team_pushed", "team_outbox", "team_cache"] {
+        for (c, ty) in [
+            ("tn", "INTEGER"),
+            ("checks", "INTEGER"),
+            ("lead_n", "INTEGER"),
+            ("lead_s1", "REAL"),
+        ] {
+            let has: bool = conn.query_row(
+                &format!("SELECT count(*) > 0 FROM pragma_table_info('{t}') WHERE name = '{c}'"),
+                [],
+                |r| r.get(0),
+            )?;
+            if !has {
+                conn.execute_batch(&format!(
+                    "ALTER TABLE {t} ADD COLUMN {c} {ty} NOT NULL DEFAULT 0"
+                ))?;
+            }
+        }
+    }
+    Ok(())
 }
 
 pub fn state_get(conn: &Connection, key: &str) -> Option<String> {
@@ -281,10 +328,50 @@ pub fn update_paths(conn: &Connection, extra: &[&Path]) -> rusqlite::Result<()> 
     state_set(conn, "exec_watermark", &last.to_string())
 }
 
+/// Which project a scope's evidence belongs to, and the scope's name as pushed: wider scopes
+/// when all their runs happened in one project; the narrow scope by its root's project, in its
+/// portable form (see [`portable`]).
+struct Owners {
+    wide: HashMap<String, String>,
+    dirs: HashMap<String, String>,
+}
+
+impl Owners {
+    fn of(&mut self, conn: &Connection, scope: &str) -> Option<(String, String)> {
+        if let Some(p) = self.wide.get(scope) {
+            return Some((p.clone(), scope.to_string()));
+        }
+        let (root, id) = portable(scope)?;
+        let project = map_dir(conn, &mut self.dirs, root);
+        (!project.is_empty()).then_some((project, id))
+    }
+}
+
+/// Add `e` to `out` (two narrow scopes of one project and identity, as in two clones, sum).
+fn add_into(out: &mut BTreeMap<Key, Ev>, e: Ev) {
+    match out.get_mut(&e.key()) {
+        Some(o) => {
+            for i in 0..o.ints.len() {
+                o.ints[i] += e.ints[i];
+            }
+            for i in 0..o.floats.len() {
+                o.floats[i] += e.floats[i];
+            }
+            o.ints[PINNED] = o.ints[PINNED].min(1);
+        }
+        None => {
+            out.insert(e.key(), e);
+        }
+    }
+}
+
 /// This machine's current knowledge in additive form, for the scopes whose runs all happened in
-/// one project.
+/// one project, and for the narrow scopes (in portable form) of the projects they are rooted in.
 pub fn current(conn: &Connection) -> rusqlite::Result<BTreeMap<Key, Ev>> {
-    let mut owner: HashMap<String, String> = HashMap::new();
+    let mut owners = Owners {
+        wide: HashMap::new(),
+        dirs: HashMap::new(),
+    };
     {
         let mut st = conn.prepare(
             "SELECT scope, min(project), max(project) FROM team_scope_projects GROUP BY scope",
@@ -298,8 +385,13 @@ pub fn current(conn: &Connection) -> rusqlite::Result<BTreeMap<Key, Ev>> {
         })? {
             let (s, lo, hi) = r?;
             if lo == hi && !lo.is_empty() {
-                owner.insert(s, lo);
+                owners.wide.insert(s, lo);
             }
+        }
+        let mut st = conn.prepare("SELECT dir, project FROM team_paths")?;
+        for r in st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))? {
+            let (d, p): (String, String) = r?;
+            owners.dirs.insert(d, p);
         }
     }
     let mut out = BTreeMap::new();
@@ -310,11 +402,11 @@ pub fn current(conn: &Connection) -> rusqlite::Result<BTreeMap<Key, Ev>> {
     let mut rows = st.query([])?;
     while let Some(r) = rows.next()? {
         let scope: String = r.get(0)?;
-        let Some(project) = owner.get(&scope) else {
+        let Some((project, scope)) = owners.of(conn, &scope) else {
             continue;
         };
         let mut e = Ev {
-            project: project.clone(),
+            project,
             scope,
             ..Default::default()
         };
@@ -329,18 +421,18 @@ pub fn current(conn: &Connection) -> rusqlite::Result<BTreeMap<Key, Ev>> {
             e.floats[2 * k] = n as f64 * mean;
             e.floats[2 * k + 1] = m2 + n as f64 * mean * mean;
         }
-        out.insert(e.key(), e);
+        add_into(&mut out, e);
     }
     let mut st =
         conn.prepare("SELECT scope, pattern, source, tp, fp, fneg, uses FROM learn_patterns")?;
     let mut rows = st.query([])?;
     while let Some(r) = rows.next()? {
         let scope: String = r.get(0)?;
-        let Some(project) = owner.get(&scope) else {
+        let Some((project, scope)) = owners.of(conn, &scope) else {
             continue;
         };
         let mut e = Ev {
-            project: project.clone(),
+            project,
             scope,
             pattern: r.get(1)?,
             source: r.get(2)?,
@@ -349,7 +441,28 @@ pub fn current(conn: &Connection) -> rusqlite::Result<BTreeMap<Key, Ev>> {
         for i in 0..4 {
             e.ints[TP + i] = r.get(3 + i)?;
         }
-        out.insert(e.key(), e);
+        add_into(&mut out, e);
+    }
+    // The narrow scope's evidence of specificity and shadow checks, on its patterns' rows.
+    if let Ok(mut st) =
+        conn.prepare("SELECT scope, pattern, tn, checks, lead_n, lead_sum FROM learn_evidence WHERE scope LIKE 'run:%'")
+    {
+        let mut rows = st.query([])?;
+        while let Some(r) = rows.next()? {
+            let scope: String = r.get(0)?;
+            let pattern: String = r.get(1)?;
+            let Some((project, scope)) = owners.of(conn, &scope) else {
+                continue;
+            };
+            let key = (project, scope, pattern);
+            // Only for patterns with a row (and so a source) in the narrow scope.
+            if let Some(e) = out.get_mut(&key) {
+                e.ints[TN] += r.get::<_, i64>(2)?.max(0);
+                e.ints[CHECKS] += r.get::<_, i64>(3)?.max(0);
+                e.ints[LEAD_N] += r.get::<_, i64>(4)?.max(0);
+                e.floats[LEAD_S1] += r.get::<_, f64>(5)?.max(0.0);
+            }
+        }
     }
     if let Ok(mut st) =
         conn.prepare("SELECT scope, pattern FROM learn_pins WHERE pattern IS NOT NULL")
@@ -358,13 +471,13 @@ pub fn current(conn: &Connection) -> rusqlite::Result<BTreeMap<Key, Ev>> {
         while let Some(r) = rows.next()? {
             let scope: String = r.get(0)?;
             let pattern: String = r.get(1)?;
-            let Some(project) = owner.get(&scope) else {
+            let Some((project, scope)) = owners.of(conn, &scope) else {
                 continue;
             };
             let key = (project.clone(), scope.clone(), pattern.clone());
             out.entry(key)
                 .or_insert_with(|| Ev {
-                    project: project.clone(),
+                    project,
                     scope,
                     pattern,
                     source: "user".into(),

@@ -5,8 +5,12 @@
 //! Merging rules:
 //! - a run belongs to a project when its working directory (or a parent) was mapped by a sync;
 //!   team evidence of other projects is never used;
-//! - team pattern evidence (tp, fp, fn, uses) adds to this machine's, so the confirmation
-//!   threshold may be met by teammates' runs of the same project;
+//! - the narrow scope travels without its root, as `id:<command identity>` of the project; it is
+//!   mapped back onto this run's narrow scope (`run:<this machine's root>\t<identity>`);
+//! - team pattern evidence (tp, fp, fn, uses, and in the narrow scope the clean passing runs
+//!   watched and the shadow checks) adds to this machine's, so the confirmation threshold may be
+//!   met by teammates' runs of the same project and command; a teammate's false positive
+//!   withdraws the pattern here too;
 //! - a pattern with a false positive here takes nothing from the team: local evidence of a
 //!   false positive always wins;
 //! - scope run counts and the post-match burst statistics add; runtimes of normal and failed
@@ -17,8 +21,8 @@ use std::path::Path;
 
 use rusqlite::Connection;
 
-use super::local::{ev_from_row, Ev, FNEG, FP, RUNS, TP, USES};
-use crate::learn::aggregates::{Knowledge, PatternRow, ScopeRow};
+use super::local::{ev_from_row, Ev, CHECKS, FNEG, FP, LEAD_N, LEAD_S1, RUNS, TN, TP, USES};
+use crate::learn::aggregates::{Evidence, Knowledge, PatternRow, ScopeRow};
 use crate::learn::stats::Welford;
 
 fn welford(n: i64, s1: f64, s2: f64) -> Welford {
@@ -80,17 +84,34 @@ pub fn team_rows(conn: &Connection, cwd: &Path, scopes: &[String]) -> rusqlite::
 
 /// Add the team's evidence for `cwd`'s project to `k` (see the module doc for the rules).
 pub fn merge(conn: &Connection, cwd: &Path, k: &mut Knowledge) {
-    let Ok(rows) = team_rows(conn, cwd, &k.scopes) else {
+    // The narrow scope is asked for in its portable form, then named as here.
+    let narrow = k.narrow().map(str::to_string);
+    let portable = narrow
+        .as_deref()
+        .and_then(super::local::portable)
+        .map(|(_, p)| p);
+    let asked: Vec<String> = k
+        .scopes
+        .iter()
+        .filter(|s| Some(s.as_str()) != narrow.as_deref())
+        .cloned()
+        .chain(portable.clone())
+        .collect();
+    let Ok(rows) = team_rows(conn, cwd, &asked) else {
         return;
     };
-    for e in rows {
+    for mut e in rows {
         if super::validate::check(&e).is_err() {
             continue;
+        }
+        let is_narrow = portable.is_some() && Some(&e.scope) == portable.as_ref();
+        if is_narrow {
+            e.scope = narrow.clone().unwrap_or_default();
         }
         if e.pattern.is_empty() {
             add_scope(k, &e);
         } else {
-            add_pattern(k, &e);
+            add_pattern(k, &e, is_narrow);
         }
     }
 }
@@ -115,7 +136,32 @@ fn add_scope(k: &mut Knowledge, e: &Ev) {
     r.burst = merge_w(r.burst, welford(e.ints[12], e.floats[6], e.floats[7]));
 }
 
-fn add_pattern(k: &mut Knowledge, e: &Ev) {
+fn add_pattern(k: &mut Knowledge, e: &Ev, narrow: bool) {
+    if narrow {
+        // The narrow evidence, unless withdrawn here (checked below, before anything is added).
+        let withdrawn = k
+            .patterns
+            .iter()
+            .any(|p| p.scope == e.scope && p.pattern == e.pattern && p.counts.fp > 0);
+        if !withdrawn && (e.ints[TN] > 0 || e.ints[CHECKS] > 0 || e.ints[LEAD_N] > 0) {
+            let i = match k.evidence.iter().position(|x| x.pattern == e.pattern) {
+                Some(i) => i,
+                None => {
+                    k.evidence.push(Evidence {
+                        scope: e.scope.clone(),
+                        pattern: e.pattern.clone(),
+                        ..Default::default()
+                    });
+                    k.evidence.len() - 1
+                }
+            };
+            let x = &mut k.evidence[i];
+            x.tn += e.ints[TN] as u64;
+            x.checks += e.ints[CHECKS] as u64;
+            x.lead_n += e.ints[LEAD_N] as u64;
+            x.lead_sum += e.floats[LEAD_S1];
+        }
+    }
     match k
         .patterns
         .iter_mut()

@@ -21,7 +21,10 @@ use super::config::{Target, Tls};
 use super::local::{Ev, SharedRun, FLOATS, INTS};
 
 /// The schema, one migration per entry, applied in order; never edit an entry, append one.
-pub const MIGRATIONS: &[(i32, &str)] = &[(1, MIGRATION_1), (2, MIGRATION_2)];
+pub const MIGRATIONS: &[(i32, &str)] = &[(1, MIGRATION_1), (2, MIGRATION_2), (3, MIGRATION_3)];
+
+/// The schema version this ee pushes to (the last migration).
+pub const NEEDED: i32 = 3;
 
 const MIGRATION_1: &str = r#"
 DO $$ BEGIN
@@ -184,6 +187,58 @@ CREATE TRIGGER evidence_totals AFTER INSERT ON earlyexit.evidence
     REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION earlyexit.add_totals();
 CREATE OR REPLACE VIEW earlyexit.knowledge AS
     SELECT project, scope, pattern, source, tp, fp, fneg, uses, runs, judged, failed, stopped, pinned, ok_n, fail_n, gap_n, burst_n, ok_s1, ok_s2, fail_s1, fail_s2, gap_s1, gap_s2, burst_s1, burst_s2 FROM earlyexit.totals;
+"#;
+
+/// Migration 3: the narrow scope's evidence travels (`id:<command identity>` scopes): clean
+/// passing runs watched (`tn`), shadow checks (`checks`) and the leads of failed runs (`lead_n`,
+/// `lead_s1`), summed like the rest.
+const MIGRATION_3: &str = r#"
+ALTER TABLE earlyexit.evidence ADD COLUMN tn bigint NOT NULL DEFAULT 0,
+    ADD COLUMN checks bigint NOT NULL DEFAULT 0, ADD COLUMN lead_n bigint NOT NULL DEFAULT 0,
+    ADD COLUMN lead_s1 float8 NOT NULL DEFAULT 0;
+ALTER TABLE earlyexit.totals ADD COLUMN tn bigint NOT NULL DEFAULT 0,
+    ADD COLUMN checks bigint NOT NULL DEFAULT 0, ADD COLUMN lead_n bigint NOT NULL DEFAULT 0,
+    ADD COLUMN lead_s1 float8 NOT NULL DEFAULT 0;
+CREATE OR REPLACE FUNCTION earlyexit.add_totals() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $f$
+BEGIN
+    -- In key order, so that concurrent pushes lock shared rows in the same order.
+    INSERT INTO earlyexit.totals AS t (project, scope, pattern, source, tp, fp, fneg, uses, runs, judged, failed, stopped, pinned, ok_n, fail_n, gap_n, burst_n, ok_s1, ok_s2, fail_s1, fail_s2, gap_s1, gap_s2, burst_s1, burst_s2, tn, checks, lead_n, lead_s1)
+        SELECT project, scope, pattern, max(source), sum(tp)::bigint, sum(fp)::bigint, sum(fneg)::bigint, sum(uses)::bigint, sum(runs)::bigint, sum(judged)::bigint, sum(failed)::bigint, sum(stopped)::bigint, sum(pinned)::bigint, sum(ok_n)::bigint, sum(fail_n)::bigint, sum(gap_n)::bigint, sum(burst_n)::bigint, sum(ok_s1), sum(ok_s2), sum(fail_s1), sum(fail_s2), sum(gap_s1), sum(gap_s2), sum(burst_s1), sum(burst_s2), sum(tn)::bigint, sum(checks)::bigint,
+               sum(lead_n)::bigint, sum(lead_s1)
+        FROM new_rows GROUP BY project, scope, pattern ORDER BY project, scope, pattern
+    ON CONFLICT (project, scope, pattern) DO UPDATE SET
+            source = greatest(t.source, excluded.source),
+            tp = t.tp + excluded.tp,
+            fp = t.fp + excluded.fp,
+            fneg = t.fneg + excluded.fneg,
+            uses = t.uses + excluded.uses,
+            runs = t.runs + excluded.runs,
+            judged = t.judged + excluded.judged,
+            failed = t.failed + excluded.failed,
+            stopped = t.stopped + excluded.stopped,
+            pinned = t.pinned + excluded.pinned,
+            ok_n = t.ok_n + excluded.ok_n,
+            fail_n = t.fail_n + excluded.fail_n,
+            gap_n = t.gap_n + excluded.gap_n,
+            burst_n = t.burst_n + excluded.burst_n,
+            ok_s1 = t.ok_s1 + excluded.ok_s1,
+            ok_s2 = t.ok_s2 + excluded.ok_s2,
+            fail_s1 = t.fail_s1 + excluded.fail_s1,
+            fail_s2 = t.fail_s2 + excluded.fail_s2,
+            gap_s1 = t.gap_s1 + excluded.gap_s1,
+            gap_s2 = t.gap_s2 + excluded.gap_s2,
+            burst_s1 = t.burst_s1 + excluded.burst_s1,
+            burst_s2 = t.burst_s2 + excluded.burst_s2,
+            tn = t.tn + excluded.tn,
+            checks = t.checks + excluded.checks,
+            lead_n = t.lead_n + excluded.lead_n,
+            lead_s1 = t.lead_s1 + excluded.lead_s1;
+    RETURN NULL;
+END $f$;
+REVOKE ALL ON FUNCTION earlyexit.add_totals() FROM PUBLIC;
+CREATE OR REPLACE VIEW earlyexit.knowledge AS
+    SELECT project, scope, pattern, source, tp, fp, fneg, uses, runs, judged, failed, stopped, pinned, ok_n, fail_n, gap_n, burst_n, ok_s1, ok_s2, fail_s1, fail_s2, gap_s1, gap_s2, burst_s1, burst_s2, tn, checks, lead_n, lead_s1 FROM earlyexit.totals;
 "#;
 
 /// An error talking to the team database, as one line.

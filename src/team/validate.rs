@@ -75,7 +75,7 @@ fn texts(e: &Ev) -> Result<(), String> {
     if e.scope.len() > MAX_SCOPE || !clean(&e.scope) {
         return Err("scope too long or has control characters".into());
     }
-    if !["cmd:", "prog:", "type:"]
+    if !["cmd:", "prog:", "type:", super::local::PORTABLE]
         .iter()
         .any(|p| e.scope.starts_with(p))
     {
