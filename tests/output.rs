@@ -376,3 +376,25 @@ fn no_print_macros_in_the_sources() {
         bad.join("\n")
     );
 }
+
+/// `ee run` ends with 141 only when output could not be delivered. A command that writes nothing
+/// keeps its own status on a closed stdout, as it would bare (it never gets SIGPIPE): ee must
+/// not invent a 141 from the closed pipe alone. One that writes does get 141, even when it had
+/// already exited before ee found the pipe closed (the bare command would have had SIGPIPE).
+#[test]
+fn run_changes_the_status_on_a_closed_stdout_only_when_output_was_lost() {
+    let env = Env::new();
+    for code in ["0", "3"] {
+        let o = env.closed(&["run", "--", "sh", "-c", &format!("exit {code}")], None);
+        assert_eq!(
+            o.status.code(),
+            Some(code.parse().unwrap()),
+            "silent command, exit {code}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+    }
+    for _ in 0..5 {
+        let o = env.closed(&["run", "--", "sh", "-c", "echo hi; exit 3"], None);
+        assert_quiet_141("ee run -- echo; exit 3", &o);
+    }
+}
