@@ -91,36 +91,10 @@ pub fn stopped_for(job: Job, deadline: Option<Instant>, before: Instant) -> Opti
 
 /// The descendants of `root` (children first), from /proc.
 fn descendants(root: Pid) -> Vec<Pid> {
-    let me = getpid();
-    let mut parent_of: Vec<(Pid, Pid)> = Vec::new();
-    if let Ok(dir) = std::fs::read_dir("/proc") {
-        for e in dir.flatten() {
-            let Some(pid) = e.file_name().to_str().and_then(|s| s.parse::<i32>().ok()) else {
-                continue;
-            };
-            let Ok(stat) = std::fs::read_to_string(e.path().join("stat")) else {
-                continue;
-            };
-            // pid (comm) state ppid …: comm may hold spaces and parentheses.
-            let Some(rest) = stat.rfind(')').map(|i| &stat[i + 1..]) else {
-                continue;
-            };
-            if let Some(ppid) = rest.split_whitespace().nth(1).and_then(|s| s.parse().ok()) {
-                parent_of.push((Pid::from_raw(pid), Pid::from_raw(ppid)));
-            }
-        }
-    }
-    let mut out: Vec<Pid> = Vec::new();
-    let mut frontier = vec![root];
-    while let Some(p) = frontier.pop() {
-        for &(c, pp) in &parent_of {
-            if pp == p && c != me && c != root && !out.contains(&c) {
-                out.push(c);
-                frontier.push(c);
-            }
-        }
-    }
-    out
+    super::reaper::descendants_of(root)
+        .into_iter()
+        .map(|p| p.pid)
+        .collect()
 }
 
 #[cfg(test)]

@@ -516,6 +516,8 @@ pub fn watch_command(setup: &Setup) -> Result<Observed, SpawnError> {
     // ee itself decided the stop (timeout, match, stuck…), as opposed to passing on a signal or
     // a closed output: then every descendant ends, inside the group or not.
     let mut own_stop = false;
+    // The process group the child's stop signals reach (see `foreground::signal`).
+    let child_group = if job.shared() { getpgrp() } else { pid };
     let mut last_ws = ws;
 
     loop {
@@ -650,11 +652,10 @@ pub fn watch_command(setup: &Setup) -> Result<Observed, SpawnError> {
                 eng.policy.reason,
                 Some(Reason::Interrupted(_) | Reason::OutputClosed)
             );
-            // Descendants that left the group get SIGTERM now, except after an interrupt-like
-            // stop: it reaches the tool itself too (ee cannot tell it apart here), which must be
-            // left to print its failure summary; the sweep kills what is left at --kill-after.
-            if own_stop && !eng.policy.limits.interrupt_stop {
-                reaper::signal_all(Signal::SIGTERM);
+            // Descendants that left the group get SIGTERM now; those in it had `sig` (a tool
+            // stopped like Ctrl-C must be left to print its failure summary).
+            if own_stop {
+                reaper::signal_escaped(Signal::SIGTERM, child_group);
             }
             term_sent = Some(now);
             stopped_early = true;
@@ -663,7 +664,7 @@ pub fn watch_command(setup: &Setup) -> Result<Observed, SpawnError> {
             if now >= t + setup.kill_after {
                 foreground::signal(pid, job, Signal::SIGKILL);
                 if own_stop {
-                    reaper::signal_all(Signal::SIGKILL);
+                    reaper::signal_escaped(Signal::SIGKILL, child_group);
                 }
                 killed = true;
             }

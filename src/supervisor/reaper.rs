@@ -20,15 +20,21 @@ pub fn become_subreaper() {
     }
 }
 
-/// Every living process below ee, found from each process's parent in /proc.
+/// A living process, as /proc tells it.
+#[derive(Debug, Clone, Copy)]
+pub struct Proc {
+    pub pid: Pid,
+    pub ppid: Pid,
+    pub pgrp: Pid,
+}
+
+/// Every living process (not a zombie), from /proc (Linux only; elsewhere none).
 #[cfg(target_os = "linux")]
-fn descendants() -> Vec<Pid> {
-    use std::collections::HashMap;
-    let me = nix::unistd::getpid().as_raw();
-    let mut children: HashMap<i32, Vec<i32>> = HashMap::new();
+fn table() -> Vec<Proc> {
     let Ok(dir) = std::fs::read_dir("/proc") else {
         return Vec::new();
     };
+    let mut out = Vec::new();
     for e in dir.flatten() {
         let Some(pid) = e.file_name().to_str().and_then(|s| s.parse::<i32>().ok()) else {
             continue;
@@ -36,28 +42,20 @@ fn descendants() -> Vec<Pid> {
         let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
             continue;
         };
-        // "pid (comm) state ppid …": comm may hold spaces and parentheses.
+        // "pid (comm) state ppid pgrp …": comm may hold spaces and parentheses.
         let Some(after) = stat.rfind(')').map(|i| &stat[i + 1..]) else {
             continue;
         };
         let mut f = after.split_ascii_whitespace();
         let state = f.next();
-        let ppid = f.next().and_then(|p| p.parse::<i32>().ok());
-        if let (Some(st), Some(pp)) = (state, ppid) {
+        let mut num = || f.next().and_then(|p| p.parse::<i32>().ok());
+        if let (Some(st), Some(ppid), Some(pgrp)) = (state, num(), num()) {
             if st != "Z" && st != "X" {
-                children.entry(pp).or_default().push(pid);
-            }
-        }
-    }
-    let mut out = Vec::new();
-    let mut todo = vec![me];
-    while let Some(p) = todo.pop() {
-        if let Some(kids) = children.get(&p) {
-            for &k in kids {
-                if !out.contains(&Pid::from_raw(k)) {
-                    out.push(Pid::from_raw(k));
-                    todo.push(k);
-                }
+                out.push(Proc {
+                    pid: Pid::from_raw(pid),
+                    ppid: Pid::from_raw(ppid),
+                    pgrp: Pid::from_raw(pgrp),
+                });
             }
         }
     }
@@ -65,16 +63,45 @@ fn descendants() -> Vec<Pid> {
 }
 
 #[cfg(not(target_os = "linux"))]
-fn descendants() -> Vec<Pid> {
+fn table() -> Vec<Proc> {
     Vec::new()
 }
 
-/// Send `sig` to every descendant (the child's group is signalled separately).
-pub fn signal_all(sig: Signal) {
-    for p in descendants() {
-        let _ = nix::sys::signal::kill(p, sig);
+/// The living descendants of `root` (children first), never ee itself.
+pub fn descendants_of(root: Pid) -> Vec<Proc> {
+    let me = nix::unistd::getpid();
+    let table = table();
+    let mut out: Vec<Proc> = Vec::new();
+    let mut todo = vec![root];
+    while let Some(p) = todo.pop() {
+        for c in table.iter().filter(|c| c.ppid == p) {
+            if c.pid != me && c.pid != root && !out.iter().any(|o| o.pid == c.pid) {
+                out.push(*c);
+                todo.push(c.pid);
+            }
+        }
+    }
+    out
+}
+
+fn descendants() -> Vec<Pid> {
+    descendants_of(nix::unistd::getpid())
+        .into_iter()
+        .map(|p| p.pid)
+        .collect()
+}
+
+/// Send `sig` to every descendant outside the child's process group `group`: the group itself
+/// had the signal already (the child, and in a shared job its own descendants), and a tool
+/// stopped like Ctrl-C must get only that signal to print its failure summary.
+pub fn signal_escaped(sig: Signal, group: Pid) {
+    for p in descendants_of(nix::unistd::getpid()) {
+        if p.pgrp == group {
+            continue;
+        }
+        let _ = nix::sys::signal::kill(p.pid, sig);
         if sig == Signal::SIGTERM {
-            let _ = nix::sys::signal::kill(p, Signal::SIGCONT);
+            let _ = nix::sys::signal::kill(p.pid, Signal::SIGCONT);
         }
     }
 }
