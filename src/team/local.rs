@@ -38,10 +38,16 @@ pub const FNEG: usize = 2;
 pub const USES: usize = 3;
 pub const RUNS: usize = 4;
 pub const PINNED: usize = 8;
+/// The first of the four runtime counts (`ok_n`, `fail_n`, `gap_n`, `burst_n`).
+pub const OK_N: usize = 9;
+pub const GAP_N: usize = 11;
+pub const BURST_N: usize = 12;
 pub const TN: usize = 13;
 pub const CHECKS: usize = 14;
 pub const LEAD_N: usize = 15;
-/// Index into [`Ev::floats`].
+/// Indexes into [`Ev::floats`] (each runtime kind's Σx, its Σx² next to it).
+pub const GAP_S1: usize = 4;
+pub const BURST_S1: usize = 6;
 pub const LEAD_S1: usize = 8;
 
 /// The portable form of the narrow scope: `id:<command identity>`. The local narrow scope
@@ -431,7 +437,7 @@ pub fn current(conn: &Connection) -> rusqlite::Result<BTreeMap<Key, Ev>> {
             let n: i64 = r.get(5 + 3 * k)?;
             let mean: f64 = r.get(6 + 3 * k)?;
             let m2: f64 = r.get(7 + 3 * k)?;
-            e.ints[9 + k] = n;
+            e.ints[OK_N + k] = n;
             e.floats[2 * k] = n as f64 * mean;
             e.floats[2 * k + 1] = m2 + n as f64 * mean * mean;
         }
