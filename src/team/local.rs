@@ -38,10 +38,16 @@ pub const FNEG: usize = 2;
 pub const USES: usize = 3;
 pub const RUNS: usize = 4;
 pub const PINNED: usize = 8;
+/// The first of the four runtime counts (`ok_n`, `fail_n`, `gap_n`, `burst_n`).
+pub const OK_N: usize = 9;
+pub const GAP_N: usize = 11;
+pub const BURST_N: usize = 12;
 pub const TN: usize = 13;
 pub const CHECKS: usize = 14;
 pub const LEAD_N: usize = 15;
-/// Index into [`Ev::floats`].
+/// Indexes into [`Ev::floats`] (each runtime kind's Σx, its Σx² next to it).
+pub const GAP_S1: usize = 4;
+pub const BURST_S1: usize = 6;
 pub const LEAD_S1: usize = 8;
 
 /// The portable form of the narrow scope: `id:<command identity>`. The local narrow scope
@@ -347,6 +353,25 @@ impl Owners {
     }
 }
 
+/// Run `st` (its first column a local scope name) and call `f` with each row's owning project,
+/// its scope's name as pushed, and the row; rows of scopes that belong to no single project are
+/// skipped.
+fn each_owned(
+    st: &mut rusqlite::Statement,
+    conn: &Connection,
+    owners: &mut Owners,
+    mut f: impl FnMut(String, String, &rusqlite::Row) -> rusqlite::Result<()>,
+) -> rusqlite::Result<()> {
+    let mut rows = st.query([])?;
+    while let Some(r) = rows.next()? {
+        let scope: String = r.get(0)?;
+        if let Some((project, scope)) = owners.of(conn, &scope) {
+            f(project, scope, r)?;
+        }
+    }
+    Ok(())
+}
+
 /// Add `e` to `out` (two narrow scopes of one project and identity, as in two clones, sum).
 fn add_into(out: &mut BTreeMap<Key, Ev>, e: Ev) {
     match out.get_mut(&e.key()) {
@@ -399,12 +424,7 @@ pub fn current(conn: &Connection) -> rusqlite::Result<BTreeMap<Key, Ev>> {
         "SELECT scope, runs, judged, failed, stopped, ok_n, ok_mean, ok_m2, fail_n, fail_mean, fail_m2,
                 gap_n, gap_mean, gap_m2, burst_n, burst_mean, burst_m2 FROM learn_scopes",
     )?;
-    let mut rows = st.query([])?;
-    while let Some(r) = rows.next()? {
-        let scope: String = r.get(0)?;
-        let Some((project, scope)) = owners.of(conn, &scope) else {
-            continue;
-        };
+    each_owned(&mut st, conn, &mut owners, |project, scope, r| {
         let mut e = Ev {
             project,
             scope,
@@ -417,20 +437,16 @@ pub fn current(conn: &Connection) -> rusqlite::Result<BTreeMap<Key, Ev>> {
             let n: i64 = r.get(5 + 3 * k)?;
             let mean: f64 = r.get(6 + 3 * k)?;
             let m2: f64 = r.get(7 + 3 * k)?;
-            e.ints[9 + k] = n;
+            e.ints[OK_N + k] = n;
             e.floats[2 * k] = n as f64 * mean;
             e.floats[2 * k + 1] = m2 + n as f64 * mean * mean;
         }
         add_into(&mut out, e);
-    }
+        Ok(())
+    })?;
     let mut st =
         conn.prepare("SELECT scope, pattern, source, tp, fp, fneg, uses FROM learn_patterns")?;
-    let mut rows = st.query([])?;
-    while let Some(r) = rows.next()? {
-        let scope: String = r.get(0)?;
-        let Some((project, scope)) = owners.of(conn, &scope) else {
-            continue;
-        };
+    each_owned(&mut st, conn, &mut owners, |project, scope, r| {
         let mut e = Ev {
             project,
             scope,
@@ -442,19 +458,14 @@ pub fn current(conn: &Connection) -> rusqlite::Result<BTreeMap<Key, Ev>> {
             e.ints[TP + i] = r.get(3 + i)?;
         }
         add_into(&mut out, e);
-    }
+        Ok(())
+    })?;
     // The narrow scope's evidence of specificity and shadow checks, on its patterns' rows.
     if let Ok(mut st) =
         conn.prepare("SELECT scope, pattern, tn, checks, lead_n, lead_sum FROM learn_evidence WHERE scope LIKE 'run:%'")
     {
-        let mut rows = st.query([])?;
-        while let Some(r) = rows.next()? {
-            let scope: String = r.get(0)?;
-            let pattern: String = r.get(1)?;
-            let Some((project, scope)) = owners.of(conn, &scope) else {
-                continue;
-            };
-            let key = (project, scope, pattern);
+        each_owned(&mut st, conn, &mut owners, |project, scope, r| {
+            let key = (project, scope, r.get(1)?);
             // Only for patterns with a row (and so a source) in the narrow scope.
             if let Some(e) = out.get_mut(&key) {
                 e.ints[TN] += r.get::<_, i64>(2)?.max(0);
@@ -462,18 +473,14 @@ pub fn current(conn: &Connection) -> rusqlite::Result<BTreeMap<Key, Ev>> {
                 e.ints[LEAD_N] += r.get::<_, i64>(4)?.max(0);
                 e.floats[LEAD_S1] += r.get::<_, f64>(5)?.max(0.0);
             }
-        }
+            Ok(())
+        })?;
     }
     if let Ok(mut st) =
         conn.prepare("SELECT scope, pattern FROM learn_pins WHERE pattern IS NOT NULL")
     {
-        let mut rows = st.query([])?;
-        while let Some(r) = rows.next()? {
-            let scope: String = r.get(0)?;
+        each_owned(&mut st, conn, &mut owners, |project, scope, r| {
             let pattern: String = r.get(1)?;
-            let Some((project, scope)) = owners.of(conn, &scope) else {
-                continue;
-            };
             let key = (project.clone(), scope.clone(), pattern.clone());
             out.entry(key)
                 .or_insert_with(|| Ev {
@@ -484,7 +491,8 @@ pub fn current(conn: &Connection) -> rusqlite::Result<BTreeMap<Key, Ev>> {
                     ..Default::default()
                 })
                 .ints[PINNED] = 1;
-        }
+            Ok(())
+        })?;
     }
     Ok(out)
 }

@@ -21,7 +21,10 @@ use std::path::Path;
 
 use rusqlite::Connection;
 
-use super::local::{ev_from_row, Ev, CHECKS, FNEG, FP, LEAD_N, LEAD_S1, RUNS, TN, TP, USES};
+use super::local::{
+    ev_from_row, Ev, BURST_N, BURST_S1, CHECKS, FNEG, FP, GAP_N, GAP_S1, LEAD_N, LEAD_S1, RUNS, TN,
+    TP, USES,
+};
 use crate::learn::aggregates::{Evidence, Knowledge, PatternRow, ScopeRow};
 use crate::learn::stats::Welford;
 
@@ -55,12 +58,11 @@ fn merge_w(a: Welford, b: Welford) -> Welford {
 
 /// The cached team rows for the scopes, of the project `cwd` belongs to.
 pub fn team_rows(conn: &Connection, cwd: &Path, scopes: &[String]) -> rusqlite::Result<Vec<Ev>> {
-    let mut dirs: Vec<String> = cwd
+    let dirs: Vec<String> = cwd
         .ancestors()
         .take(32)
         .map(|d| d.to_string_lossy().into_owned())
         .collect();
-    dirs.truncate(32);
     let ph_dirs: Vec<String> = (1..=dirs.len()).map(|i| format!("?{i}")).collect();
     let ph_scopes: Vec<String> = (dirs.len() + 1..=dirs.len() + scopes.len())
         .map(|i| format!("?{i}"))
@@ -132,8 +134,14 @@ fn add_scope(k: &mut Knowledge, e: &Ev) {
     r.judged += e.ints[RUNS + 1] as u64;
     r.failed += e.ints[RUNS + 2] as u64;
     r.stopped += e.ints[RUNS + 3] as u64;
-    r.gap = merge_w(r.gap, welford(e.ints[11], e.floats[4], e.floats[5]));
-    r.burst = merge_w(r.burst, welford(e.ints[12], e.floats[6], e.floats[7]));
+    r.gap = merge_w(
+        r.gap,
+        welford(e.ints[GAP_N], e.floats[GAP_S1], e.floats[GAP_S1 + 1]),
+    );
+    r.burst = merge_w(
+        r.burst,
+        welford(e.ints[BURST_N], e.floats[BURST_S1], e.floats[BURST_S1 + 1]),
+    );
 }
 
 fn add_pattern(k: &mut Knowledge, e: &Ev, narrow: bool) {
