@@ -28,21 +28,14 @@ pub fn match_sgr() -> String {
         .find_map(|kv| kv.strip_prefix("mt="))
         .unwrap_or(v);
     if sgr.is_empty() || sgr.len() > 32 || !sgr.bytes().all(|b| b.is_ascii_digit() || b == b';') {
+        // `note` makes any control character in the value visible.
         note(
             false,
-            &format!(
-                "EARLYEXIT_COLORS='{}' ignored: give SGR parameters like 01;31 or mt=01;31",
-                crate::printer::printable(v)
-            ),
+            &format!("EARLYEXIT_COLORS='{v}' ignored: give SGR parameters like 01;31 or mt=01;31"),
         );
         return DEFAULT_MATCH_SGR.into();
     }
     sgr.into()
-}
-
-/// A value shown in a message, control characters escaped.
-pub fn printable(s: &str) -> String {
-    s.chars().flat_map(char::escape_default).collect()
 }
 
 /// Is `NO_COLOR` set (to anything non-empty, as no-color.org says)?
