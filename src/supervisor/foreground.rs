@@ -67,7 +67,7 @@ pub fn signal(pid: Pid, job: Job, sig: Signal) {
         let _ = killpg(pid, sig);
         return;
     }
-    for p in std::iter::once(pid).chain(descendants(pid)) {
+    for p in std::iter::once(pid).chain(super::reaper::descendants_of(pid)) {
         let _ = kill(p, sig);
     }
 }
@@ -82,45 +82,14 @@ pub fn forwards(job: Job, sig: Signal) -> bool {
 /// that came back much later than its deadline allowed was such a stop, and that time is not the
 /// command's (its timeouts are shifted by it, as when ee leads the job).
 pub fn stopped_for(job: Job, deadline: Option<Instant>, before: Instant) -> Option<Duration> {
+    if !job.shared() {
+        return None; // the usual case: no clock read on every turn of the poll loop
+    }
     let allowed = deadline?
         .saturating_duration_since(before)
         .min(Duration::from_secs(60));
     let waited = before.elapsed();
-    (job.shared() && waited > allowed + Duration::from_secs(1)).then(|| waited - allowed)
-}
-
-/// The descendants of `root` (children first), from /proc.
-fn descendants(root: Pid) -> Vec<Pid> {
-    let me = getpid();
-    let mut parent_of: Vec<(Pid, Pid)> = Vec::new();
-    if let Ok(dir) = std::fs::read_dir("/proc") {
-        for e in dir.flatten() {
-            let Some(pid) = e.file_name().to_str().and_then(|s| s.parse::<i32>().ok()) else {
-                continue;
-            };
-            let Ok(stat) = std::fs::read_to_string(e.path().join("stat")) else {
-                continue;
-            };
-            // pid (comm) state ppid …: comm may hold spaces and parentheses.
-            let Some(rest) = stat.rfind(')').map(|i| &stat[i + 1..]) else {
-                continue;
-            };
-            if let Some(ppid) = rest.split_whitespace().nth(1).and_then(|s| s.parse().ok()) {
-                parent_of.push((Pid::from_raw(pid), Pid::from_raw(ppid)));
-            }
-        }
-    }
-    let mut out: Vec<Pid> = Vec::new();
-    let mut frontier = vec![root];
-    while let Some(p) = frontier.pop() {
-        for &(c, pp) in &parent_of {
-            if pp == p && c != me && c != root && !out.contains(&c) {
-                out.push(c);
-                frontier.push(c);
-            }
-        }
-    }
-    out
+    (waited > allowed + Duration::from_secs(1)).then(|| waited - allowed)
 }
 
 #[cfg(test)]
@@ -134,7 +103,7 @@ mod tests {
             .spawn()
             .unwrap();
         std::thread::sleep(std::time::Duration::from_millis(300));
-        let d = descendants(Pid::from_raw(c.id() as i32));
+        let d = super::super::reaper::descendants_of(Pid::from_raw(c.id() as i32));
         assert_eq!(d.len(), 2, "{d:?}");
         signal(Pid::from_raw(c.id() as i32), Job::Shared, Signal::SIGKILL);
         let _ = c.wait();

@@ -20,11 +20,16 @@ pub fn become_subreaper() {
     }
 }
 
-/// Every living process below ee, found from each process's parent in /proc.
-#[cfg(target_os = "linux")]
+/// Every living process below ee.
 fn descendants() -> Vec<Pid> {
+    descendants_of(nix::unistd::getpid())
+}
+
+/// Every living process below `root` (children first), found from each process's parent in
+/// /proc.
+#[cfg(target_os = "linux")]
+pub fn descendants_of(root: Pid) -> Vec<Pid> {
     use std::collections::HashMap;
-    let me = nix::unistd::getpid().as_raw();
     let mut children: HashMap<i32, Vec<i32>> = HashMap::new();
     let Ok(dir) = std::fs::read_dir("/proc") else {
         return Vec::new();
@@ -50,7 +55,7 @@ fn descendants() -> Vec<Pid> {
         }
     }
     let mut out = Vec::new();
-    let mut todo = vec![me];
+    let mut todo = vec![root.as_raw()];
     while let Some(p) = todo.pop() {
         if let Some(kids) = children.get(&p) {
             for &k in kids {
@@ -65,7 +70,7 @@ fn descendants() -> Vec<Pid> {
 }
 
 #[cfg(not(target_os = "linux"))]
-fn descendants() -> Vec<Pid> {
+pub fn descendants_of(_root: Pid) -> Vec<Pid> {
     Vec::new()
 }
 
