@@ -28,21 +28,14 @@ pub fn match_sgr() -> String {
         .find_map(|kv| kv.strip_prefix("mt="))
         .unwrap_or(v);
     if sgr.is_empty() || sgr.len() > 32 || !sgr.bytes().all(|b| b.is_ascii_digit() || b == b';') {
+        // `note` makes any control character in the value visible.
         note(
             false,
-            &format!(
-                "EARLYEXIT_COLORS='{}' ignored: give SGR parameters like 01;31 or mt=01;31",
-                crate::printer::printable(v)
-            ),
+            &format!("EARLYEXIT_COLORS='{v}' ignored: give SGR parameters like 01;31 or mt=01;31"),
         );
         return DEFAULT_MATCH_SGR.into();
     }
     sgr.into()
-}
-
-/// A value shown in a message, control characters escaped.
-pub fn printable(s: &str) -> String {
-    s.chars().flat_map(char::escape_default).collect()
 }
 
 /// Is `NO_COLOR` set (to anything non-empty, as no-color.org says)?
@@ -223,6 +216,8 @@ pub struct Out {
     /// The start of a UTF-8 sequence cut at the end of the last read (at most 3 bytes).
     utf8_tail: Vec<u8>,
     scratch: Vec<u8>,
+    /// The decorated copy of a read, kept between reads so decorating allocates nothing.
+    decorated: Vec<u8>,
     /// The destination was closed (EPIPE): nothing more is written.
     pub closed: bool,
     /// `--fd-prefix` label written at the start of every line.
@@ -247,6 +242,7 @@ impl Out {
             binary: false,
             utf8_tail: Vec::new(),
             scratch: Vec::new(),
+            decorated: Vec::new(),
             closed: false,
             prefix: None,
             at_line_start: true,
@@ -281,16 +277,20 @@ impl Out {
             self.check(r)?;
         }
         if self.prefix.is_some() || self.numbered || self.highlight.is_some() {
-            let decorated = self.decorate(buf);
-            return self.write_filtered(&decorated);
+            let mut decorated = std::mem::take(&mut self.decorated);
+            decorated.clear();
+            self.decorate(buf, &mut decorated);
+            let r = self.write_filtered(&decorated);
+            self.decorated = decorated;
+            return r;
         }
         self.write_filtered(buf)
     }
 
     /// Labels, line numbers and highlights, line by line (a line split between two reads is
     /// labelled once; a match split between two reads is not highlighted).
-    fn decorate(&mut self, buf: &[u8]) -> Vec<u8> {
-        let mut out = Vec::with_capacity(buf.len() + 64);
+    fn decorate(&mut self, buf: &[u8], out: &mut Vec<u8>) {
+        use std::io::Write as _;
         for piece in buf.split_inclusive(|&b| b == b'\n') {
             if self.at_line_start {
                 if let Some(prefix) = &self.prefix {
@@ -298,16 +298,16 @@ impl Out {
                 }
                 if self.numbered {
                     self.line_no += 1;
-                    out.extend_from_slice(format!("{}:", self.line_no).as_bytes());
+                    // Writing to a Vec cannot fail.
+                    let _ = write!(out, "{}:", self.line_no);
                 }
             }
             match &self.highlight {
-                Some(h) => h.paint(piece, &mut out),
+                Some(h) => h.paint(piece, out),
                 None => out.extend_from_slice(piece),
             }
             self.at_line_start = piece.last() == Some(&b'\n');
         }
-        out
     }
 
     fn write_filtered(&mut self, buf: &[u8]) -> io::Result<()> {
@@ -534,8 +534,9 @@ mod tests {
         let mut o = Out::new(-1, false);
         o.numbered = true;
         o.highlight = Some(Highlight::new(re, Vec::new(), "1"));
-        let mut got = o.decorate(b"a ERR b ERR\r\nsplit li");
-        got.extend(o.decorate(b"ne\n\nERR\n"));
+        let mut got = Vec::new();
+        o.decorate(b"a ERR b ERR\r\nsplit li", &mut got);
+        o.decorate(b"ne\n\nERR\n", &mut got);
         assert_eq!(
             String::from_utf8(got).unwrap(),
             "1:a \x1b[1m\x1b[KERR\x1b[m\x1b[K b \x1b[1m\x1b[KERR\x1b[m\x1b[K\r\n2:split line\n3:\n\

@@ -51,11 +51,6 @@ const RESERVED: &[&str] = &[
 /// zsh's `TRAP*` signal functions and `zle-*` special widgets, fish's `fish_*` event functions.
 const RESERVED_PREFIXES: &[&str] = &["_", "TRAP", "zle-", "fish_"];
 
-/// Control characters made visible (one helper for all of ee: `crate::escape`).
-pub fn escape_controls(s: &str) -> String {
-    crate::escape::escape(s).into_owned()
-}
-
 /// One route: a program, optionally restricted to one leading subcommand.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Route {
@@ -84,7 +79,7 @@ fn word_ok(w: &str, extra: &[char]) -> bool {
 
 /// Parse and validate one route (`pytest`, `cargo test`). The error is one line for the user.
 pub fn parse_route(text: &str) -> Result<Route, String> {
-    let bad = |why: &str| format!("invalid route '{}': {why}", escape_controls(text));
+    let bad = |why: &str| format!("invalid route '{}': {why}", crate::escape::escape(text));
     if text.chars().any(char::is_control) {
         return Err(bad(
             "control characters (a newline, a tab…) are not allowed; separate a subcommand with one space",
@@ -173,7 +168,7 @@ pub fn load(path: &Path) -> Result<Parsed, String> {
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(Parsed::default()),
         Err(e) => Err(format!(
             "cannot read {}: {e}",
-            escape_controls(&path.display().to_string())
+            crate::escape::escape(&path.display().to_string())
         )),
     }
 }
@@ -189,7 +184,7 @@ fn write_atomic(path: &Path, text: &str) -> Result<(), String> {
     fs::create_dir_all(dir).map_err(|e| {
         format!(
             "cannot create {}: {e}",
-            escape_controls(&dir.display().to_string())
+            crate::escape::escape(&dir.display().to_string())
         )
     })?;
     let tmp = dir.join(format!(".routes.tmp.{}", std::process::id()));
@@ -199,7 +194,7 @@ fn write_atomic(path: &Path, text: &str) -> Result<(), String> {
             let _ = fs::remove_file(&tmp);
             format!(
                 "cannot write {}: {e}",
-                escape_controls(&path.display().to_string())
+                crate::escape::escape(&path.display().to_string())
             )
         })
 }
@@ -213,7 +208,7 @@ pub fn add(path: &Path, new: &[Route]) -> Result<Vec<Route>, String> {
         Err(e) => {
             return Err(format!(
                 "cannot read {}: {e}",
-                escape_controls(&path.display().to_string())
+                crate::escape::escape(&path.display().to_string())
             ))
         }
     };
@@ -244,7 +239,7 @@ pub fn remove(path: &Path, gone: &[Route]) -> Result<Vec<Route>, String> {
         Err(e) => {
             return Err(format!(
                 "cannot read {}: {e}",
-                escape_controls(&path.display().to_string())
+                crate::escape::escape(&path.display().to_string())
             ))
         }
     };
@@ -346,7 +341,12 @@ pub fn load_for_hooks() -> Loaded {
             p.routes,
             p.errors
                 .into_iter()
-                .map(|e| format!("{}: {e}", escape_controls(&path.display().to_string())))
+                .map(|e| {
+                    format!(
+                        "{}: {e}",
+                        crate::escape::escape(&path.display().to_string())
+                    )
+                })
                 .collect(),
         ),
         Err(e) => (Vec::new(), vec![e]),

@@ -307,41 +307,25 @@ fn a_full_disk_is_one_line_and_status_1() {
         return;
     }
     let env = Env::new();
+    let to_full_disk = |args: &[&str]| {
+        let full = std::fs::OpenOptions::new()
+            .write(true)
+            .open("/dev/full")
+            .unwrap();
+        let o = env.ee(args).stdout(Stdio::from(full)).output().unwrap();
+        let err = String::from_utf8_lossy(&o.stderr).into_owned();
+        assert_eq!(o.status.code(), Some(1), "{err}");
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(
+            err.starts_with("ee: cannot write to standard output:"),
+            "{err}"
+        );
+    };
     env.ok(&["route", "add", "pytest"]);
-    let full = std::fs::OpenOptions::new()
-        .write(true)
-        .open("/dev/full")
-        .unwrap();
-    let o = env
-        .ee(&["route", "list"])
-        .stdout(Stdio::from(full))
-        .output()
-        .unwrap();
-    let err = String::from_utf8_lossy(&o.stderr);
-    assert_eq!(o.status.code(), Some(1), "{err}");
-    assert_eq!(err.lines().count(), 1, "{err}");
-    assert!(
-        err.starts_with("ee: cannot write to standard output:"),
-        "{err}"
-    );
+    to_full_disk(&["route", "list"]);
     // The bulk writer too: one line, not one per layer.
     env.ok(&["telemetry", "generate", "50"]);
-    let full = std::fs::OpenOptions::new()
-        .write(true)
-        .open("/dev/full")
-        .unwrap();
-    let o = env
-        .ee(&["telemetry", "export"])
-        .stdout(Stdio::from(full))
-        .output()
-        .unwrap();
-    let err = String::from_utf8_lossy(&o.stderr);
-    assert_eq!(o.status.code(), Some(1), "{err}");
-    assert_eq!(err.lines().count(), 1, "{err}");
-    assert!(
-        err.starts_with("ee: cannot write to standard output:"),
-        "{err}"
-    );
+    to_full_disk(&["telemetry", "export"]);
 }
 
 /// No `print!`/`println!` in ee's sources: they panic on a closed stdout. (After merging code

@@ -66,7 +66,7 @@ fn profile_patterns(names: &[String]) -> Result<Vec<String>, Fail> {
         let p = list.iter().find(|p| &p.name == name).ok_or_else(|| {
             Fail::usage(format!(
                 "no profile named '{}' (see 'ee --list-profiles')",
-                crate::printer::printable(name)
+                crate::escape::escape(name)
             ))
         })?;
         out.extend(p.patterns.iter().cloned());

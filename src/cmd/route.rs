@@ -61,7 +61,7 @@ pub fn run(a: RouteArgs) -> CmdResult {
                     false,
                     &format!(
                         "{}: {e}",
-                        routes::escape_controls(&path.display().to_string())
+                        crate::escape::escape(&path.display().to_string())
                     ),
                 );
             }

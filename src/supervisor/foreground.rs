@@ -82,11 +82,14 @@ pub fn forwards(job: Job, sig: Signal) -> bool {
 /// that came back much later than its deadline allowed was such a stop, and that time is not the
 /// command's (its timeouts are shifted by it, as when ee leads the job).
 pub fn stopped_for(job: Job, deadline: Option<Instant>, before: Instant) -> Option<Duration> {
+    if !job.shared() {
+        return None; // the usual case: no clock read on every turn of the poll loop
+    }
     let allowed = deadline?
         .saturating_duration_since(before)
         .min(Duration::from_secs(60));
     let waited = before.elapsed();
-    (job.shared() && waited > allowed + Duration::from_secs(1)).then(|| waited - allowed)
+    (waited > allowed + Duration::from_secs(1)).then(|| waited - allowed)
 }
 
 /// The descendants of `root` (children first), from /proc.
@@ -108,7 +111,7 @@ mod tests {
             .spawn()
             .unwrap();
         std::thread::sleep(std::time::Duration::from_millis(300));
-        let d = descendants(Pid::from_raw(c.id() as i32));
+        let d = super::super::reaper::descendants_of(Pid::from_raw(c.id() as i32));
         assert_eq!(d.len(), 2, "{d:?}");
         signal(Pid::from_raw(c.id() as i32), Job::Shared, Signal::SIGKILL);
         let _ = c.wait();
