@@ -691,7 +691,7 @@ pub fn update(
         };
         cands.insert(p.clone(), src);
     }
-    let profile = profiles::for_command(&profiles::all().0, &ctx.argv);
+    let profile = profiles::for_command(profiles::list(), &ctx.argv);
     if o.mode == Mode::Run {
         for r in &known.patterns {
             let watched = match r.source.as_str() {

@@ -66,8 +66,7 @@ pub fn knowledge(conn: Option<&Connection>, ctx: &RunContext) -> aggregates::Kno
 /// What ee would apply for a context, and why.
 pub fn advise(conn: Option<&Connection>, ctx: &RunContext) -> Advice {
     let k = knowledge(conn, ctx);
-    let (profiles, _) = profiles::all();
-    let profile = profiles::for_command(&profiles, &ctx.argv);
+    let profile = profiles::for_command(profiles::list(), &ctx.argv);
     let mut advice = rank::advise(&k, profile.as_ref());
     // What the database says is applied only if it passes the full validation (compiled within
     // the size limits, not matching ordinary lines): a few compiles, for the applied ones only.

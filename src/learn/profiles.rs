@@ -224,9 +224,18 @@ pub fn user() -> (Vec<Profile>, Vec<String>) {
 
 /// All profiles: user profiles first (a user profile replaces a built-in one of the same name).
 pub fn all() -> (Vec<Profile>, Vec<String>) {
+    loaded().clone()
+}
+
+/// The profiles, without copying them: for `ee run`'s lookup and recording.
+pub fn list() -> &'static [Profile] {
+    &loaded().0
+}
+
+fn loaded() -> &'static (Vec<Profile>, Vec<String>) {
     // `ee run` asks at its lookup and again when its run is recorded: read the directory once.
     static ALL: std::sync::OnceLock<(Vec<Profile>, Vec<String>)> = std::sync::OnceLock::new();
-    ALL.get_or_init(load).clone()
+    ALL.get_or_init(load)
 }
 
 fn load() -> (Vec<Profile>, Vec<String>) {

@@ -338,6 +338,12 @@ fn keeps_third(prog: &str, sub: &str) -> bool {
 
 /// Programs that only wrap the real command (skipping their own options).
 fn is_wrapper(prog: &str) -> bool {
+    runs_next_word(prog) || matches!(prog, "bunx" | "pnpx")
+}
+
+/// Programs that run the command after them: the members both the command key (here) and
+/// redaction (`redact::is_wrapper`) treat as wrappers, kept in one place.
+pub(crate) fn runs_next_word(prog: &str) -> bool {
     matches!(
         prog,
         "env"
@@ -350,8 +356,6 @@ fn is_wrapper(prog: &str) -> bool {
             | "command"
             | "exec"
             | "npx"
-            | "bunx"
-            | "pnpx"
             | "stdbuf"
             | "caffeinate"
             | "chronic"

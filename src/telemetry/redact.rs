@@ -60,28 +60,11 @@ pub fn secret_name(name: &str) -> bool {
     .any(|w| n.contains(w))
 }
 
-/// Programs that run the command after them (their own options skipped).
+/// Programs that run the command after them (their own options skipped): the shared list in
+/// `context`, plus `timeout`, `xargs` and `watch`, which the command key does not look through
+/// (adding them there would change existing keys).
 fn is_wrapper(p: &str) -> bool {
-    matches!(
-        p,
-        "env"
-            | "sudo"
-            | "doas"
-            | "time"
-            | "nice"
-            | "nohup"
-            | "ionice"
-            | "command"
-            | "exec"
-            | "stdbuf"
-            | "timeout"
-            | "xargs"
-            | "watch"
-            | "chronic"
-            | "unbuffer"
-            | "npx"
-            | "caffeinate"
-    )
+    super::context::runs_next_word(p) || matches!(p, "timeout" | "xargs" | "watch")
 }
 
 fn is_shell(p: &str) -> bool {
