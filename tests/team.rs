@@ -765,10 +765,23 @@ fn background_sync_after_a_run_pushes_without_delaying_it() {
         assert!(t.elapsed() < Duration::from_secs(30), "no background push");
         std::thread::sleep(Duration::from_millis(100));
     }
-    // With the interval not over, a run starts no sync.
+    // With the interval not over, a run starts no sync. (The background sync may still be
+    // pulling and touch the stamp when it ends: wait until the stamp has been still for 1 s.)
     let stamp = PathBuf::from(format!("{}.team-sync", m.db().display()));
-    let t0 = std::fs::metadata(&stamp).unwrap().modified().unwrap();
-    std::thread::sleep(Duration::from_millis(20));
+    let mtime = || std::fs::metadata(&stamp).unwrap().modified().unwrap();
+    let mut t0 = mtime();
+    let mut still_since = Instant::now();
+    while still_since.elapsed() < Duration::from_secs(1) {
+        assert!(
+            t.elapsed() < Duration::from_secs(30),
+            "the background sync never ended"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+        if mtime() != t0 {
+            t0 = mtime();
+            still_since = Instant::now();
+        }
+    }
     let o = m
         .ee_team()
         .args(["run", "--", "./suite.sh"])
