@@ -6,22 +6,15 @@
 #[macro_use]
 pub mod output;
 
-pub mod clap_completions;
+pub mod app;
 pub mod cli;
-pub mod cmd;
-pub mod completions;
+pub mod complete;
+pub mod context;
+pub mod engine;
 pub mod escape;
 pub mod learn;
 pub mod man;
-pub mod matcher;
-pub mod outcome;
-pub mod plan;
 pub mod plot;
-pub mod policy;
-pub mod printer;
-pub mod routes;
-pub mod scan;
 pub mod shell;
-pub mod supervisor;
+pub mod store;
 pub mod team;
-pub mod telemetry;

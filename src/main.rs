@@ -1,5 +1,5 @@
 //! Entry point of both binaries (`ee` and `earlyexit`): everything happens in `cmd::main`.
 
 fn main() {
-    std::process::exit(earlyexit::cmd::main());
+    std::process::exit(earlyexit::app::main());
 }

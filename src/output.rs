@@ -4,7 +4,7 @@
 //! 141, as a program killed by SIGPIPE would ([`finish`]). Any other write error (a full disk) is
 //! one line on stderr and exit status 1.
 //!
-//! The pass-through of a watched command's bytes is `crate::printer`'s job, not this module's.
+//! The pass-through of a watched command's bytes is `crate::engine::printer`'s job, not this module's.
 
 use std::fmt;
 use std::io::{self, Write};
@@ -144,7 +144,7 @@ pub fn finish(code: i32, failed: bool) -> i32 {
                 .ok()
                 .and_then(|g| g.clone())
                 .unwrap_or_default();
-            crate::printer::note(false, &format!("cannot write to standard output: {msg}"));
+            crate::engine::printer::note(false, &format!("cannot write to standard output: {msg}"));
             if code == 0 {
                 1
             } else {

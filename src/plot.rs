@@ -10,7 +10,7 @@
 use rusqlite::Connection;
 use serde::Serialize;
 
-use crate::printer::{is_tty, no_color};
+use crate::engine::printer::{is_tty, no_color};
 
 /// How the picture is drawn.
 #[derive(Debug, Clone, Copy)]
@@ -352,7 +352,7 @@ pub fn suggest(
     key: &str,
     timeout: Option<&crate::learn::rank::TimeoutAdvice>,
     json: bool,
-) -> crate::cmd::CmdResult {
+) -> crate::app::CmdResult {
     let (normal, failed) = runtimes(conn, key);
     let r = histogram(
         key,
@@ -372,11 +372,11 @@ pub fn suggest(
 }
 
 /// `ee stats --plot [--json]`: read-only, creates nothing.
-pub fn stats(json: bool) -> crate::cmd::CmdResult {
-    let conn = crate::telemetry::store::open_lookup(std::time::Duration::from_millis(2000));
+pub fn stats(json: bool) -> crate::app::CmdResult {
+    let conn = crate::store::db::open_lookup(std::time::Duration::from_millis(2000));
     let a = match &conn {
         Some(c) => activity(c).map_err(|e| {
-            crate::cmd::Fail::new(1, format!("cannot read the telemetry database: {e}"))
+            crate::app::Fail::new(1, format!("cannot read the telemetry database: {e}"))
         })?,
         None => Activity {
             days: Vec::new(),

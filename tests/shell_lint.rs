@@ -11,7 +11,7 @@ use std::process::{Command, Stdio};
 
 use assert_cmd::Command as Ee;
 use earlyexit::cli::Shell;
-use earlyexit::routes::{parse_route, Stamp};
+use earlyexit::shell::routes::{parse_route, Stamp};
 
 fn have(prog: &str) -> bool {
     let found = std::env::var_os("PATH")

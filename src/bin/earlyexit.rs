@@ -1,5 +1,5 @@
 //! The long name of the same program: `earlyexit` behaves exactly like `ee`.
 
 fn main() {
-    std::process::exit(earlyexit::cmd::main());
+    std::process::exit(earlyexit::app::main());
 }

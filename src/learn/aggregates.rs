@@ -21,10 +21,10 @@ use rusqlite::{params, Connection, OptionalExtension, Transaction};
 use super::lexicon;
 use super::profiles;
 use super::stats::{Counts, Welford};
-use crate::matcher::strip_ansi;
-use crate::outcome::{MatchRecord, Mode, Outcome};
-use crate::policy::Reason;
-use crate::telemetry::context::RunContext;
+use crate::context::RunContext;
+use crate::engine::matcher::strip_ansi;
+use crate::engine::outcome::{MatchRecord, Mode, Outcome};
+use crate::engine::policy::Reason;
 
 pub const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS learn_scopes (
@@ -450,7 +450,7 @@ pub fn truth(o: &Outcome) -> Truth {
 /// A failed run that shows it was interrupted: status 130 or 143 (128 + SIGINT/SIGTERM, as a
 /// shell or runtime reports it), or a `KeyboardInterrupt` line.
 fn interrupted(o: &Outcome) -> bool {
-    use crate::outcome::ChildStatus;
+    use crate::engine::outcome::ChildStatus;
     matches!(
         o.child,
         Some(ChildStatus::Exited(130 | 143)) | Some(ChildStatus::Signaled(2 | 15))
@@ -831,7 +831,7 @@ pub fn update(
     // (not when the recorded lines were capped: a match may have gone unrecorded), shadow checks
     // of confirmed patterns, and stops since the last check.
     if let Some(n) = known.narrow() {
-        let capped = o.observed.len() >= crate::outcome::MAX_RECORDS;
+        let capped = o.observed.len() >= crate::engine::outcome::MAX_RECORDS;
         let mut st = tx.prepare_cached(
             "INSERT INTO learn_evidence (scope, pattern, tn, checks, since_check, checked_at, \
              lead_n, lead_sum) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) \

@@ -17,8 +17,8 @@ pub mod validate;
 
 use rusqlite::{Connection, Transaction};
 
-use crate::outcome::Outcome;
-use crate::telemetry::context::RunContext;
+use crate::context::RunContext;
+use crate::engine::outcome::Outcome;
 
 pub use rank::Advice;
 

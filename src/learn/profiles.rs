@@ -276,7 +276,7 @@ impl Profile {
     /// Does this profile fit the command?
     pub fn fits(&self, argv: &[String]) -> bool {
         // The same wrappers the command key looks through (`env VAR=1 cargo test`).
-        let have = words(crate::telemetry::context::unwrapped(argv));
+        let have = words(crate::context::unwrapped(argv));
         self.commands.iter().any(|c| {
             let want: Vec<String> = words(&shell_words::split(c).unwrap_or_default());
             !want.is_empty() && have.len() >= want.len() && have[..want.len()] == want[..]

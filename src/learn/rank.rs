@@ -13,7 +13,7 @@ use super::stats::{
     CONFIRM_TP, MAX_TIMEOUT_STOPS, MIN_BURST_SAMPLES, MIN_LEAD, MIN_LEAD_SHARE,
     MIN_TIMEOUT_SAMPLES,
 };
-use crate::plan::DEFAULT_QUIET_RUN;
+use crate::engine::plan::DEFAULT_QUIET_RUN;
 
 /// Most patterns applied at once.
 pub const MAX_APPLIED_LEARNED: usize = 2;

@@ -8,9 +8,9 @@ use rusqlite::Connection;
 
 use super::aggregates::{self, Feedback};
 use super::{advise, complete_patterns, update, SCHEMA};
-use crate::outcome::{ChildStatus, LimitsUsed, MatchRecord, Mode, Outcome, PatternsUsed};
-use crate::policy::Reason;
-use crate::telemetry::context::RunContext;
+use crate::context::RunContext;
+use crate::engine::outcome::{ChildStatus, LimitsUsed, MatchRecord, Mode, Outcome, PatternsUsed};
+use crate::engine::policy::Reason;
 
 fn db() -> Connection {
     let c = Connection::open_in_memory().unwrap();

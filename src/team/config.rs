@@ -27,7 +27,7 @@ pub struct Settings {
 
 /// The settings file: `<config dir>/team.json`.
 pub fn path() -> Option<PathBuf> {
-    crate::routes::config_dir().map(|d| d.join("team.json"))
+    crate::shell::routes::config_dir().map(|d| d.join("team.json"))
 }
 
 fn env_url() -> Option<String> {

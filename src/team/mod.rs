@@ -27,7 +27,7 @@ pub const SYNC_INTERVAL: Duration = Duration::from_secs(300);
 
 /// The file whose modification time is the last background sync attempt, next to the database.
 pub fn stamp_path(db: &std::path::Path) -> PathBuf {
-    crate::telemetry::store::with_suffix(db, ".team-sync")
+    crate::store::db::with_suffix(db, ".team-sync")
 }
 
 fn sync_interval() -> Duration {
@@ -42,10 +42,10 @@ fn sync_interval() -> Duration {
 /// sync interval, start `ee team sync --background` detached (own process group, no terminal,
 /// stdio closed) and return at once. Never fails visibly.
 pub fn after_run() {
-    if crate::telemetry::disabled_by_env() || !config::configured() {
+    if crate::store::disabled_by_env() || !config::configured() {
         return;
     }
-    let Some(db) = crate::telemetry::db_path() else {
+    let Some(db) = crate::store::db_path() else {
         return;
     };
     let stamp = stamp_path(&db);

@@ -1,0 +1,75 @@
+//! The grep face: `cmd | ee PATTERN` and `ee PATTERN [--] COMMAND`.
+
+use crate::app::{runner, CmdResult, Fail};
+use crate::cli::GrepArgs;
+use crate::engine::outcome::{grep_exit_code, Mode};
+use crate::engine::plan::{pattern_spec, Plan};
+
+pub fn run(a: GrepArgs) -> CmdResult {
+    if a.list_profiles {
+        return super::profile::run(crate::cli::ProfileArgs {
+            action: crate::cli::ProfileAction::List,
+        });
+    }
+    let mut spec = pattern_spec(a.main_pattern(), &a.engine);
+    if !a.profile.is_empty() {
+        spec.error.extend(profile_patterns(&a.profile)?);
+    }
+    if a.engine.watch {
+        if a.command.is_empty() {
+            return Err(Fail::usage("--watch needs a command to run"));
+        }
+        spec.observe = crate::learn::lexicon::LEXICON
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+    }
+    let command_mode = !a.command.is_empty();
+    if a.engine.test_pattern {
+        if command_mode {
+            return Err(Fail::usage(
+                "--test-pattern reads a log on stdin and runs nothing: drop the command",
+            ));
+        }
+        let plan = Plan::new(spec, &a.engine, false, None).map_err(|e| Fail::usage(e.0))?;
+        super::hints::before_run(&a);
+        return super::testpattern::run(&plan);
+    }
+    if !command_mode
+        && !spec.decides()
+        && a.engine.timeout.is_none()
+        && a.engine.idle_timeout.is_none()
+        && a.engine.first_output_timeout.is_none()
+        && a.engine.max_repeat.is_none()
+        && a.engine.progress_pattern.is_none()
+    {
+        return Err(Fail::usage("nothing to watch for: give a PATTERN, a COMMAND after --, or a timeout (see 'ee --help')"));
+    }
+    let plan = Plan::new(spec, &a.engine, command_mode, None).map_err(|e| Fail::usage(e.0))?;
+    super::hints::before_run(&a);
+    let mode = if command_mode {
+        Mode::Command
+    } else {
+        Mode::Pipe
+    };
+    let mut outcome =
+        runner::execute(&plan, &a.command, mode).map_err(|e| runner::spawn_fail(e, false))?;
+    outcome.exit_code = grep_exit_code(&outcome, a.engine.unix_exit_codes);
+    Ok(runner::finish(&plan, &outcome))
+}
+
+/// `--profile NAME`: the named profiles' error patterns, in order.
+fn profile_patterns(names: &[String]) -> Result<Vec<String>, Fail> {
+    let (list, _) = crate::learn::profiles::all();
+    let mut out = Vec::new();
+    for name in names {
+        let p = list.iter().find(|p| &p.name == name).ok_or_else(|| {
+            Fail::usage(format!(
+                "no profile named '{}' (see 'ee --list-profiles')",
+                crate::escape::escape(name)
+            ))
+        })?;
+        out.extend(p.patterns.iter().cloned());
+    }
+    Ok(out)
+}

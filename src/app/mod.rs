@@ -1,0 +1,271 @@
+//! Subcommand dispatch: argument preparation (`EARLYEXIT_OPTIONS`, the optional `--` of the grep
+//! face), clap parsing with one-line errors, and the mapping of results to exit statuses. One file
+//! per subcommand below this module.
+
+use std::ffi::OsString;
+
+use clap::{CommandFactory, FromArgMatches};
+
+use crate::cli::{Cli, Command, SUBCOMMANDS};
+
+pub mod completions;
+pub mod feedback;
+pub mod grep;
+pub mod hints;
+pub mod init;
+pub mod man;
+pub mod profile;
+pub mod route;
+pub mod run;
+pub mod runner;
+pub mod stats;
+pub mod suggest;
+pub mod teach;
+pub mod team;
+pub mod telemetry;
+pub mod testpattern;
+
+/// Exit status for usage errors of the grep face (and most subcommands).
+pub const EXIT_USAGE: i32 = 3;
+/// Exit status for usage errors of `ee run` (coreutils `timeout` convention).
+pub const EXIT_RUN_USAGE: i32 = 125;
+
+/// Set when the run ended by SIGINT: ee then ends by SIGINT too (see `reraise_sigint`).
+pub static RERAISE_SIGINT: std::sync::atomic::AtomicBool =
+    std::sync::atomic::AtomicBool::new(false);
+
+/// An error reported as one line on stderr, with the exit status to use.
+#[derive(Debug)]
+pub struct Fail {
+    pub code: i32,
+    pub msg: String,
+}
+
+impl Fail {
+    pub fn new(code: i32, msg: impl Into<String>) -> Fail {
+        Fail {
+            code,
+            msg: msg.into(),
+        }
+    }
+    pub fn usage(msg: impl Into<String>) -> Fail {
+        Fail::new(EXIT_USAGE, msg)
+    }
+}
+
+pub type CmdResult = Result<i32, Fail>;
+
+/// Run ee with the process's arguments; returns the exit status.
+pub fn main() -> i32 {
+    let args: Vec<OsString> = std::env::args_os().collect();
+    let is_run = args.get(1).is_some_and(|a| a == "run");
+    let code = match parse(args) {
+        Ok(cli) => dispatch(cli),
+        Err(f) => Err(f),
+    };
+    if RERAISE_SIGINT.load(std::sync::atomic::Ordering::Relaxed) {
+        crate::engine::supervisor::signals::reraise_sigint();
+    }
+    match code {
+        Ok(c) => crate::output::finish(c, false),
+        Err(f) => {
+            if !f.msg.is_empty() {
+                crate::engine::printer::note(false, &f.msg);
+            }
+            let c = if f.code == EXIT_USAGE && is_run {
+                EXIT_RUN_USAGE
+            } else {
+                f.code
+            };
+            crate::output::finish(c, f.code != 0)
+        }
+    }
+}
+
+fn dispatch(cli: Cli) -> CmdResult {
+    match cli.command {
+        None => grep::run(cli.grep),
+        Some(Command::Run(a)) => run::run(*a),
+        Some(Command::Init(a)) => init::run(a),
+        Some(Command::Route(a)) => route::run(a),
+        Some(Command::Suggest(a)) => suggest::run(a),
+        Some(Command::Stats(a)) => stats::run(a),
+        Some(Command::Telemetry(a)) => telemetry::run(a),
+        Some(Command::Feedback(a)) => feedback::run(a),
+        Some(Command::Profile(a)) => profile::run(a),
+        Some(Command::Team(a)) => team::run(a),
+        Some(Command::Completions(a)) => completions::run(a),
+        Some(Command::Man(a)) => man::run(a),
+        Some(Command::Complete(a)) => completions::complete(a),
+    }
+}
+
+/// Parse the arguments: prepend `EARLYEXIT_OPTIONS`, make the grep face's `--` optional, and turn
+/// clap errors into one line.
+pub fn parse(mut args: Vec<OsString>) -> Result<Cli, Fail> {
+    let first = args.get(1).and_then(|a| a.to_str()).unwrap_or("");
+    let sub = SUBCOMMANDS.contains(&first);
+    if let Some(env) = std::env::var_os("EARLYEXIT_OPTIONS") {
+        let env = env.to_string_lossy().into_owned();
+        let extra =
+            shell_words::split(&env).map_err(|e| Fail::usage(format!("EARLYEXIT_OPTIONS: {e}")))?;
+        let at = if !sub {
+            Some(1)
+        } else if first == "run" {
+            Some(2)
+        } else {
+            None
+        };
+        if let Some(at) = at {
+            let root = Cli::command();
+            let face = if sub {
+                root.find_subcommand("run").cloned().unwrap_or(root)
+            } else {
+                root
+            };
+            env_options_only(&face, &extra)
+                .map_err(|e| Fail::usage(format!("EARLYEXIT_OPTIONS: {e}")))?;
+            let at = at.min(args.len());
+            args.splice(at..at, extra.into_iter().map(OsString::from));
+        }
+    }
+    // Built once: it is most of the parsing cost on every start.
+    let cmd = Cli::command();
+    let dash_implied = !sub && insert_double_dash(&cmd, &mut args);
+    let matches = cmd.try_get_matches_from(args).map_err(clap_fail)?;
+    let mut cli = Cli::from_arg_matches(&matches).map_err(clap_fail)?;
+    cli.grep.dash_implied = dash_implied;
+    Ok(cli)
+}
+
+fn clap_fail(e: clap::Error) -> Fail {
+    use clap::error::ErrorKind;
+    match e.kind() {
+        ErrorKind::DisplayHelp
+        | ErrorKind::DisplayVersion
+        | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+            // On a terminal clap colours it; elsewhere help asked for on stdout goes through
+            // ee's writer, so `ee --help | head -1` ends quietly. (Help for a missing
+            // subcommand, `ee route`, stays on stderr, where clap puts it.)
+            if e.use_stderr() || std::io::IsTerminal::is_terminal(&std::io::stdout()) {
+                let _ = e.print();
+            } else {
+                out!("{}", e.render());
+            }
+            Fail::new(0, "")
+        }
+        _ => {
+            let text = e.render().to_string();
+            let mut lines = text.lines().map(str::trim).filter(|l| !l.is_empty());
+            let first = lines
+                .next()
+                .unwrap_or("invalid arguments")
+                .trim_start_matches("error: ");
+            // "the following required arguments were not provided:" names them on the next line.
+            let line = match (first.ends_with(':'), lines.next()) {
+                (true, Some(next)) => format!("{first} {next}"),
+                _ => first.to_string(),
+            };
+            Fail::usage(format!("{line} (see 'ee --help')"))
+        }
+    }
+}
+
+/// `EARLYEXIT_OPTIONS` may only hold options (with all their values): a `--` or a positional
+/// word there would add or replace the pattern or the command the user typed, and an option whose
+/// value is missing would take the user's first word as its value.
+fn env_options_only(cmd: &clap::Command, extra: &[String]) -> Result<(), String> {
+    let mut i = 0;
+    while i < extra.len() {
+        let word = extra[i].as_str();
+        if word == "--" {
+            return Err("'--' is not allowed here: only options, never a command".into());
+        }
+        match crate::cli::option_words(cmd, word) {
+            Some(n) => {
+                if i + n >= extra.len() {
+                    return Err(format!(
+                        "{} needs its value here",
+                        crate::escape::escape(word)
+                    ));
+                }
+                i += n;
+            }
+            None => {
+                return Err(format!(
+                    "'{}' is not an option: only options are allowed here, never a pattern or a command",
+                    crate::escape::escape(word)
+                ))
+            }
+        }
+        i += 1;
+    }
+    Ok(())
+}
+
+/// In the grep face the first positional word is the pattern and the second starts the command;
+/// insert the `--` clap needs before the command when the user left it out (then true).
+fn insert_double_dash(cmd: &clap::Command, args: &mut Vec<OsString>) -> bool {
+    let mut positionals = 0;
+    let mut pattern_opt = false;
+    let mut i = 1;
+    while i < args.len() {
+        let word = args[i].to_str().unwrap_or("");
+        if word == "--" {
+            return false;
+        }
+        match crate::cli::option_words(cmd, word) {
+            Some(n) => {
+                pattern_opt |= word == "--pattern" || word.starts_with("--pattern=");
+                i += n;
+            }
+            None => {
+                positionals += 1;
+                if positionals == 2 || (pattern_opt && positionals == 1) {
+                    args.insert(i, OsString::from("--"));
+                    return true;
+                }
+            }
+        }
+        i += 1;
+    }
+    false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(v: &[&str]) -> Vec<String> {
+        let mut a: Vec<OsString> = v.iter().map(OsString::from).collect();
+        insert_double_dash(&Cli::command(), &mut a);
+        a.into_iter().map(|s| s.into_string().unwrap()).collect()
+    }
+
+    #[test]
+    fn double_dash() {
+        assert_eq!(p(&["ee", "x", "true"]), ["ee", "x", "--", "true"]);
+        assert_eq!(
+            p(&["ee", "-t", "5", "x", "sh", "-c", "y"]),
+            ["ee", "-t", "5", "x", "--", "sh", "-c", "y"]
+        );
+        assert_eq!(
+            p(&["ee", "-it5", "x", "sh"]),
+            ["ee", "-it5", "x", "--", "sh"]
+        );
+        assert_eq!(
+            p(&["ee", "--timeout=5", "x", "sh"]),
+            ["ee", "--timeout=5", "x", "--", "sh"]
+        );
+        assert_eq!(
+            p(&["ee", "--pattern", "run", "sh"]),
+            ["ee", "--pattern", "run", "--", "sh"]
+        );
+        assert_eq!(p(&["ee", "x", "--", "true"]), ["ee", "x", "--", "true"]);
+        assert_eq!(
+            p(&["ee", "--fd", "3", "--fd-pattern", "3", "B", "x", "sh"]),
+            ["ee", "--fd", "3", "--fd-pattern", "3", "B", "x", "--", "sh"]
+        );
+        assert_eq!(p(&["ee", "x"]), ["ee", "x"]);
+    }
+}

@@ -1,0 +1,313 @@
+//! One run as it is stored: built from an [`Outcome`] with secrets redacted and text capped,
+//! serializable so that it can wait in the spool, and convertible back into an `Outcome` and a
+//! [`RunContext`] for the learning module (the same data whether written directly or merged
+//! from the spool).
+
+use std::path::PathBuf;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use serde::{Deserialize, Serialize};
+
+use super::redact::{cap, redact_argv, redact_text};
+use crate::context::{self, RunContext};
+use crate::engine::outcome::{
+    ChildStatus, LimitsUsed, MatchRecord, Mode, Outcome, PatternsUsed, StreamStats,
+};
+use crate::engine::policy::Reason;
+
+/// Longest stored matched line, matched text and context line (bytes).
+pub const MAX_LINE: usize = 1000;
+pub const MAX_MATCHED: usize = 200;
+pub const MAX_CONTEXT_LINE: usize = 300;
+/// Most context lines kept per event.
+pub const MAX_CONTEXT: usize = 5;
+
+/// One match event as stored.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Event {
+    pub kind: String,
+    pub offset_s: f64,
+    pub stream: String,
+    pub line_no: u64,
+    pub pattern: String,
+    pub line: String,
+    pub matched: String,
+    pub context: Vec<String>,
+}
+
+/// One execution as stored (already redacted).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Entry {
+    /// Unique id of the record, so that a spool entry is never merged twice.
+    pub uid: String,
+    /// Unix time in milliseconds.
+    pub started_ms: i64,
+    pub mode: String,
+    pub argv: Vec<String>,
+    pub command: String,
+    pub key: String,
+    pub program: String,
+    pub cwd: String,
+    pub project_type: String,
+    /// The project root (learning's scope); empty in records from before it was kept.
+    #[serde(default)]
+    pub root: String,
+    pub category: String,
+    pub pattern: Option<String>,
+    pub success_patterns: Vec<String>,
+    pub error_patterns: Vec<String>,
+    pub exclude_patterns: Vec<String>,
+    pub flags: String,
+    pub pattern_learned: bool,
+    pub timeout_s: Option<f64>,
+    pub idle_timeout_s: Option<f64>,
+    pub first_output_timeout_s: Option<f64>,
+    pub delay_exit_s: f64,
+    pub timeout_learned: bool,
+    pub exit_code: i32,
+    pub child_exit: Option<i32>,
+    pub child_signal: Option<i32>,
+    pub reason: String,
+    /// The signal of an `interrupted` run.
+    pub signal: Option<i32>,
+    pub total_s: f64,
+    pub first_output_s: Option<f64>,
+    pub first_match_s: Option<f64>,
+    pub match_count: u64,
+    pub stdout_lines: u64,
+    pub stdout_bytes: u64,
+    pub stderr_lines: u64,
+    pub stderr_bytes: u64,
+    pub stopped_early: bool,
+    /// ee left the child running (`--detach`).
+    #[serde(default)]
+    pub detached: bool,
+    pub events: Vec<Event>,
+}
+
+fn unique_id() -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static N: AtomicU64 = AtomicU64::new(0);
+    let t = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_nanos();
+    format!(
+        "{:x}-{:x}-{}",
+        std::process::id(),
+        t,
+        N.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+fn event(m: &MatchRecord) -> Event {
+    Event {
+        kind: m.kind.to_string(),
+        offset_s: m.offset,
+        stream: m.stream.clone(),
+        line_no: m.line_no,
+        pattern: m.pattern.clone(),
+        line: cap(&redact_text(&m.line), MAX_LINE),
+        matched: cap(&redact_text(&m.matched), MAX_MATCHED),
+        context: m
+            .context
+            .iter()
+            .take(MAX_CONTEXT)
+            .map(|l| cap(&redact_text(l), MAX_CONTEXT_LINE))
+            .collect(),
+    }
+}
+
+impl Entry {
+    /// The stored form of a run: redacted, capped, with its grouping context.
+    pub fn from_outcome(o: &Outcome) -> Entry {
+        let argv = redact_argv(&o.argv);
+        let cwd = std::path::Path::new(&o.cwd);
+        // The same words as at lookup (`RunContext::new`), so the keys agree.
+        let key = context::command_key(&super::redact::redact_argv_for_key(&o.argv));
+        let project = (!o.cwd.is_empty()).then(|| context::project(cwd));
+        let (child_exit, child_signal) = match o.child {
+            Some(ChildStatus::Exited(c)) => (Some(c), None),
+            Some(ChildStatus::Signaled(s)) => (None, Some(s)),
+            None => (None, None),
+        };
+        Entry {
+            uid: unique_id(),
+            started_ms: o
+                .started
+                .duration_since(UNIX_EPOCH)
+                .map(|d| d.as_millis() as i64)
+                .unwrap_or(0),
+            mode: o.mode.as_str().to_string(),
+            command: shell_words::join(&argv),
+            program: context::program(&argv),
+            category: context::category(&key).to_string(),
+            project_type: project
+                .as_ref()
+                .map_or("unknown", |p| p.project_type)
+                .to_string(),
+            root: project.map_or(String::new(), |p| p.root.display().to_string()),
+            key,
+            argv,
+            cwd: o.cwd.clone(),
+            pattern: o.patterns.main.clone(),
+            success_patterns: o.patterns.success.clone(),
+            error_patterns: o.patterns.error.clone(),
+            exclude_patterns: o.patterns.exclude.clone(),
+            flags: o.patterns.flags.clone(),
+            pattern_learned: o.patterns.learned,
+            timeout_s: o.limits.timeout,
+            idle_timeout_s: o.limits.idle_timeout,
+            first_output_timeout_s: o.limits.first_output_timeout,
+            delay_exit_s: o.limits.delay_exit,
+            timeout_learned: o.limits.timeout_learned,
+            exit_code: o.exit_code,
+            child_exit,
+            child_signal,
+            reason: o.reason.as_str().to_string(),
+            signal: match o.reason {
+                Reason::Interrupted(s) => Some(s),
+                _ => None,
+            },
+            total_s: o.total.as_secs_f64(),
+            first_output_s: o.to_first_output.map(|d| d.as_secs_f64()),
+            first_match_s: o.to_first_match.map(|d| d.as_secs_f64()),
+            match_count: o.match_count,
+            stdout_lines: o.stdout.lines,
+            stdout_bytes: o.stdout.bytes,
+            stderr_lines: o.stderr.lines,
+            stderr_bytes: o.stderr.bytes,
+            stopped_early: o.stopped_early,
+            detached: o.detached,
+            events: o.matches.iter().chain(&o.observed).map(event).collect(),
+        }
+    }
+
+    /// The pattern label used for grouping in `ee stats`: the main pattern, else the error
+    /// patterns joined with ` | `, else empty.
+    pub fn pattern_label(&self) -> String {
+        match &self.pattern {
+            Some(p) => p.clone(),
+            None => self.error_patterns.join(" | "),
+        }
+    }
+
+    /// The grouping context of this (redacted) entry.
+    pub fn context(&self) -> RunContext {
+        RunContext {
+            argv: self.argv.clone(),
+            key: self.key.clone(),
+            program: self.program.clone(),
+            project_type: context::project_type_static(&self.project_type),
+            category: context::category_static(&self.category),
+            cwd: PathBuf::from(&self.cwd),
+            root: PathBuf::from(if self.root.is_empty() {
+                &self.cwd
+            } else {
+                &self.root
+            }),
+            identity: context::identity(&self.argv),
+        }
+    }
+
+    /// The run as an `Outcome` (redacted), for the learning module.
+    pub fn outcome(&self) -> Outcome {
+        let secs = |s: f64| Duration::from_secs_f64(s.max(0.0));
+        let rec = |e: &Event| MatchRecord {
+            offset: e.offset_s,
+            stream: e.stream.clone(),
+            line_no: e.line_no,
+            kind: match e.kind.as_str() {
+                "success" => "success",
+                "error" => "error",
+                "observed" => "observed",
+                _ => "match",
+            },
+            pattern: e.pattern.clone(),
+            line: e.line.clone(),
+            matched: e.matched.clone(),
+            context: e.context.clone(),
+        };
+        Outcome {
+            mode: match self.mode.as_str() {
+                "pipe" => Mode::Pipe,
+                "run" => Mode::Run,
+                _ => Mode::Command,
+            },
+            argv: self.argv.clone(),
+            started: UNIX_EPOCH + Duration::from_millis(self.started_ms.max(0) as u64),
+            cwd: self.cwd.clone(),
+            patterns: PatternsUsed {
+                main: self.pattern.clone(),
+                success: self.success_patterns.clone(),
+                error: self.error_patterns.clone(),
+                exclude: self.exclude_patterns.clone(),
+                flags: self.flags.clone(),
+                learned: self.pattern_learned,
+            },
+            limits: LimitsUsed {
+                timeout: self.timeout_s,
+                idle_timeout: self.idle_timeout_s,
+                first_output_timeout: self.first_output_timeout_s,
+                delay_exit: self.delay_exit_s,
+                timeout_learned: self.timeout_learned,
+                hang_quiet: None,
+            },
+            exit_code: self.exit_code,
+            child: match (self.child_exit, self.child_signal) {
+                (Some(c), _) => Some(ChildStatus::Exited(c)),
+                (None, Some(s)) => Some(ChildStatus::Signaled(s)),
+                _ => None,
+            },
+            reason: reason_from(&self.reason, self.signal),
+            total: secs(self.total_s),
+            to_first_output: self.first_output_s.map(secs),
+            to_first_match: self.first_match_s.map(secs),
+            match_count: self.match_count,
+            stdout: StreamStats {
+                lines: self.stdout_lines,
+                bytes: self.stdout_bytes,
+            },
+            stderr: StreamStats {
+                lines: self.stderr_lines,
+                bytes: self.stderr_bytes,
+            },
+            stopped_early: self.stopped_early,
+            detached: self.detached,
+            matches: self
+                .events
+                .iter()
+                .filter(|e| e.kind != "observed")
+                .map(rec)
+                .collect(),
+            observed: self
+                .events
+                .iter()
+                .filter(|e| e.kind == "observed")
+                .map(rec)
+                .collect(),
+            ends_line: true,
+        }
+    }
+}
+
+/// The exit reason named `s` (as `Reason::as_str` spells it).
+pub fn reason_from(s: &str, signal: Option<i32>) -> Reason {
+    match s {
+        "match" => Reason::Match,
+        "success_match" => Reason::SuccessMatch,
+        "error_match" => Reason::ErrorMatch,
+        "no_match" => Reason::NoMatch,
+        "completed" => Reason::Completed,
+        "timeout" => Reason::Timeout,
+        "idle_timeout" => Reason::IdleTimeout,
+        "first_output_timeout" => Reason::FirstOutputTimeout,
+        "stuck" => Reason::Stuck,
+        "interrupted" => Reason::Interrupted(signal.unwrap_or(2)),
+        "output_closed" => Reason::OutputClosed,
+        "unexpected" => Reason::Unexpected,
+        "expect_missing" => Reason::ExpectMissing,
+        "stderr_idle" => Reason::StderrIdle,
+        _ => Reason::Error,
+    }
+}
