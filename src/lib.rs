@@ -15,6 +15,7 @@ pub mod escape;
 pub mod learn;
 pub mod man;
 pub mod plot;
+pub mod redact;
 pub mod shell;
 pub mod store;
 pub mod team;

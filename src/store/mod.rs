@@ -10,7 +10,6 @@
 
 pub mod db;
 pub mod entry;
-pub mod redact;
 pub mod report;
 pub mod schema;
 pub mod spool;
