@@ -14,6 +14,7 @@ pub mod engine;
 pub mod escape;
 pub mod learn;
 pub mod man;
+pub mod paths;
 pub mod plot;
 pub mod redact;
 pub mod shell;
