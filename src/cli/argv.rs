@@ -32,15 +32,25 @@ pub fn find_short(cmd: &clap::Command, c: char) -> Option<clap::Arg> {
 /// For a word on the command line: `None` when it is not an option (a positional), else how many
 /// of the following words its value takes (`-t 5`: 1, `-t5`, `--timeout=5`, `-i`: 0).
 pub fn option_words(cmd: &clap::Command, word: &str) -> Option<usize> {
+    option_value(cmd, word).map(|(_, n)| n)
+}
+
+/// As [`option_words`], with the option whose value takes those following words (`None` when it
+/// takes none of them).
+pub fn option_value(cmd: &clap::Command, word: &str) -> Option<(Option<clap::Arg>, usize)> {
+    let with_arg = |a: clap::Arg, n: usize| Some(((n > 0).then_some(a), n));
     if let Some(long) = word.strip_prefix("--") {
         let (name, attached) = match long.split_once('=') {
             Some((n, _)) => (n, true),
             None => (long, false),
         };
-        let n = find_long(cmd, name)
-            .filter(takes_value)
-            .map_or(0, |a| nvalues(&a));
-        return Some(if attached { n.saturating_sub(1) } else { n });
+        return match find_long(cmd, name).filter(takes_value) {
+            Some(a) => {
+                let n = nvalues(&a);
+                with_arg(a, if attached { n.saturating_sub(1) } else { n })
+            }
+            None => Some((None, 0)),
+        };
     }
     if word.len() < 2 || !word.starts_with('-') {
         return None;
@@ -49,10 +59,10 @@ pub fn option_words(cmd: &clap::Command, word: &str) -> Option<usize> {
     for (k, c) in chars.iter().enumerate() {
         if let Some(a) = find_short(cmd, *c).filter(takes_value) {
             let n = nvalues(&a);
-            return Some(if k + 1 == chars.len() { n } else { n - 1 });
+            return with_arg(a, if k + 1 == chars.len() { n } else { n - 1 });
         }
     }
-    Some(0)
+    Some((None, 0))
 }
 
 /// Most lines of context kept before a match (`-B`): each is capped at 1000 bytes, so the
