@@ -5,9 +5,10 @@ use std::io::{self, BufRead, IsTerminal, Write};
 
 use crate::app::{CmdResult, Fail};
 use crate::cli::{ExportFormat, TelemetryAction, TelemetryArgs};
+use crate::paths::db_path;
 use crate::store::db::Store;
 use crate::store::report::{self, ExportError};
-use crate::store::{db_path, spool};
+use crate::store::spool;
 
 /// Exit status when the database cannot be used, or `check` finds a problem.
 const EXIT_DB: i32 = 1;
