@@ -1,4 +1,4 @@
-//! The part of the poll loop that does not touch processes: each stream's scanner, matcher,
+//! The feed: the part of the poll loop that does not touch processes — each stream's scanner, matcher,
 //! output and log file, the policy, the match records and the progress line. Bytes in, decisions
 //! and pass-through out.
 
@@ -21,7 +21,7 @@ pub struct Channel<'a> {
     pub log: Option<LogSink>,
 }
 
-pub struct Engine<'a> {
+pub struct Feed<'a> {
     pub policy: Policy,
     pub chans: Vec<Channel<'a>>,
     pub matches: Vec<MatchRecord>,
@@ -80,9 +80,9 @@ fn judge<'b>(
     }
 }
 
-impl<'a> Engine<'a> {
-    pub fn new(policy: Policy, chans: Vec<Channel<'a>>, quiet: bool, progress: bool) -> Engine<'a> {
-        Engine {
+impl<'a> Feed<'a> {
+    pub fn new(policy: Policy, chans: Vec<Channel<'a>>, quiet: bool, progress: bool) -> Feed<'a> {
+        Feed {
             policy,
             chans,
             matches: Vec::new(),
@@ -120,7 +120,7 @@ impl<'a> Engine<'a> {
         let stderr = self.chans[i].scanner.stream == Stream::Stderr;
         self.policy.on_output(now, stderr);
         let every = self.policy.wants_every_line();
-        let Engine {
+        let Feed {
             policy,
             chans,
             matches,
@@ -162,7 +162,7 @@ impl<'a> Engine<'a> {
             return;
         }
         let every = self.policy.wants_every_line();
-        let Engine {
+        let Feed {
             policy,
             chans,
             matches,
