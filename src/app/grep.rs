@@ -1,15 +1,16 @@
 //! The grep face: `cmd | ee PATTERN` and `ee PATTERN [--] COMMAND`.
 
-use crate::app::{runner, CmdResult, Fail};
+use crate::app::{runner, Exit, Fail, RunResult};
 use crate::cli::GrepArgs;
 use crate::engine::outcome::{grep_exit_code, Mode};
 use crate::engine::plan::{pattern_spec, Plan};
 
-pub fn run(a: GrepArgs) -> CmdResult {
+pub fn run(a: GrepArgs) -> RunResult {
     if a.list_profiles {
         return super::profile::run(crate::cli::ProfileArgs {
             action: crate::cli::ProfileAction::List,
-        });
+        })
+        .map(Exit::Code);
     }
     let mut spec = pattern_spec(a.main_pattern(), &a.engine);
     if !a.profile.is_empty() {
@@ -33,7 +34,7 @@ pub fn run(a: GrepArgs) -> CmdResult {
         }
         let plan = Plan::new(spec, &a.engine, false, None).map_err(|e| Fail::usage(e.0))?;
         super::hints::before_run(&a);
-        return super::testpattern::run(&plan);
+        return super::testpattern::run(&plan).map(Exit::Code);
     }
     if !command_mode
         && !spec.decides()

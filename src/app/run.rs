@@ -7,7 +7,7 @@ use std::time::Duration;
 
 mod rerun;
 
-use crate::app::{runner, CmdResult, Fail};
+use crate::app::{runner, Exit, Fail, RunResult};
 use crate::cli::RunArgs;
 use crate::context::RunContext;
 use crate::engine::outcome::{run_exit_code, Mode, Outcome};
@@ -56,7 +56,7 @@ pub fn context_of(command: &[std::ffi::OsString]) -> RunContext {
     RunContext::new(&argv, &std::env::current_dir().unwrap_or_default())
 }
 
-pub fn run(a: RunArgs) -> CmdResult {
+pub fn run(a: RunArgs) -> RunResult {
     let record = !a.engine.no_telemetry && !a.dry_run;
     if record && !crate::store::disabled_by_env() {
         // Open the store while the context is worked out; the lookup then uses it.
@@ -110,7 +110,7 @@ pub fn run(a: RunArgs) -> CmdResult {
     plan.highlight_only_when_always();
     if a.dry_run {
         dry_run(&a, &ctx, &advice, &applied);
-        return Ok(0);
+        return Ok(Exit::Code(0));
     }
     let mut outcome =
         runner::execute(&plan, &a.command, Mode::Run).map_err(|e| runner::spawn_fail(e, true))?;

@@ -4,7 +4,7 @@
 use std::ffi::OsString;
 use std::time::SystemTime;
 
-use crate::app::Fail;
+use crate::app::{Exit, Fail};
 use crate::engine::outcome::{Mode, Outcome};
 use crate::engine::plan::Plan;
 use crate::engine::policy::Reason;
@@ -53,8 +53,8 @@ pub fn execute(plan: &Plan, argv: &[OsString], mode: Mode) -> Result<Outcome, Sp
     })
 }
 
-/// Print the JSON report (when asked) and record the run; returns the exit status.
-pub fn finish(plan: &Plan, outcome: &Outcome) -> i32 {
+/// Print the JSON report (when asked) and record the run; returns how ee ends.
+pub fn finish(plan: &Plan, outcome: &Outcome) -> Exit {
     if plan.opts.json {
         let mut s = outcome.to_json().to_string();
         s.push('\n');
@@ -66,10 +66,11 @@ pub fn finish(plan: &Plan, outcome: &Outcome) -> i32 {
     if plan.opts.watch && matches!(outcome.reason, Reason::Interrupted(_)) {
         super::teach::offer(outcome, plan.opts.quiet);
     }
-    if outcome.reason == Reason::Interrupted(nix::sys::signal::Signal::SIGINT as i32) {
-        super::RERAISE_SIGINT.store(true, std::sync::atomic::Ordering::Relaxed);
+    if outcome.ended_by_sigint() {
+        Exit::Sigint(outcome.exit_code)
+    } else {
+        Exit::Code(outcome.exit_code)
     }
-    outcome.exit_code
 }
 
 /// One-line message for a command that could not be started, with the face's exit status.

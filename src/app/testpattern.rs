@@ -19,7 +19,7 @@ pub fn run(plan: &Plan) -> CmdResult {
     std::io::stdin()
         .lock()
         .read_to_end(&mut input)
-        .map_err(|e| Fail::new(3, format!("cannot read stdin: {e}")))?;
+        .map_err(|e| Fail::io(format!("cannot read stdin: {e}")))?;
     let (mut lines, mut excluded) = (0u64, 0u64);
     let mut counts = [0u64; 3]; // match, error, success
     let mut first: Vec<(u64, &'static str, String)> = Vec::new();

@@ -204,6 +204,12 @@ fn round3(x: f64) -> f64 {
 }
 
 impl Outcome {
+    /// The run ended by Ctrl-C's SIGINT (passed on to the child, or in pipe mode to ee): ee then
+    /// ends by SIGINT too, so the shell abandons a command list as for the bare command.
+    pub fn ended_by_sigint(&self) -> bool {
+        self.reason == Reason::Interrupted(nix::sys::signal::Signal::SIGINT as i32)
+    }
+
     /// The `--json` report.
     pub fn to_json(&self) -> serde_json::Value {
         let first = self.matches.first();
