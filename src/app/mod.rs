@@ -14,6 +14,7 @@ pub mod grep;
 pub mod hints;
 pub mod init;
 pub mod man;
+pub mod options;
 pub mod profile;
 pub mod route;
 pub mod run;

@@ -5,19 +5,25 @@ use std::ffi::OsString;
 use std::time::SystemTime;
 
 use crate::app::{Exit, Fail};
+use crate::cli::EngineOpts;
 use crate::engine::outcome::{Mode, Outcome};
 use crate::engine::plan::Plan;
 use crate::engine::policy::Reason;
 use crate::engine::supervisor::{self, Observed, SpawnError};
 
 /// Run the plan. `argv` empty means pipe mode.
-pub fn execute(plan: &Plan, argv: &[OsString], mode: Mode) -> Result<Outcome, SpawnError> {
+pub fn execute(
+    plan: &Plan,
+    o: &EngineOpts,
+    argv: &[OsString],
+    mode: Mode,
+) -> Result<Outcome, SpawnError> {
     let started = SystemTime::now();
-    if !plan.opts.no_telemetry && !crate::store::disabled_by_env() {
+    if !o.no_telemetry && !crate::store::disabled_by_env() {
         // Open the store while the command runs (a no-op when `ee run` already did).
         crate::store::prepare();
     }
-    let setup = plan.setup(argv, plan.opts.json, mode == Mode::Run);
+    let setup = plan.setup(argv, o.json, mode == Mode::Run);
     let obs: Observed = if argv.is_empty() {
         supervisor::watch_stdin(&setup).map_err(|e| SpawnError::Other(e.to_string()))?
     } else {
@@ -54,17 +60,17 @@ pub fn execute(plan: &Plan, argv: &[OsString], mode: Mode) -> Result<Outcome, Sp
 }
 
 /// Print the JSON report (when asked) and record the run; returns how ee ends.
-pub fn finish(plan: &Plan, outcome: &Outcome) -> Exit {
-    if plan.opts.json {
+pub fn finish(o: &EngineOpts, outcome: &Outcome) -> Exit {
+    if o.json {
         let mut s = outcome.to_json().to_string();
         s.push('\n');
         crate::output::write_bytes(s.as_bytes());
     }
-    if !plan.opts.no_telemetry && !crate::store::disabled_by_env() {
-        crate::store::record(outcome, plan.opts.quiet);
+    if !o.no_telemetry && !crate::store::disabled_by_env() {
+        crate::store::record(outcome, o.quiet);
     }
-    if plan.opts.watch && matches!(outcome.reason, Reason::Interrupted(_)) {
-        super::teach::offer(outcome, plan.opts.quiet);
+    if o.watch && matches!(outcome.reason, Reason::Interrupted(_)) {
+        super::teach::offer(outcome, o.quiet);
     }
     if outcome.ended_by_sigint() {
         Exit::Sigint(outcome.exit_code)

@@ -33,12 +33,12 @@ use nix::sys::signal::{kill, killpg, Signal};
 use nix::sys::wait::{waitpid, WaitStatus};
 use nix::unistd::{getpgrp, getpid, setpgid, tcsetpgrp, Pid};
 
-use crate::cli::When;
 use crate::engine::matcher::Matcher;
 use crate::engine::outcome::{ChildStatus, MatchRecord, StreamStats};
 use crate::engine::policy::{Limits, Policy, Reason};
 use crate::engine::printer::{is_tty, note, Decor, Out};
 use crate::engine::scan::{Scanner, Stream};
+use crate::engine::When;
 
 use feed::{Channel, Feed};
 use logs::{LogSink, LogSpec};
