@@ -214,7 +214,10 @@ fn notice(o: &Outcome, quiet: bool, advice: &Advice, again: Option<&rerun::Rerun
         .unwrap_or("the command");
     let what = match o.reason {
         Reason::Match | Reason::ErrorMatch => {
-            let m = o.matches.iter().find(|m| m.kind != "observed");
+            let m = o
+                .matches
+                .iter()
+                .find(|m| m.kind != crate::engine::matcher::Class::Observed);
             let origin = |p: &str| {
                 if !o.patterns.learned {
                     return "your pattern".to_string();

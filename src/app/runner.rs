@@ -43,19 +43,7 @@ pub fn execute(
         patterns: plan.patterns.clone(),
         limits: plan.limits_used,
         exit_code: 0,
-        child: obs.child,
-        reason: obs.reason,
-        total: obs.total,
-        to_first_output: obs.to_first_output,
-        to_first_match: obs.to_first_match,
-        match_count: obs.match_count,
-        stdout: obs.stdout,
-        stderr: obs.stderr,
-        stopped_early: obs.stopped_early,
-        detached: obs.detached,
-        matches: obs.matches,
-        observed: obs.observed,
-        ends_line: obs.ends_line,
+        run: obs,
     })
 }
 

@@ -5,13 +5,12 @@
 use std::time::{Duration, Instant};
 
 use crate::engine::matcher::{Class, Matcher};
-use crate::engine::outcome::{ChildStatus, MatchRecord, StreamStats, MAX_RECORDS};
+use crate::engine::outcome::{ChildStatus, MatchRecord, Observed, StreamStats, MAX_RECORDS};
 use crate::engine::policy::{Policy, Reason};
 use crate::engine::printer::{note, Out, Progress};
 use crate::engine::scan::{Flow, LineEvent, Scanner, Stream};
 
 use super::logs::LogSink;
-use super::Observed;
 
 /// One watched stream.
 pub struct Channel<'a> {
@@ -52,7 +51,7 @@ fn record(
         offset: offset.as_secs_f64(),
         stream: ev.stream.name(),
         line_no: ev.line_no,
-        kind: h.class.as_str(),
+        kind: h.class,
         pattern: h.pattern.to_string(),
         line: lossy(ev.line),
         matched: lossy(&ev.line[h.start..h.end]),

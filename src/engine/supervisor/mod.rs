@@ -34,7 +34,8 @@ use nix::sys::wait::{waitpid, WaitStatus};
 use nix::unistd::{getpgrp, getpid, setpgid, tcsetpgrp, Pid};
 
 use crate::engine::matcher::Matcher;
-use crate::engine::outcome::{ChildStatus, MatchRecord, StreamStats};
+use crate::engine::outcome::ChildStatus;
+pub use crate::engine::outcome::Observed;
 use crate::engine::policy::{Limits, Policy, Reason};
 use crate::engine::printer::{is_tty, note, Decor, Out};
 use crate::engine::scan::{Scanner, Stream};
@@ -87,26 +88,6 @@ pub struct Setup<'a> {
     /// Pipe mode: decompress gzip/bzip2/xz input (`-Z`).
     pub decompress: bool,
     pub quiet: bool,
-}
-
-/// What the supervisor observed.
-#[derive(Debug)]
-pub struct Observed {
-    pub reason: Reason,
-    pub child: Option<ChildStatus>,
-    pub stopped_early: bool,
-    /// The child was left running (`--detach`).
-    pub detached: bool,
-    pub total: Duration,
-    pub to_first_output: Option<Duration>,
-    pub to_first_match: Option<Duration>,
-    pub match_count: u64,
-    pub stdout: StreamStats,
-    pub stderr: StreamStats,
-    pub matches: Vec<MatchRecord>,
-    pub observed: Vec<MatchRecord>,
-    /// The last byte ee passed through ended a line (or none was written).
-    pub ends_line: bool,
 }
 
 /// The command could not be started.
