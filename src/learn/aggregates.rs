@@ -22,7 +22,7 @@ use super::lexicon;
 use super::profiles;
 use super::stats::{Counts, Welford};
 use crate::context::RunContext;
-use crate::engine::matcher::strip_ansi;
+use crate::engine::matcher::{strip_ansi, Class};
 use crate::engine::outcome::{MatchRecord, Mode, Outcome};
 use crate::engine::policy::Reason;
 
@@ -500,7 +500,7 @@ pub fn burst(o: &Outcome, failed: bool) -> Option<(f64, f64)> {
     let start = match o
         .matches
         .iter()
-        .find(|m| m.kind == "match" || m.kind == "error")
+        .find(|m| matches!(m.kind, Class::Match | Class::Error))
     {
         Some(m) => m.offset,
         None if failed => o.observed.first()?.offset,
@@ -751,7 +751,7 @@ pub fn update(
     let stopper = if o.stopped_early && matches!(o.reason, Reason::Match | Reason::ErrorMatch) {
         o.matches
             .iter()
-            .find(|m| m.kind == "match" || m.kind == "error")
+            .find(|m| matches!(m.kind, Class::Match | Class::Error))
             .map(|m| {
                 if o.patterns.learned {
                     m.pattern.clone()
@@ -1288,7 +1288,7 @@ mod tests {
                     offset: t,
                     stream: "stdout".into(),
                     line_no: 1,
-                    kind: "observed",
+                    kind: Class::Observed,
                     pattern: String::new(),
                     line: String::new(),
                     matched: String::new(),

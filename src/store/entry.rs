@@ -9,8 +9,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use serde::{Deserialize, Serialize};
 
 use crate::context::{self, RunContext};
+use crate::engine::matcher::Class;
 use crate::engine::outcome::{
-    ChildStatus, LimitsUsed, MatchRecord, Mode, Outcome, PatternsUsed, StreamStats,
+    ChildStatus, LimitsUsed, MatchRecord, Mode, Observed, Outcome, PatternsUsed, StreamStats,
 };
 use crate::engine::policy::Reason;
 use crate::redact::{cap, redact_argv, redact_text};
@@ -217,12 +218,7 @@ impl Entry {
             offset: e.offset_s,
             stream: e.stream.clone(),
             line_no: e.line_no,
-            kind: match e.kind.as_str() {
-                "success" => "success",
-                "error" => "error",
-                "observed" => "observed",
-                _ => "match",
-            },
+            kind: Class::from_name(&e.kind).unwrap_or(Class::Match),
             pattern: e.pattern.clone(),
             line: e.line.clone(),
             matched: e.matched.clone(),
@@ -254,39 +250,41 @@ impl Entry {
                 hang_quiet: None,
             },
             exit_code: self.exit_code,
-            child: match (self.child_exit, self.child_signal) {
-                (Some(c), _) => Some(ChildStatus::Exited(c)),
-                (None, Some(s)) => Some(ChildStatus::Signaled(s)),
-                _ => None,
+            run: Observed {
+                child: match (self.child_exit, self.child_signal) {
+                    (Some(c), _) => Some(ChildStatus::Exited(c)),
+                    (None, Some(s)) => Some(ChildStatus::Signaled(s)),
+                    _ => None,
+                },
+                reason: reason_from(&self.reason, self.signal),
+                total: secs(self.total_s),
+                to_first_output: self.first_output_s.map(secs),
+                to_first_match: self.first_match_s.map(secs),
+                match_count: self.match_count,
+                stdout: StreamStats {
+                    lines: self.stdout_lines,
+                    bytes: self.stdout_bytes,
+                },
+                stderr: StreamStats {
+                    lines: self.stderr_lines,
+                    bytes: self.stderr_bytes,
+                },
+                stopped_early: self.stopped_early,
+                detached: self.detached,
+                matches: self
+                    .events
+                    .iter()
+                    .filter(|e| e.kind != Class::Observed.as_str())
+                    .map(rec)
+                    .collect(),
+                observed: self
+                    .events
+                    .iter()
+                    .filter(|e| e.kind == Class::Observed.as_str())
+                    .map(rec)
+                    .collect(),
+                ends_line: true,
             },
-            reason: reason_from(&self.reason, self.signal),
-            total: secs(self.total_s),
-            to_first_output: self.first_output_s.map(secs),
-            to_first_match: self.first_match_s.map(secs),
-            match_count: self.match_count,
-            stdout: StreamStats {
-                lines: self.stdout_lines,
-                bytes: self.stdout_bytes,
-            },
-            stderr: StreamStats {
-                lines: self.stderr_lines,
-                bytes: self.stderr_bytes,
-            },
-            stopped_early: self.stopped_early,
-            detached: self.detached,
-            matches: self
-                .events
-                .iter()
-                .filter(|e| e.kind != "observed")
-                .map(rec)
-                .collect(),
-            observed: self
-                .events
-                .iter()
-                .filter(|e| e.kind == "observed")
-                .map(rec)
-                .collect(),
-            ends_line: true,
         }
     }
 }
