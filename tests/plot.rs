@@ -245,7 +245,9 @@ fn on_terminal(db: &Db, width: u16, env: &[(&str, &str)], args: &str, done: &str
 
 /// The screen `ee ARGS` leaves on a terminal WIDTH columns wide in locale `lang`.
 fn screen(db: &Db, width: u16, lang: &str, args: &str, done: &str) -> String {
-    on_terminal(db, width, &[("LANG", lang)], args, done).screen() + "\n"
+    let screen = on_terminal(db, width, &[("LANG", lang)], args, done).screen();
+    let lines: Vec<&str> = screen.lines().map(str::trim_end).collect();
+    lines.join("\n") + "\n"
 }
 
 fn compare(name: &str, got: &str) {

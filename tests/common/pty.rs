@@ -20,19 +20,6 @@ pub const WAIT: Duration = Duration::from_secs(20);
 /// How long a screen may take to show what is expected (completion under load is slow).
 pub const SCREEN_WAIT: Duration = Duration::from_secs(40);
 
-/// Keys, as a terminal sends them.
-pub mod key {
-    pub const ENTER: &str = "\r";
-    pub const TAB: &str = "\t";
-    pub const LEFT: &str = "\x1b[D";
-    pub const CTRL_A: &str = "\x01";
-    pub const CTRL_C: &str = "\x03";
-    pub const CTRL_D: &str = "\x04";
-    pub const CTRL_L: &str = "\x0c";
-    pub const CTRL_U: &str = "\x15";
-    pub const CTRL_Z: &str = "\x1a";
-}
-
 /// Replies a terminal emulator gives to queries (cursor position, device attributes).
 #[derive(Default)]
 struct Replies {
@@ -215,7 +202,39 @@ impl Pty {
     /// Type a line and press Enter.
     pub fn line(&mut self, s: &str) {
         self.send(s);
-        self.send(key::ENTER);
+        self.send("\r");
+    }
+
+    /// Press keys named as tmux names them (`Enter`, `Tab`, `Left`, `C-a`…), sending what a
+    /// terminal sends for each (cursor keys follow the application cursor mode).
+    pub fn press(&mut self, keys: &[&str]) {
+        for k in keys {
+            let app = self
+                .buf
+                .lock()
+                .unwrap()
+                .screen
+                .screen()
+                .application_cursor();
+            let arrow = |c: char| format!("\x1b{}{c}", if app { 'O' } else { '[' });
+            let bytes = match *k {
+                "Enter" => "\r".to_string(),
+                "Tab" => "\t".to_string(),
+                "Escape" => "\x1b".to_string(),
+                "BSpace" => "\x7f".to_string(),
+                "Up" => arrow('A'),
+                "Down" => arrow('B'),
+                "Right" => arrow('C'),
+                "Left" => arrow('D'),
+                c if c.len() == 3 && c.starts_with("C-") => {
+                    let b = c.as_bytes()[2].to_ascii_lowercase();
+                    assert!(b.is_ascii_lowercase(), "unknown key {c}");
+                    ((b - b'a' + 1) as char).to_string()
+                }
+                other => panic!("unknown key {other}"),
+            };
+            self.send(&bytes);
+        }
     }
 
     /// Wait until `needle` appears in the cleaned output after the cursor; move the cursor past
@@ -286,16 +305,10 @@ impl Pty {
     }
 
     /// What the terminal shows now: one line per screen line (a line the terminal wrapped is
-    /// joined back), trailing blanks and blank lines at the end removed.
+    /// joined back, as `tmux capture-pane -J` does), up to the last cell written on each line
+    /// (spaces written count), blank lines at the end left out.
     pub fn screen(&self) -> String {
-        let b = self.buf.lock().unwrap();
-        let text = b.screen.screen().contents();
-        let lines: Vec<&str> = text.lines().map(str::trim_end).collect();
-        let end = lines
-            .iter()
-            .rposition(|l| !l.is_empty())
-            .map_or(0, |i| i + 1);
-        lines[..end].join("\n")
+        self.buf.lock().unwrap().screen.screen().contents()
     }
 
     /// The foreground colours of the cells showing `ch` (each colour once, in screen order).
@@ -306,13 +319,9 @@ impl Pty {
         let mut seen = Vec::new();
         for r in 0..rows.get() {
             for c in 0..cols.get() {
-                match s.cell(r, c) {
-                    Some(cell) if cell.contents().starts_with(ch) => {
-                        if !seen.contains(&cell.fgcolor()) {
-                            seen.push(cell.fgcolor());
-                        }
-                    }
-                    _ => {}
+                let Some(cell) = s.cell(r, c) else { continue };
+                if cell.contents().starts_with(ch) && !seen.contains(&cell.fgcolor()) {
+                    seen.push(cell.fgcolor());
                 }
             }
         }
