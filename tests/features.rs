@@ -10,12 +10,7 @@ use assert_cmd::Command;
 mod common;
 use common::pty::{self, Pty};
 
-fn ee() -> Command {
-    let mut c = Command::cargo_bin("ee").unwrap();
-    c.env("EARLYEXIT_NO_TELEMETRY", "1")
-        .env_remove("EARLYEXIT_OPTIONS");
-    c
-}
+use common::ee;
 
 fn out(c: &mut Command) -> (i32, String, String) {
     let o = c.output().unwrap();

@@ -8,12 +8,10 @@ use assert_cmd::Command;
 mod common;
 use common::pty::{self, Pty};
 
+/// ee without the user's colour settings either.
 fn ee() -> Command {
-    let mut c = Command::cargo_bin("ee").unwrap();
-    c.env("EARLYEXIT_NO_TELEMETRY", "1")
-        .env_remove("EARLYEXIT_OPTIONS")
-        .env_remove("EARLYEXIT_COLORS")
-        .env_remove("NO_COLOR");
+    let mut c = common::ee();
+    c.env_remove("EARLYEXIT_COLORS").env_remove("NO_COLOR");
     c
 }
 

@@ -5,18 +5,9 @@
 use std::path::Path;
 use std::process::Command as Std;
 
-use assert_cmd::Command;
-
 mod common;
 use common::pty::{self, Pty};
-use common::{have, repo, skip};
-
-fn ee() -> Command {
-    let mut c = Command::cargo_bin("ee").unwrap();
-    c.env("EARLYEXIT_NO_TELEMETRY", "1")
-        .env_remove("EARLYEXIT_OPTIONS");
-    c
-}
+use common::{ee, have, repo, skip};
 
 fn generated() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();

@@ -15,6 +15,23 @@ pub fn bin() -> PathBuf {
     assert_cmd::cargo::cargo_bin("ee")
 }
 
+/// `ee` as the stateless tests run it: nothing recorded, the user's `EARLYEXIT_OPTIONS`
+/// ignored.
+pub fn ee() -> assert_cmd::Command {
+    let mut c = assert_cmd::Command::cargo_bin("ee").unwrap();
+    c.env("EARLYEXIT_NO_TELEMETRY", "1")
+        .env_remove("EARLYEXIT_OPTIONS");
+    c
+}
+
+/// The same as a `std::process::Command` (for spawning, pipes and signals).
+pub fn ee_std() -> std::process::Command {
+    let mut c = std::process::Command::new(bin());
+    c.env("EARLYEXIT_NO_TELEMETRY", "1")
+        .env_remove("EARLYEXIT_OPTIONS");
+    c
+}
+
 /// The repository root (checked-in scripts, man pages, fixtures).
 pub fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
