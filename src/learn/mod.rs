@@ -22,9 +22,6 @@ use crate::engine::outcome::Outcome;
 
 pub use rank::Advice;
 
-/// Schema of the learning aggregates, applied by the telemetry store's migrations.
-pub const SCHEMA: &str = aggregates::SCHEMA;
-
 /// Update the aggregates for a recorded run, inside the run's own write transaction.
 pub fn update(
     tx: &Transaction,

@@ -16,9 +16,8 @@ use rusqlite::config::DbConfig;
 use rusqlite::{params, Connection, ErrorCode, Transaction, TransactionBehavior};
 
 use super::entry::Entry;
-use super::schema::{
-    ADD_COMMAND_SUMMARY, ADD_SUMMARY, SCHEMA_VERSION, SUBTRACT_SUMMARIES, USER_VERSION, V1, V2, V3,
-};
+use super::migrations;
+use super::schema::{ADD_COMMAND_SUMMARY, ADD_SUMMARY, SUBTRACT_SUMMARIES};
 use super::spool;
 
 /// Default number of executions kept (the newest), when `EARLYEXIT_TELEMETRY_KEEP` is unset.
@@ -320,31 +319,50 @@ fn ensure_wal(conn: &Connection, deadline: Instant) -> Result<(), StoreError> {
     }
 }
 
+/// Bring the schema up to date: the steps of [`migrations::MIGRATIONS`] not yet applied, in one
+/// `BEGIN IMMEDIATE` transaction with the version re-read inside it.
 fn migrate(conn: &Connection, wait: Duration) -> Result<(), StoreError> {
     let tx = immediate(conn, wait)?;
-    let uv: i64 = tx.pragma_query_value(None, "user_version", |r| r.get(0))?;
-    if uv == USER_VERSION {
-        return Ok(());
+    if apply_migrations(&tx, migrations::MIGRATIONS)? {
+        tx.commit()?;
     }
-    if uv / 1_000_000 > SCHEMA_VERSION {
-        // Written by a newer ee: leave it alone (writes that do not fit fail and are spooled).
-        return Ok(());
-    }
-    if uv / 1_000_000 < 1 {
-        tx.execute_batch(&strip_comments(V1))?;
-    }
-    if uv / 1_000_000 < 2 {
-        tx.execute_batch(V2)?;
-    }
-    if uv / 1_000_000 < 3 {
-        tx.execute_batch(V3)?;
-    }
-    if !crate::learn::SCHEMA.trim().is_empty() {
-        tx.execute_batch(crate::learn::SCHEMA)?;
-    }
-    tx.pragma_update(None, "user_version", USER_VERSION)?;
-    tx.commit()?;
     Ok(())
+}
+
+/// Apply the steps of `list` that the database has not had; false when there was nothing to do
+/// (up to date, or written by a newer ee: left alone, writes that do not fit fail and are
+/// spooled).
+fn apply_migrations(tx: &Connection, list: &[migrations::Migration]) -> Result<bool, StoreError> {
+    let version = list.len() as i64;
+    let uv: i64 = tx.pragma_query_value(None, "user_version", |r| r.get(0))?;
+    if uv == version {
+        return Ok(false);
+    }
+    let Some(mut done) = migrations::applied(uv, version) else {
+        return Ok(false);
+    };
+    if migrations::is_legacy(uv) {
+        // A build from before the list rewrote the version: the bookkeeping table knows better.
+        let mirrored: Option<i64> = tx
+            .query_row("SELECT applied FROM schema_version WHERE id = 1", [], |r| {
+                r.get(0)
+            })
+            .ok();
+        match mirrored {
+            Some(n) if n > version => return Ok(false),
+            Some(n) => done = done.max(n as usize),
+            None => {}
+        }
+    }
+    for m in &list[done.min(list.len())..] {
+        tx.execute_batch(&strip_comments(m.sql))?;
+    }
+    tx.execute(
+        "INSERT OR REPLACE INTO schema_version (id, applied) VALUES (1, ?1)",
+        [version],
+    )?;
+    tx.pragma_update(None, "user_version", version)?;
+    Ok(true)
 }
 
 /// The schema without its `--` comments: SQLite keeps the text of each `CREATE` statement and
@@ -470,7 +488,7 @@ impl Store {
         let uv: i64 = conn
             .pragma_query_value(None, "user_version", |r| r.get(0))
             .map_err(|e| corrupt(e.into()))?;
-        if uv != USER_VERSION {
+        if uv != migrations::VERSION {
             migrate(&conn, wait).map_err(corrupt)?;
         }
         let mut store = Store {
@@ -1100,4 +1118,43 @@ pub fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
     let mut s = path.as_os_str().to_os_string();
     s.push(suffix);
     PathBuf::from(s)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use migrations::Migration;
+
+    /// A later step that is not idempotent (an `ALTER TABLE`) never runs twice, even when a
+    /// build from before the list rewrote `user_version` to its legacy number in between.
+    #[test]
+    fn a_legacy_version_written_over_a_migrated_database_reapplies_nothing() {
+        let mut list: Vec<Migration> = migrations::MIGRATIONS
+            .iter()
+            .map(|m| Migration {
+                name: m.name,
+                sql: m.sql,
+            })
+            .collect();
+        list.push(Migration {
+            name: "test: a column",
+            sql: "ALTER TABLE executions ADD COLUMN extra INTEGER",
+        });
+        let c = Connection::open_in_memory().unwrap();
+        assert!(apply_migrations(&c, &list).unwrap());
+        assert!(!apply_migrations(&c, &list).unwrap());
+        c.pragma_update(None, "user_version", 3_956_295).unwrap();
+        assert!(apply_migrations(&c, &list).unwrap());
+        let uv: i64 = c
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .unwrap();
+        assert_eq!(uv, list.len() as i64);
+        // The shorter list of an older build leaves the newer database alone.
+        let older = &list[..list.len() - 1];
+        assert!(!apply_migrations(&c, older).unwrap());
+        let uv: i64 = c
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .unwrap();
+        assert_eq!(uv, list.len() as i64);
+    }
 }

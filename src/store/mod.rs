@@ -10,6 +10,7 @@
 
 pub mod db;
 pub mod entry;
+pub mod migrations;
 pub mod redact;
 pub mod report;
 pub mod schema;
