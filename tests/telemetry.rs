@@ -1234,3 +1234,72 @@ fn builds_with_other_schema_versions_do_not_reset_each_other() {
     assert_eq!(user_version(&e.db()), current + 1);
     assert_eq!(e.count("executions"), 3);
 }
+
+/// What learning holds, with the environment's directory replaced (scopes name the project
+/// root): pattern counts, scope counts, per-run verdicts.
+fn learned(e: &Env) -> Vec<String> {
+    let dir = e.dir.path().display().to_string();
+    let c = e.conn();
+    let mut out = Vec::new();
+    for sql in [
+        "SELECT scope, pattern, source, tp, fp, fneg, uses FROM learn_patterns ORDER BY 1, 2",
+        "SELECT scope, runs, judged, failed, stopped, fail_n FROM learn_scopes ORDER BY 1",
+        "SELECT run_id, scopes, verdicts FROM learn_runs ORDER BY 1",
+        "SELECT id, reason, time_saved_s IS NULL FROM executions ORDER BY 1",
+    ] {
+        let mut st = c.prepare(sql).unwrap();
+        let n = st.column_count();
+        let rows = st
+            .query_map([], |r| {
+                Ok((0..n)
+                    .map(|i| format!("{:?}", r.get::<_, rusqlite::types::Value>(i).unwrap()))
+                    .collect::<Vec<_>>()
+                    .join("|"))
+            })
+            .unwrap();
+        out.extend(rows.map(|r| r.unwrap().replace(&dir, "<dir>")));
+    }
+    out
+}
+
+/// A run kept in the spool (the database was locked) teaches learning exactly what it teaches
+/// when written at once: the merge goes through the same record path.
+#[test]
+fn a_spooled_run_is_learned_from_like_a_direct_one() {
+    let script = "#!/bin/sh\necho 'FAILED test_a'\necho 'error: it broke'\nexit 1\n";
+    let setup = |e: &Env| {
+        let p = e.dir.path().join("suite.sh");
+        std::fs::write(&p, script).unwrap();
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+        // A first run creates the database (and one learned run to build on).
+        assert_eq!(e.run(&["run", "--", "./suite.sh"]).status.code(), Some(1));
+    };
+    let direct = Env::new();
+    setup(&direct);
+    assert_eq!(
+        direct.run(&["run", "--", "./suite.sh"]).status.code(),
+        Some(1)
+    );
+
+    let spooled = Env::new();
+    setup(&spooled);
+    let holder = spooled.conn();
+    holder.execute_batch("BEGIN IMMEDIATE").unwrap();
+    assert_eq!(
+        spooled.run(&["run", "--", "./suite.sh"]).status.code(),
+        Some(1)
+    );
+    assert!(spool_of(&spooled).exists(), "not spooled");
+    holder.execute_batch("COMMIT").unwrap();
+    drop(holder);
+    settle(&spooled);
+    assert_eq!(spooled.count("executions"), 2);
+
+    let want = learned(&direct);
+    assert!(
+        want.iter().any(|r| r
+            .starts_with("Text(\"cmd:suite.sh\")|Text(\"^FAILED\")|Text(\"mined\")|Integer(2)|")),
+        "nothing learned: {want:?}"
+    );
+    assert_eq!(learned(&spooled), want);
+}

@@ -15,6 +15,7 @@ pub mod hints;
 pub mod init;
 pub mod man;
 pub mod profile;
+pub mod record;
 pub mod route;
 pub mod run;
 pub mod runner;

@@ -61,7 +61,7 @@ pub fn finish(plan: &Plan, outcome: &Outcome) -> i32 {
         crate::output::write_bytes(s.as_bytes());
     }
     if !plan.opts.no_telemetry && !crate::store::disabled_by_env() {
-        crate::store::record(outcome, plan.opts.quiet);
+        super::record::record(outcome, plan.opts.quiet);
     }
     if plan.opts.watch && matches!(outcome.reason, Reason::Interrupted(_)) {
         super::teach::offer(outcome, plan.opts.quiet);

@@ -7,7 +7,8 @@ use std::time::{Duration, SystemTime};
 use rusqlite::Connection;
 
 use super::aggregates::{self, Feedback};
-use super::{advise, complete_patterns, update};
+use super::update;
+use super::Advice;
 use crate::context::RunContext;
 use crate::engine::outcome::{ChildStatus, LimitsUsed, MatchRecord, Mode, Outcome, PatternsUsed};
 use crate::engine::policy::Reason;
@@ -85,6 +86,14 @@ CREATE TABLE IF NOT EXISTS learn_imported_patterns (
     scope TEXT NOT NULL, pattern TEXT NOT NULL, n INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (scope, pattern)) WITHOUT ROWID;
 ";
+
+fn advise(c: Option<&Connection>, ctx: &RunContext) -> Advice {
+    super::advise(super::knowledge(c, ctx), ctx)
+}
+
+fn complete_patterns(c: Option<&Connection>, ctx: &RunContext) -> Vec<(String, String)> {
+    super::complete_patterns(super::knowledge(c, ctx), ctx)
+}
 
 fn db() -> Connection {
     let c = Connection::open_in_memory().unwrap();
@@ -386,7 +395,7 @@ fn uses_feedback_and_burst() {
     o.child = Some(ChildStatus::Signaled(15));
     record(&mut c, 8, &o);
     let row = |c: &Connection| {
-        let k = aggregates::load(c, &["cmd:fail.sh".to_string()]).unwrap();
+        let k = super::db::load(c, &["cmd:fail.sh".to_string()]).unwrap();
         k.patterns
             .into_iter()
             .find(|p| p.pattern == "^FAILED")

@@ -1,7 +1,7 @@
 //! The SQLite store: opening (directory 0700, file 0600, WAL switched on only when not already
 //! on, BUSY retried), schema migrations inside `BEGIN IMMEDIATE` with `user_version` re-checked,
-//! foreign keys on, one write transaction per run (execution, match events, learning update,
-//! retention step), spool merging (on open for commands, in the background maintainer for
+//! foreign keys on, the insert of a run (execution, match events, summaries) and the retention
+//! step that `app::record` runs in its write transaction, spool merging (on open for commands, in the background maintainer for
 //! runs), moving a corrupt database aside and salvaging what it still holds, and the modes of
 //! the files next to the database (repair and diagnosis for `ee telemetry check`).
 
@@ -397,23 +397,23 @@ fn immediate(conn: &Connection, wait: Duration) -> Result<Transaction<'_>, Store
 
 impl Store {
     /// Open the default database ([`super::db_path`]).
-    pub fn open_default() -> Result<Store, StoreError> {
+    pub fn open_default(rec: Recorder) -> Result<Store, StoreError> {
         let path = super::db_path().ok_or(StoreError::NoPath)?;
-        Store::open(&path)
+        Store::open(&path, rec)
     }
 
     /// Open (creating when missing) the database at `path`, bring its schema up to date and
-    /// merge any spooled runs, waiting up to [`busy_timeout`] for locks. A corrupt database is
-    /// moved aside, what can be read of it salvaged, and a new one started.
-    pub fn open(path: &Path) -> Result<Store, StoreError> {
-        Store::open_with(path, busy_timeout(), true)
+    /// merge any spooled runs (each written by `rec`), waiting up to [`busy_timeout`] for locks.
+    /// A corrupt database is moved aside, what can be read of it salvaged, and a new one started.
+    pub fn open(path: &Path, rec: Recorder) -> Result<Store, StoreError> {
+        Store::open_with(path, busy_timeout(), Some(rec))
     }
 
     /// Open for recording a run (and for `ee run`'s lookup): waits at most [`RUN_WAIT`] for
     /// locks and leaves the spool to the background merger, so a locked database costs the
     /// prompt milliseconds, not the lock timeout.
     pub fn open_for_run(path: &Path) -> Result<Store, StoreError> {
-        let s = Store::open_with(path, busy_timeout().min(RUN_WAIT), false)?;
+        let s = Store::open_with(path, busy_timeout().min(RUN_WAIT), None)?;
         s.warm();
         Ok(s)
     }
@@ -427,14 +427,17 @@ impl Store {
             INSERT_EVENT,
             ADD_SUMMARY,
             ADD_COMMAND_SUMMARY,
-            SELECT_SAVED,
             SELECT_DONE,
         ] {
             let _ = self.conn.prepare_cached(sql);
         }
     }
 
-    fn open_with(path: &Path, wait: Duration, merge: bool) -> Result<Store, StoreError> {
+    fn open_with(
+        path: &Path,
+        wait: Duration,
+        merge: Option<Recorder>,
+    ) -> Result<Store, StoreError> {
         match Store::open_inner(path, wait, merge) {
             Err(StoreError::Corrupt(ino, e)) => {
                 let moved = quarantine(path, ino)?;
@@ -468,7 +471,11 @@ impl Store {
         )
     }
 
-    fn open_inner(path: &Path, wait: Duration, merge: bool) -> Result<Store, StoreError> {
+    fn open_inner(
+        path: &Path,
+        wait: Duration,
+        merge: Option<Recorder>,
+    ) -> Result<Store, StoreError> {
         prepare_files(path)?;
         let ino = fs::metadata(path).ok().map(|m| m.ino());
         let corrupt = |e: StoreError| match e {
@@ -499,8 +506,8 @@ impl Store {
             notices: Vec::new(),
             merged: 0,
         };
-        if merge && spool::pending(path) {
-            match store.merge_spool() {
+        if let Some(rec) = merge.filter(|_| spool::pending(path)) {
+            match store.merge_spool(rec) {
                 Ok(n) => store.merged = n,
                 Err(e) if e.is_corrupt() => return Err(corrupt(e)),
                 Err(e) => store
@@ -523,16 +530,6 @@ impl Store {
 
     pub fn path(&self) -> &Path {
         &self.path
-    }
-
-    /// Record one run in one write transaction: the execution, its match events, the learning
-    /// update and a retention step. Returns the execution id.
-    pub fn insert(&mut self, e: &Entry) -> Result<i64, StoreError> {
-        let tx = immediate(&self.conn, self.wait)?;
-        let id = insert_entry(&tx, e)?;
-        retention_step(&tx, id)?;
-        tx.commit()?;
-        Ok(id)
     }
 
     /// Checkpoint the WAL into the database and truncate it, then write one small transaction
@@ -570,8 +567,9 @@ impl Store {
         quarantine(&path, ino)
     }
 
-    /// Merge the spool into the database; returns the number of runs added.
-    fn merge_spool(&mut self) -> Result<usize, StoreError> {
+    /// Merge the spool into the database, each run written by `rec` (as if it had been written
+    /// when it ran); returns the number of runs added.
+    fn merge_spool(&mut self, rec: Recorder) -> Result<usize, StoreError> {
         let db = self.path.clone();
         let merging = spool::merging_path(&db);
         let live = spool::spool_path(&db);
@@ -603,7 +601,7 @@ impl Store {
                     [&entry.uid],
                 )?;
                 if fresh == 1 {
-                    insert_entry(&tx, entry)?;
+                    rec(&tx, entry)?;
                     added += 1;
                 }
             }
@@ -813,14 +811,14 @@ fn maintenance_lock(db: &Path) -> Result<Option<nix::fcntl::Flock<fs::File>>, St
 /// spool and checkpoint the WAL, one process at a time. After releasing its lock it looks
 /// again, so a run that spooled while it worked (and saw it busy) is not left waiting.
 /// Returns false when another process was already at it.
-pub fn maintain(path: &Path) -> Result<bool, StoreError> {
+pub fn maintain(path: &Path, rec: Recorder) -> Result<bool, StoreError> {
     for round in 0..20 {
         let Some(guard) = maintenance_lock(path)? else {
             return Ok(round > 0);
         };
-        let mut store = Store::open_with(path, busy_timeout(), false)?;
+        let mut store = Store::open_with(path, busy_timeout(), None)?;
         let merged = if spool::pending(path) {
-            store.merge_spool()?
+            store.merge_spool(rec)?
         } else {
             0
         };
@@ -884,18 +882,27 @@ const INSERT_EXEC: &str = "INSERT INTO executions (started_at, mode, command, co
     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19,
             ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31, ?32, ?33)";
 
-const SELECT_SAVED: &str = "SELECT time_saved_s FROM executions WHERE id = ?1";
 const SELECT_DONE: &str = "SELECT done_runs, done_s FROM command_summary WHERE command_key = ?1";
 
 const INSERT_EVENT: &str = "INSERT INTO match_events (execution_id, kind, offset_s, stream,
     line_no, pattern, line, matched, context) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)";
 
-/// Insert one execution with its events and let the learning module update its aggregates.
-pub fn insert_entry(tx: &Transaction, e: &Entry) -> Result<i64, StoreError> {
-    let time_saved = if e.stopped_early {
-        estimate_saved(tx, &e.key, e.total_s)?
-    } else {
-        None
+/// How a run is written inside a write transaction (`app::record::entry`: the store inserts it,
+/// learning judges it in the same transaction). The spool merge writes each run through it.
+pub type Recorder = fn(&Transaction, &Entry) -> Result<i64, StoreError>;
+
+/// Insert one execution with its events and add it to the summaries. `time_saved`: the time its
+/// early stop saved when the caller knows it (`Some(None)`: unknown), else (`None`) the store's
+/// own estimate from the command's runs that ended by themselves.
+pub fn insert_entry(
+    tx: &Transaction,
+    e: &Entry,
+    time_saved: Option<Option<f64>>,
+) -> Result<i64, StoreError> {
+    let time_saved = match time_saved {
+        Some(t) => t,
+        None if e.stopped_early => estimate_saved(tx, &e.key, e.total_s)?,
+        None => None,
     };
     let opt = |s: &str| (!s.is_empty()).then(|| s.to_string());
     tx.prepare_cached(INSERT_EXEC)?.execute(params![
@@ -950,11 +957,6 @@ pub fn insert_entry(tx: &Transaction, e: &Entry) -> Result<i64, StoreError> {
             ])?;
         }
     }
-    crate::learn::update(tx, id, &e.outcome(), &e.context())?;
-    // The learning module may have filled in a better estimate of the time saved.
-    let saved: Option<f64> = tx
-        .prepare_cached(SELECT_SAVED)?
-        .query_row([id], |r| r.get(0))?;
     let done = !e.stopped_early && matches!(e.reason.as_str(), "completed" | "no_match");
     let p = params![
         e.project_type,
@@ -964,7 +966,7 @@ pub fn insert_entry(tx: &Transaction, e: &Entry) -> Result<i64, StoreError> {
         e.match_count > 0,
         e.total_s,
         e.stopped_early,
-        saved.unwrap_or(0.0),
+        time_saved.unwrap_or(0.0),
         e.key,
         done,
         e.started_ms,
@@ -1012,7 +1014,7 @@ fn estimate_saved(tx: &Transaction, key: &str, total_s: f64) -> rusqlite::Result
 
 /// Default retention, applied every `period` executions (by id) in the run's own transaction,
 /// deleting a bounded number of the oldest rows, so no run pays for a scan.
-fn retention_step(tx: &Transaction, id: i64) -> rusqlite::Result<()> {
+pub fn retention_step(tx: &Transaction, id: i64) -> rusqlite::Result<()> {
     let (keep, days) = retention_limits();
     let period = if keep > 0 {
         (keep / 100).clamp(1, 1000) as i64

@@ -10,7 +10,7 @@ use rusqlite::types::ValueRef;
 use rusqlite::{params, Connection};
 use serde::Serialize;
 
-use super::db::{delete_executions, insert_entry, now_ms, Store, StoreError};
+use super::db::{delete_executions, now_ms, Store, StoreError};
 use super::entry::Entry;
 use super::spool;
 use crate::cli::ExportFormat;
@@ -560,6 +560,7 @@ impl Rng {
 /// spread over the last 300 days, in batches of 10,000 per transaction. For benchmarks.
 pub fn generate(
     store: &mut Store,
+    rec: super::db::Recorder,
     count: u64,
     mut progress: impl FnMut(u64),
 ) -> Result<u64, StoreError> {
@@ -736,7 +737,7 @@ pub fn generate(
                 detached: false,
                 events: Vec::new(),
             };
-            insert_entry(&tx, &e)?;
+            rec(&tx, &e)?;
         }
         tx.commit()?;
         done += batch;
