@@ -6,7 +6,8 @@
 //! Also the standing rules a pattern lives by ([`pattern_state`], [`check_due`]): shadow until
 //! it caught [`CONFIRM_TP`] failed runs and was clean in [`CONFIRM_TN`] passing runs of the
 //! project and command, withdrawn by one match in a passing run there, and let finish as a shadow
-//! check every [`CHECK_EVERY`] stops or after [`CHECK_AGE`] seconds.
+//! check every [`CHECK_EVERY`] stops or after [`CHECK_AGE`] seconds; the learned timeout backs
+//! off after [`MAX_TIMEOUT_STOPS`] stops in a row ([`timeout_backed_off`]).
 
 use std::collections::BTreeMap;
 
@@ -18,7 +19,7 @@ use super::aggregates::{
 use super::lexicon;
 use super::profiles::Profile;
 use super::rank::State;
-use super::stats::{Counts, CHECK_AGE, CHECK_EVERY, CONFIRM_TN, CONFIRM_TP};
+use super::stats::{Counts, CHECK_AGE, CHECK_EVERY, CONFIRM_TN, CONFIRM_TP, MAX_TIMEOUT_STOPS};
 use crate::context::RunContext;
 use crate::engine::matcher::strip_ansi;
 use crate::engine::outcome::{ChildStatus, MatchRecord, Mode, Outcome};
@@ -41,6 +42,12 @@ pub fn pattern_state(counts: Counts, tn: u64, pinned: bool) -> State {
 pub fn check_due(since_check: u64, checked_at: f64, now: f64) -> bool {
     since_check >= CHECK_EVERY
         || (since_check > 0 && checked_at > 0.0 && now - checked_at > CHECK_AGE)
+}
+
+/// Has the learned timeout stopped too many runs in a row (`stops`) to be applied: it backs off
+/// until a run ends by itself. (The timeout itself is [`super::stats::hang_from`], pure too.)
+pub fn timeout_backed_off(stops: u64) -> bool {
+    stops >= MAX_TIMEOUT_STOPS
 }
 
 /// How a run ended, for judging patterns.
@@ -640,6 +647,16 @@ mod tests {
         assert_eq!(pattern_state(c(0, 1), 0, true), State::Withdrawn);
         // A pin (ee --watch) needs no evidence, only no false positive.
         assert_eq!(pattern_state(c(0, 0), 0, true), State::Confirmed);
+    }
+
+    #[test]
+    fn the_learned_timeout_backs_off_after_two_stops_in_a_row() {
+        assert!(!timeout_backed_off(0));
+        assert!(!timeout_backed_off(1));
+        assert!(timeout_backed_off(2));
+        // And it is a hang detector only from 5 normal runs on.
+        assert!(super::super::stats::hang_from(&[1.0; 4], 0).is_none());
+        assert!(super::super::stats::hang_from(&[1.0; 5], 0).is_some());
     }
 
     #[test]

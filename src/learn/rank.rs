@@ -10,7 +10,7 @@ use super::lexicon::LEXICON;
 use super::profiles::Profile;
 use super::stats::{
     floor2, hang_from, quiet_from, sample_confidence, CHECK_EVERY, CONFIRM_TN, CONFIRM_TP,
-    MAX_TIMEOUT_STOPS, MIN_BURST_SAMPLES, MIN_LEAD, MIN_LEAD_SHARE, MIN_TIMEOUT_SAMPLES,
+    MIN_BURST_SAMPLES, MIN_LEAD, MIN_LEAD_SHARE, MIN_TIMEOUT_SAMPLES,
 };
 use crate::engine::plan::DEFAULT_QUIET_RUN;
 
@@ -402,7 +402,7 @@ pub fn advise(k: &Knowledge, profile: Option<&Profile>) -> Advice {
     } else if narrow.is_some() && !samples.is_empty() {
         let n = samples.len() as u64;
         let hang = hang_from(samples, k.runtimes.timeout_fp);
-        let streak = own.is_some_and(|r| r.timeout_stops >= MAX_TIMEOUT_STOPS);
+        let streak = own.is_some_and(|r| super::judge::timeout_backed_off(r.timeout_stops));
         let (seconds, quiet, term) = match &hang {
             Some(h) => (h.seconds, h.quiet, h.term.clone()),
             None => (0.0, 0.0, String::new()),
