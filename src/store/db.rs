@@ -633,15 +633,7 @@ impl Store {
             )
         };
         let mut src = open_old()?;
-        let tables: Vec<(String, bool)> = {
-            let mut st = self.conn.prepare(
-                "SELECT name, sql LIKE '%WITHOUT ROWID%' FROM main.sqlite_master
-                 WHERE type = 'table' AND name NOT LIKE 'sqlite_%'
-                 ORDER BY name != 'executions', name",
-            )?;
-            let rows = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
-            rows.collect::<rusqlite::Result<_>>()?
-        };
+        let tables = salvage_tables(&self.conn)?;
         let quote = |s: &str| format!("\"{}\"", s.replace('"', "\"\""));
         let cols = |c: &Connection, t: &str| -> Vec<String> {
             c.prepare(&format!("PRAGMA table_info({})", quote(t)))
@@ -723,27 +715,47 @@ impl Store {
                 out.learned += n;
             }
         }
-        // Rows that point at executions (or other rows) that could not be saved.
-        let orphans: Vec<(String, i64)> = {
-            let mut st = tx.prepare("PRAGMA main.foreign_key_check")?;
-            let rows = st.query_map([], |r| Ok((r.get(0)?, r.get::<_, Option<i64>>(1)?)))?;
-            rows.filter_map(|r| match r {
-                Ok((t, Some(id))) => Some(Ok((t, id))),
-                Ok(_) => None,
-                Err(e) => Some(Err(e)),
-            })
-            .collect::<rusqlite::Result<_>>()?
-        };
-        for (t, id) in orphans {
-            tx.execute(
-                &format!("DELETE FROM main.{} WHERE rowid = ?1", quote(&t)),
-                [id],
-            )?;
-        }
+        drop_orphans(&tx)?;
         tx.execute_batch(REBUILD_SUMMARIES)?;
         tx.commit()?;
         Ok(out)
     }
+}
+
+/// The tables a salvage copies: every table of the new database, `executions` first (so the
+/// rows that reference it find theirs), and whether each is `WITHOUT ROWID`.
+fn salvage_tables(c: &Connection) -> rusqlite::Result<Vec<(String, bool)>> {
+    let mut st = c.prepare(
+        "SELECT name, sql LIKE '%WITHOUT ROWID%' FROM main.sqlite_master
+         WHERE type = 'table' AND name NOT LIKE 'sqlite_%'
+         ORDER BY name != 'executions', name",
+    )?;
+    let rows = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    rows.collect()
+}
+
+/// Delete the rows that point at executions (or other rows) that could not be saved.
+fn drop_orphans(tx: &Connection) -> rusqlite::Result<()> {
+    let orphans: Vec<(String, i64)> = {
+        let mut st = tx.prepare("PRAGMA main.foreign_key_check")?;
+        let rows = st.query_map([], |r| Ok((r.get(0)?, r.get::<_, Option<i64>>(1)?)))?;
+        rows.filter_map(|r| match r {
+            Ok((t, Some(id))) => Some(Ok((t, id))),
+            Ok(_) => None,
+            Err(e) => Some(Err(e)),
+        })
+        .collect::<rusqlite::Result<_>>()?
+    };
+    for (t, id) in orphans {
+        tx.execute(
+            &format!(
+                "DELETE FROM main.\"{}\" WHERE rowid = ?1",
+                t.replace('"', "\"\"")
+            ),
+            [id],
+        )?;
+    }
+    Ok(())
 }
 
 /// All rows of `sql` (with the two rowid bounds, if given), or the first error.
@@ -795,16 +807,22 @@ FROM main.executions GROUP BY command_key;
 /// Take the maintenance lock of the database at `db` (`telemetry.db.ckpt`), without waiting:
 /// None when another process holds it.
 fn maintenance_lock(db: &Path) -> Result<Option<nix::fcntl::Flock<fs::File>>, StoreError> {
-    let lock_path = with_suffix(db, ".ckpt");
-    let lock = fs::OpenOptions::new()
+    let lock = lock_file(db, ".ckpt")?;
+    Ok(nix::fcntl::Flock::lock(lock, nix::fcntl::FlockArg::LockExclusiveNonblock).ok())
+}
+
+/// Open (creating it with the database's mode, never through a symlink) the lock file next to
+/// the database at `db` named by `suffix`.
+fn lock_file(db: &Path, suffix: &str) -> Result<fs::File, StoreError> {
+    let lock_path = with_suffix(db, suffix);
+    fs::OpenOptions::new()
         .write(true)
         .create(true)
         .truncate(false)
         .mode(side_file_mode(db))
         .custom_flags(nix::libc::O_NOFOLLOW)
         .open(&lock_path)
-        .map_err(|e| StoreError::Io(format!("cannot create {}", lock_path.display()), e))?;
-    Ok(nix::fcntl::Flock::lock(lock, nix::fcntl::FlockArg::LockExclusiveNonblock).ok())
+        .map_err(|e| StoreError::Io(format!("cannot create {}", lock_path.display()), e))
 }
 
 /// The background job (`ee telemetry checkpoint`, started by [`spawn_maintenance`]): merge the
@@ -1073,15 +1091,7 @@ pub fn now_ms() -> i64 {
 /// Move a corrupt database (and its -wal/-shm files) aside, unless someone already replaced it
 /// (its inode changed). Returns the new name of the database file.
 fn quarantine(path: &Path, ino: Option<u64>) -> Result<Option<PathBuf>, StoreError> {
-    let lock_path = with_suffix(path, ".lock");
-    let lock = fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .mode(side_file_mode(path))
-        .custom_flags(nix::libc::O_NOFOLLOW)
-        .open(&lock_path)
-        .map_err(|e| StoreError::Io(format!("cannot create {}", lock_path.display()), e))?;
+    let lock = lock_file(path, ".lock")?;
     let _guard = nix::fcntl::Flock::lock(lock, nix::fcntl::FlockArg::LockExclusive)
         .map_err(|(_, e)| StoreError::Io("cannot lock".into(), io::Error::from(e)))?;
     let current = fs::metadata(path).ok().map(|m| m.ino());
