@@ -183,25 +183,21 @@ pub enum Verdict {
     Seen,
 }
 
+/// Every verdict and its stored name, in one table.
+const VERDICT_NAMES: &[(Verdict, &str)] = &[
+    (Verdict::Tp, "tp"),
+    (Verdict::Fp, "fp"),
+    (Verdict::Fneg, "fn"),
+    (Verdict::Use, "use"),
+    (Verdict::Seen, "seen"),
+];
+
 impl Verdict {
     pub fn as_str(self) -> &'static str {
-        match self {
-            Verdict::Tp => "tp",
-            Verdict::Fp => "fp",
-            Verdict::Fneg => "fn",
-            Verdict::Use => "use",
-            Verdict::Seen => "seen",
-        }
+        name_of(VERDICT_NAMES, self)
     }
     pub fn parse(s: &str) -> Option<Verdict> {
-        Some(match s {
-            "tp" => Verdict::Tp,
-            "fp" => Verdict::Fp,
-            "fn" => Verdict::Fneg,
-            "use" => Verdict::Use,
-            "seen" => Verdict::Seen,
-            _ => return None,
-        })
+        named(VERDICT_NAMES, s)
     }
     pub(crate) fn column(self) -> &'static str {
         match self {
@@ -274,13 +270,56 @@ pub fn summary(conn: &Connection) -> Summary {
     }
 }
 
+/// The name of `v` in a name table.
+fn name_of<T: PartialEq + Copy>(table: &[(T, &'static str)], v: T) -> &'static str {
+    table.iter().find(|(t, _)| *t == v).map_or("", |(_, n)| n)
+}
+
+/// The value named `s` in a name table.
+fn named<T: Copy>(table: &[(T, &'static str)], s: &str) -> Option<T> {
+    table.iter().find(|(_, n)| *n == s).map(|(t, _)| *t)
+}
+
 /// A run's stored judgements.
 #[derive(Debug, Clone)]
 pub struct RunJudgement {
     pub run_id: i64,
     pub scopes: Vec<String>,
     pub verdicts: Vec<(String, Verdict, String)>,
-    pub feedback: Option<String>,
+    pub feedback: Option<Given>,
+}
+
+/// A feedback given on a run, as stored: its kind (`learn_runs.feedback`) and, for `missed`,
+/// the applied patterns it counted as misses (`learn_runs.feedback_missed`, JSON).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Given {
+    pub kind: Feedback,
+    pub missed: Vec<(String, String)>,
+}
+
+impl Given {
+    /// Read the two columns. Builds from before `feedback_missed` stored `"missed\n<JSON>"` in
+    /// the one column (and may still, on a shared database): read that too.
+    pub fn read(feedback: Option<&str>, missed: Option<&str>) -> Option<Given> {
+        let f = feedback?;
+        let (kind, json) = match f.split_once('\n') {
+            Some((k, rest)) => (k, Some(rest)),
+            None => (f, missed),
+        };
+        Some(Given {
+            kind: Feedback::parse(kind)?,
+            missed: json
+                .and_then(|j| serde_json::from_str(j).ok())
+                .unwrap_or_default(),
+        })
+    }
+
+    /// The two columns' values.
+    pub fn columns(&self) -> (&'static str, Option<String>) {
+        let missed = (self.kind == Feedback::Missed)
+            .then(|| serde_json::to_string(&self.missed).unwrap_or_default());
+        (self.kind.as_str(), missed)
+    }
 }
 
 /// The judgements of a run (`None` for the newest run).
@@ -289,8 +328,14 @@ pub fn run_judgement(
     run_id: Option<i64>,
 ) -> rusqlite::Result<Option<RunJudgement>> {
     let sql = match run_id {
-        Some(_) => "SELECT run_id, scopes, verdicts, feedback FROM learn_runs WHERE run_id = ?1",
-        None => "SELECT run_id, scopes, verdicts, feedback FROM learn_runs WHERE ?1 IS NULL ORDER BY run_id DESC LIMIT 1",
+        Some(_) => {
+            "SELECT run_id, scopes, verdicts, feedback, feedback_missed FROM learn_runs \
+                    WHERE run_id = ?1"
+        }
+        None => {
+            "SELECT run_id, scopes, verdicts, feedback, feedback_missed FROM learn_runs \
+                 WHERE ?1 IS NULL ORDER BY run_id DESC LIMIT 1"
+        }
     };
     conn.query_row(sql, [run_id], |r| {
         let scopes: String = r.get(1)?;
@@ -304,7 +349,10 @@ pub fn run_judgement(
                 .into_iter()
                 .filter_map(|(p, v, s)| Verdict::parse(&v).map(|v| (p, v, s)))
                 .collect(),
-            feedback: r.get(3)?,
+            feedback: Given::read(
+                r.get::<_, Option<String>>(3)?.as_deref(),
+                r.get::<_, Option<String>>(4)?.as_deref(),
+            ),
         })
     })
     .optional()
@@ -321,21 +369,19 @@ pub enum Feedback {
     Good,
 }
 
+/// Every feedback kind and its stored (and printed) name, in one table.
+const FEEDBACK_NAMES: &[(Feedback, &str)] = &[
+    (Feedback::FalsePositive, "false-positive"),
+    (Feedback::Missed, "missed"),
+    (Feedback::Good, "good"),
+];
+
 impl Feedback {
     pub fn as_str(self) -> &'static str {
-        match self {
-            Feedback::FalsePositive => "false-positive",
-            Feedback::Missed => "missed",
-            Feedback::Good => "good",
-        }
+        name_of(FEEDBACK_NAMES, self)
     }
     fn parse(s: &str) -> Option<Feedback> {
-        Some(match s {
-            "false-positive" => Feedback::FalsePositive,
-            "missed" => Feedback::Missed,
-            "good" => Feedback::Good,
-            _ => return None,
-        })
+        named(FEEDBACK_NAMES, s)
     }
 }
 
@@ -378,22 +424,13 @@ pub fn apply_feedback(
     let at = now();
     let db = |e: rusqlite::Error| e.to_string();
     // Undo an earlier feedback first.
-    if let Some(prev) = j.feedback.as_deref().and_then(|s| {
-        let (kind, _) = s.split_once('\n').unwrap_or((s, ""));
-        Feedback::parse(kind)
-    }) {
-        for (p, s, v, d) in corrections(&j, prev) {
+    if let Some(prev) = &j.feedback {
+        for (p, s, v, d) in corrections(&j, prev.kind) {
             correct(tx, &j.scopes, &p, &s, v, -d, at).map_err(db)?;
         }
-        if prev == Feedback::Missed {
-            let extra: Vec<(String, String)> = j
-                .feedback
-                .as_deref()
-                .and_then(|s| s.split_once('\n'))
-                .and_then(|(_, rest)| serde_json::from_str(rest).ok())
-                .unwrap_or_default();
-            for (p, s) in extra {
-                bump(tx, &j.scopes, &p, &s, Verdict::Fneg, -1, at).map_err(db)?;
+        if prev.kind == Feedback::Missed {
+            for (p, s) in &prev.missed {
+                bump(tx, &j.scopes, p, s, Verdict::Fneg, -1, at).map_err(db)?;
             }
         }
     }
@@ -426,18 +463,14 @@ pub fn apply_feedback(
         bump(tx, &j.scopes, p, s, Verdict::Fneg, 1, at).map_err(db)?;
         changes.push((p.clone(), s.clone(), Verdict::Fneg, 1));
     }
-    let stored = if f == Feedback::Missed {
-        format!(
-            "{}\n{}",
-            f.as_str(),
-            serde_json::to_string(&extra).unwrap_or_default()
-        )
-    } else {
-        f.as_str().to_string()
+    let given = Given {
+        kind: f,
+        missed: extra,
     };
+    let (kind, missed) = given.columns();
     tx.execute(
-        "UPDATE learn_runs SET feedback = ?1 WHERE run_id = ?2",
-        params![stored, j.run_id],
+        "UPDATE learn_runs SET feedback = ?1, feedback_missed = ?2 WHERE run_id = ?3",
+        params![kind, missed, j.run_id],
     )
     .map_err(db)?;
     let what = if changes.is_empty() {
@@ -457,4 +490,39 @@ pub fn apply_feedback(
             .join(", ")
     };
     Ok((j.run_id, what))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn feedback_reads_both_stored_forms() {
+        let p = vec![("^E".to_string(), "mined".to_string())];
+        let old = Given::read(Some("missed\n[[\"^E\",\"mined\"]]"), None).unwrap();
+        let new = Given::read(Some("missed"), Some("[[\"^E\",\"mined\"]]")).unwrap();
+        assert_eq!(old, new);
+        assert_eq!(new.missed, p);
+        assert_eq!(
+            new.columns(),
+            ("missed", Some("[[\"^E\",\"mined\"]]".into()))
+        );
+        let good = Given::read(Some("good"), None).unwrap();
+        assert_eq!(
+            (good.kind, good.columns()),
+            (Feedback::Good, ("good", None))
+        );
+        assert_eq!(Given::read(Some("bogus"), None), None);
+        assert_eq!(Given::read(None, Some("[]")), None);
+    }
+
+    #[test]
+    fn every_name_reads_back() {
+        for (v, n) in VERDICT_NAMES {
+            assert_eq!((v.as_str(), Verdict::parse(n)), (*n, Some(*v)));
+        }
+        for (f, n) in FEEDBACK_NAMES {
+            assert_eq!((f.as_str(), Feedback::parse(n)), (*n, Some(*f)));
+        }
+    }
 }

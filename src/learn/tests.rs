@@ -51,7 +51,8 @@ CREATE TABLE IF NOT EXISTS learn_runs (
     run_id   INTEGER PRIMARY KEY,
     scopes   TEXT NOT NULL,
     verdicts TEXT NOT NULL,
-    feedback TEXT
+    feedback TEXT,
+    feedback_missed TEXT
 );
 CREATE TABLE IF NOT EXISTS learn_streaks (
     scope         TEXT PRIMARY KEY,

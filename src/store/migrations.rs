@@ -41,6 +41,10 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "schema_version: the version again, where pre-list builds cannot overwrite it",
         sql: SCHEMA_VERSION_TABLE,
     },
+    Migration {
+        name: "learn_runs.feedback_missed: a feedback's kind and its patterns apart",
+        sql: FEEDBACK_MISSED,
+    },
 ];
 
 /// The `user_version` of a database that is fully up to date with this binary.
@@ -245,6 +249,16 @@ CREATE TABLE IF NOT EXISTS schema_version (
 );
 ";
 
+/// Version 6: a `missed` feedback's patterns get their own column, instead of following the
+/// kind after a line break in `feedback` (rows in that form are split here; readers still
+/// accept it, since a build from before may write it).
+pub const FEEDBACK_MISSED: &str = "
+ALTER TABLE learn_runs ADD COLUMN feedback_missed TEXT;
+UPDATE learn_runs SET feedback_missed = substr(feedback, instr(feedback, char(10)) + 1),
+                      feedback = substr(feedback, 1, instr(feedback, char(10)) - 1)
+ WHERE instr(feedback, char(10)) > 0;
+";
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -271,5 +285,33 @@ mod tests {
         }
         // A legacy database has the learning tables already: the step must be idempotent.
         c.execute_batch(LEARN_V1).unwrap();
+    }
+
+    #[test]
+    fn a_missed_feedback_in_the_old_form_is_split_into_its_columns() {
+        let c = rusqlite::Connection::open_in_memory().unwrap();
+        c.execute_batch(LEARN_V1).unwrap();
+        c.execute_batch(
+            "INSERT INTO learn_runs VALUES (1, 's', '[]', 'missed\n[[\"^E\",\"mined\"]]');
+             INSERT INTO learn_runs VALUES (2, 's', '[]', 'good');
+             INSERT INTO learn_runs VALUES (3, 's', '[]', NULL);",
+        )
+        .unwrap();
+        c.execute_batch(FEEDBACK_MISSED).unwrap();
+        let rows: Vec<(Option<String>, Option<String>)> = c
+            .prepare("SELECT feedback, feedback_missed FROM learn_runs ORDER BY run_id")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(
+            rows,
+            [
+                (Some("missed".into()), Some("[[\"^E\",\"mined\"]]".into())),
+                (Some("good".into()), None),
+                (None, None)
+            ]
+        );
     }
 }
