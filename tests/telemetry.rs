@@ -1098,3 +1098,220 @@ fn a_full_spool_is_announced_once_loudly() {
     assert!(stderr(&o).contains("is full"), "{}", stderr(&o));
     holder.execute_batch("ROLLBACK").unwrap();
 }
+
+/// Every row of every table of the database at `db`, as text, sorted (for comparisons): the
+/// columns that the same table has in the database at `shape`.
+fn dump(db: &Path, shape: &Path) -> std::collections::BTreeMap<String, Vec<String>> {
+    let c = Connection::open(shape).unwrap();
+    let tables: Vec<String> = c
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    let cols = |t: &str| -> String {
+        let v: Vec<String> = c
+            .prepare(&format!("SELECT name FROM pragma_table_info('{t}')"))
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        v.join(", ")
+    };
+    let cols: Vec<(String, String)> = tables.into_iter().map(|t| (cols(&t), t)).collect();
+    let c = Connection::open(db).unwrap();
+    cols.into_iter()
+        .map(|(cols, t)| {
+            let mut st = c.prepare(&format!("SELECT {cols} FROM {t}")).unwrap();
+            let n = st.column_count();
+            let mut rows: Vec<String> = st
+                .query_map([], |r| {
+                    Ok((0..n)
+                        .map(|i| format!("{:?}", r.get::<_, rusqlite::types::Value>(i).unwrap()))
+                        .collect::<Vec<_>>()
+                        .join("|"))
+                })
+                .unwrap()
+                .collect::<Result<_, _>>()
+                .unwrap();
+            rows.sort();
+            (t, rows)
+        })
+        .collect()
+}
+
+fn user_version(db: &Path) -> i64 {
+    Connection::open(db)
+        .unwrap()
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .unwrap()
+}
+
+/// The learned counts of `^FAILED` in the command scope (tp, fp, fneg, uses).
+fn failed_counts(db: &Path) -> (i64, i64, i64, i64) {
+    Connection::open(db)
+        .unwrap()
+        .query_row(
+            "SELECT tp, fp, fneg, uses FROM learn_patterns WHERE scope = 'cmd:suite.sh' \
+             AND pattern = '^FAILED'",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+        )
+        .unwrap()
+}
+
+/// A database written by the last build before the ordered migration list (schema 3, its
+/// `user_version` derived from a hash of the learning tables): 16 runs of a failing and passing
+/// suite, a learned timeout's samples, stops by a learned and by a user pattern, feedback.
+/// Opened by this build, it migrates and keeps every row and every learned count; new runs
+/// record and learn; feedback stored in the old format is still undone correctly.
+#[test]
+fn a_database_from_the_previous_schema_migrates_and_keeps_everything() {
+    let e = Env::new();
+    std::fs::create_dir_all(e.db().parent().unwrap()).unwrap();
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/db-v3.sqlite");
+    std::fs::copy(&fixture, e.db()).unwrap();
+    assert_eq!(user_version(&e.db()), 3_956_295);
+    let before = dump(&e.db(), &fixture);
+    assert_eq!(before["executions"].len(), 16);
+    assert_eq!(failed_counts(&e.db()), (4, 1, 1, 0));
+
+    // Opening migrates; nothing that was there changes.
+    let o = e.run(&["stats"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v = user_version(&e.db());
+    assert!((1..1_000_000).contains(&v), "not migrated: {v}");
+    let after = dump(&e.db(), &fixture);
+    for (t, rows) in &before {
+        assert_eq!(&after[t], rows, "table {t} changed by the migration");
+    }
+    assert!(dump(&e.db(), &e.db()).contains_key("schema_version"));
+
+    // What was learned still applies: the confirmed pattern is known for the command.
+    let o = e.run(&["suggest", "--json", "--", "./suite.sh"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains("^error:\\\\s+assertion"),
+        "{}",
+        stdout(&o)
+    );
+
+    // Feedback stored by the old build is undone by a new one on the same run (run 16 was
+    // called a false positive: /^FAILED/ had been seen in it).
+    let o = e.run(&["feedback", "16", "--good"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(failed_counts(&e.db()), (5, 0, 1, 0));
+
+    // New runs are recorded and learned from.
+    let o = e.run(&["run", "--", "sh", "-c", "echo 'error: boom'; exit 3"]);
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    assert_eq!(e.count("executions"), 17);
+    let learned: i64 = e
+        .conn()
+        .query_row(
+            "SELECT count(*) FROM learn_runs WHERE run_id = 17",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(learned, 1);
+}
+
+/// A build from before the migration list may still run against a migrated database and write
+/// its own (legacy) version number; a build with more migrations writes a larger one. Neither
+/// resets the other, and no migration runs twice.
+#[test]
+fn builds_with_other_schema_versions_do_not_reset_each_other() {
+    let e = Env::new();
+    let o = e.run(&["run", "--", "true"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let current = user_version(&e.db());
+    // The previous build rewrites user_version to its hash-derived number.
+    e.conn()
+        .execute_batch("PRAGMA user_version = 3956295")
+        .unwrap();
+    let o = e.run(&["run", "--", "true"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(!stderr(&o).contains("telemetry"), "{}", stderr(&o));
+    assert_eq!(user_version(&e.db()), current);
+    assert_eq!(e.count("executions"), 2);
+    // A newer build's database is left at its version, and runs are still recorded.
+    e.conn()
+        .execute_batch(&format!("PRAGMA user_version = {}", current + 1))
+        .unwrap();
+    let o = e.run(&["run", "--", "true"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(user_version(&e.db()), current + 1);
+    assert_eq!(e.count("executions"), 3);
+}
+
+/// What learning holds, with the environment's directory replaced (scopes name the project
+/// root): pattern counts, scope counts, per-run verdicts.
+fn learned(e: &Env) -> Vec<String> {
+    let dir = e.dir.path().display().to_string();
+    let c = e.conn();
+    let mut out = Vec::new();
+    for sql in [
+        "SELECT scope, pattern, source, tp, fp, fneg, uses FROM learn_patterns ORDER BY 1, 2",
+        "SELECT scope, runs, judged, failed, stopped, fail_n FROM learn_scopes ORDER BY 1",
+        "SELECT run_id, scopes, verdicts FROM learn_runs ORDER BY 1",
+        "SELECT id, reason, time_saved_s IS NULL FROM executions ORDER BY 1",
+    ] {
+        let mut st = c.prepare(sql).unwrap();
+        let n = st.column_count();
+        let rows = st
+            .query_map([], |r| {
+                Ok((0..n)
+                    .map(|i| format!("{:?}", r.get::<_, rusqlite::types::Value>(i).unwrap()))
+                    .collect::<Vec<_>>()
+                    .join("|"))
+            })
+            .unwrap();
+        out.extend(rows.map(|r| r.unwrap().replace(&dir, "<dir>")));
+    }
+    out
+}
+
+/// A run kept in the spool (the database was locked) teaches learning exactly what it teaches
+/// when written at once: the merge goes through the same record path.
+#[test]
+fn a_spooled_run_is_learned_from_like_a_direct_one() {
+    let script = "#!/bin/sh\necho 'FAILED test_a'\necho 'error: it broke'\nexit 1\n";
+    let setup = |e: &Env| {
+        let p = e.dir.path().join("suite.sh");
+        std::fs::write(&p, script).unwrap();
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+        // A first run creates the database (and one learned run to build on).
+        assert_eq!(e.run(&["run", "--", "./suite.sh"]).status.code(), Some(1));
+    };
+    let direct = Env::new();
+    setup(&direct);
+    assert_eq!(
+        direct.run(&["run", "--", "./suite.sh"]).status.code(),
+        Some(1)
+    );
+
+    let spooled = Env::new();
+    setup(&spooled);
+    let holder = spooled.conn();
+    holder.execute_batch("BEGIN IMMEDIATE").unwrap();
+    assert_eq!(
+        spooled.run(&["run", "--", "./suite.sh"]).status.code(),
+        Some(1)
+    );
+    assert!(spool_of(&spooled).exists(), "not spooled");
+    holder.execute_batch("COMMIT").unwrap();
+    drop(holder);
+    settle(&spooled);
+    assert_eq!(spooled.count("executions"), 2);
+
+    let want = learned(&direct);
+    assert!(
+        want.iter().any(|r| r
+            .starts_with("Text(\"cmd:suite.sh\")|Text(\"^FAILED\")|Text(\"mined\")|Integer(2)|")),
+        "nothing learned: {want:?}"
+    );
+    assert_eq!(learned(&spooled), want);
+}

@@ -21,8 +21,8 @@ pub fn run(a: FeedbackArgs) -> CmdResult {
     } else {
         Feedback::Good
     };
-    let mut store =
-        Store::open_default().map_err(|e| Fail::new(1, format!("telemetry database: {e}")))?;
+    let mut store = Store::open_default(crate::app::record::entry)
+        .map_err(|e| Fail::new(1, format!("telemetry database: {e}")))?;
     let tx = store
         .write_tx()
         .map_err(|e| Fail::new(1, format!("telemetry database: {e}")))?;

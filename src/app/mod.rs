@@ -16,6 +16,7 @@ pub mod init;
 pub mod man;
 pub mod options;
 pub mod profile;
+pub mod record;
 pub mod route;
 pub mod run;
 pub mod runner;

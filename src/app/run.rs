@@ -65,7 +65,9 @@ pub fn run(a: RunArgs) -> RunResult {
     let ctx = context_of(&a.command);
     let t0 = std::time::Instant::now();
     // One connection for the lookup and (kept open) for recording the run.
-    let advice = crate::store::with_lookup(record, |conn| learn::advise(conn, &ctx));
+    let advice = crate::store::with_lookup(record, |conn| {
+        learn::advise(crate::team::lookup::knowledge(conn, &ctx), &ctx)
+    });
     if std::env::var_os("EARLYEXIT_TRACE_LOOKUP").is_some() {
         // Hidden, for scripts/bench-learn: the lookup's own cost, measured inside ee.
         eprintln!("ee: lookup {} us", t0.elapsed().as_micros());

@@ -55,7 +55,7 @@ pub fn finish(o: &EngineOpts, outcome: &Outcome) -> Exit {
         crate::output::write_bytes(s.as_bytes());
     }
     if !o.no_telemetry && !crate::store::disabled_by_env() {
-        crate::store::record(outcome, o.quiet);
+        super::record::record(outcome, o.quiet);
     }
     if o.watch && matches!(outcome.reason, Reason::Interrupted(_)) {
         super::teach::offer(outcome, o.quiet);

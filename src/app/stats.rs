@@ -27,7 +27,7 @@ pub fn run(a: StatsArgs) -> CmdResult {
         // Nothing recorded yet: report that without creating files.
         report::empty_stats(&path)
     } else {
-        let store = Store::open(&path)
+        let store = Store::open(&path, crate::app::record::entry)
             .map_err(|e| Fail::new(EXIT_DB, format!("cannot open {}: {e}", path.display())))?;
         for n in &store.notices {
             crate::engine::printer::note(false, &format!("telemetry: {n}"));

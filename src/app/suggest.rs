@@ -35,7 +35,7 @@ pub fn thresholds() -> String {
 pub fn run(a: SuggestArgs) -> CmdResult {
     let ctx = crate::app::run::context_of(&a.command);
     let conn = crate::store::db::open_lookup(std::time::Duration::from_millis(200));
-    let advice = crate::learn::advise(conn.as_ref(), &ctx);
+    let advice = crate::learn::advise(crate::team::lookup::knowledge(conn.as_ref(), &ctx), &ctx);
     if a.plot {
         return crate::plot::suggest(conn.as_ref(), &ctx.key, advice.timeout.as_ref(), a.json);
     }

@@ -118,7 +118,7 @@ pub fn offer(o: &Outcome, quiet: bool) {
         return;
     }
     let ctx = RunContext::new(&o.argv, Path::new(&o.cwd));
-    let stored = Store::open_default()
+    let stored = Store::open_default(crate::app::record::entry)
         .map_err(|e| e.to_string())
         .and_then(|mut s| {
             let tx = s.write_tx().map_err(|e| e.to_string())?;

@@ -214,7 +214,7 @@ fn init(url: Option<String>) -> CmdResult {
 }
 
 fn open_store() -> Result<Store, Fail> {
-    let store = Store::open_default()
+    let store = Store::open_default(crate::app::record::entry)
         .map_err(|e| Fail::new(EXIT_UNREACHABLE, format!("team: local database: {e}")))?;
     // Staging and caching 100,000s of rows in one transaction: a page cache that holds them.
     let _ = store.conn().execute_batch("PRAGMA cache_size = -65536");

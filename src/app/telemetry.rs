@@ -24,7 +24,7 @@ fn path() -> Result<std::path::PathBuf, Fail> {
 
 fn open() -> Result<Store, Fail> {
     let p = path()?;
-    let s = Store::open(&p)
+    let s = Store::open(&p, crate::app::record::entry)
         .map_err(|e| Fail::new(EXIT_DB, format!("cannot open {}: {e}", p.display())))?;
     for n in &s.notices {
         crate::engine::printer::note(false, &format!("telemetry: {n}"));
@@ -65,14 +65,14 @@ pub fn run(a: TelemetryArgs) -> CmdResult {
         }
         TelemetryAction::Checkpoint => {
             // Background maintenance: merge the spool, checkpoint the log (one at a time).
-            crate::store::db::maintain(&path()?)
+            crate::store::db::maintain(&path()?, crate::app::record::entry)
                 .map_err(|e| Fail::new(EXIT_DB, format!("checkpoint failed: {e}")))?;
             Ok(0)
         }
         TelemetryAction::Generate { count } => {
             let mut s = open()?;
             let tty = io::stderr().is_terminal();
-            let n = report::generate(&mut s, count, |done| {
+            let n = report::generate(&mut s, crate::app::record::entry, count, |done| {
                 if tty {
                     eprint!("\rgenerated {done}/{count}");
                 }
@@ -98,7 +98,7 @@ fn check() -> CmdResult {
     for r in &repaired {
         crate::engine::printer::note(false, &format!("telemetry: repaired: {r}"));
     }
-    let s = match Store::open(&p) {
+    let s = match Store::open(&p, crate::app::record::entry) {
         Ok(s) => s,
         Err(e) => {
             for d in db::diagnose(&p) {

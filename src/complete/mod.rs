@@ -777,7 +777,10 @@ pub fn learned_patterns(kind: PatternKind, argv: &[String]) -> Vec<(String, Stri
     // A TAB must answer at once: wait only briefly for a writer.
     let conn = crate::store::db::open_lookup(std::time::Duration::from_millis(20));
     match kind {
-        PatternKind::Error => crate::learn::complete_patterns(conn.as_ref(), &ctx),
+        PatternKind::Error => crate::learn::complete_patterns(
+            crate::team::lookup::knowledge(conn.as_ref(), &ctx),
+            &ctx,
+        ),
         PatternKind::Success => conn
             .map(|c| used_patterns(&c, "success_patterns", &ctx.key))
             .unwrap_or_default(),

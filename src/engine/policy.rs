@@ -38,24 +38,41 @@ pub enum Reason {
     Error,
 }
 
+/// Every exit reason and its stored name, in one table (`Interrupted` stands for every signal).
+const REASON_NAMES: &[(Reason, &str)] = &[
+    (Reason::Match, "match"),
+    (Reason::SuccessMatch, "success_match"),
+    (Reason::ErrorMatch, "error_match"),
+    (Reason::NoMatch, "no_match"),
+    (Reason::Completed, "completed"),
+    (Reason::Timeout, "timeout"),
+    (Reason::IdleTimeout, "idle_timeout"),
+    (Reason::FirstOutputTimeout, "first_output_timeout"),
+    (Reason::Stuck, "stuck"),
+    (Reason::Interrupted(2), "interrupted"),
+    (Reason::OutputClosed, "output_closed"),
+    (Reason::Unexpected, "unexpected"),
+    (Reason::ExpectMissing, "expect_missing"),
+    (Reason::StderrIdle, "stderr_idle"),
+    (Reason::Error, "error"),
+];
+
 impl Reason {
     pub fn as_str(self) -> &'static str {
-        match self {
-            Reason::Match => "match",
-            Reason::SuccessMatch => "success_match",
-            Reason::ErrorMatch => "error_match",
-            Reason::NoMatch => "no_match",
-            Reason::Completed => "completed",
-            Reason::Timeout => "timeout",
-            Reason::IdleTimeout => "idle_timeout",
-            Reason::FirstOutputTimeout => "first_output_timeout",
-            Reason::Stuck => "stuck",
-            Reason::Interrupted(_) => "interrupted",
-            Reason::OutputClosed => "output_closed",
-            Reason::Unexpected => "unexpected",
-            Reason::ExpectMissing => "expect_missing",
-            Reason::StderrIdle => "stderr_idle",
-            Reason::Error => "error",
+        let d = std::mem::discriminant(&self);
+        REASON_NAMES
+            .iter()
+            .find(|(r, _)| std::mem::discriminant(r) == d)
+            .map_or("error", |(_, n)| n)
+    }
+
+    /// The reason named `name` (as [`Reason::as_str`] spells it; unknown names are `Error`), with
+    /// `signal` for an interrupted run (SIGINT when unknown).
+    pub fn from_name(name: &str, signal: Option<i32>) -> Reason {
+        match REASON_NAMES.iter().find(|(_, n)| *n == name) {
+            Some((Reason::Interrupted(_), _)) => Reason::Interrupted(signal.unwrap_or(2)),
+            Some((r, _)) => *r,
+            None => Reason::Error,
         }
     }
 
@@ -539,6 +556,23 @@ impl Policy {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_reason_name_reads_back_as_its_reason() {
+        for (r, n) in REASON_NAMES {
+            assert_eq!(r.as_str(), *n);
+            assert_eq!(Reason::from_name(n, Some(2)), *r);
+        }
+        assert_eq!(
+            Reason::from_name("interrupted", Some(15)),
+            Reason::Interrupted(15)
+        );
+        assert_eq!(
+            Reason::from_name("interrupted", None),
+            Reason::Interrupted(2)
+        );
+        assert_eq!(Reason::from_name("what", None), Reason::Error);
+    }
     use crate::engine::matcher::Class;
     use crate::engine::scan::{Hit, Stream};
 

@@ -8,6 +8,8 @@
 //! patterns (`lexicon`), and the pattern profiles (`profiles`). Never opens its own connection.
 
 pub mod aggregates;
+pub mod db;
+pub mod judge;
 pub mod lexicon;
 pub mod profiles;
 pub mod rank;
@@ -22,17 +24,42 @@ use crate::engine::outcome::Outcome;
 
 pub use rank::Advice;
 
-/// Schema of the learning aggregates, applied by the telemetry store's migrations.
-pub const SCHEMA: &str = aggregates::SCHEMA;
+/// Judge a run against what was known before it (read inside the run's write transaction,
+/// before the run is inserted): `None` for runs learning ignores. Written by [`apply`] once the
+/// run has its id.
+pub fn judge(
+    conn: &Connection,
+    outcome: &Outcome,
+    ctx: &RunContext,
+) -> rusqlite::Result<Option<judge::Judgement>> {
+    if outcome.mode == crate::engine::outcome::Mode::Pipe || ctx.program.is_empty() {
+        return Ok(None);
+    }
+    let known = db::load(conn, &aggregates::scopes(ctx))?;
+    let profile = profiles::for_command(profiles::list(), &ctx.argv);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64());
+    Ok(judge::judge(&known, outcome, ctx, profile.as_ref(), now))
+}
 
-/// Update the aggregates for a recorded run, inside the run's own write transaction.
+/// Write a run's judgement, inside the run's own write transaction.
+pub fn apply(tx: &Transaction, run_id: i64, j: &judge::Judgement) -> rusqlite::Result<()> {
+    db::apply(tx, run_id, j)
+}
+
+/// Judge and apply in one step (the learning tests' shortcut for what `app::record` does).
+#[cfg(test)]
 pub fn update(
     tx: &Transaction,
     run_id: i64,
     outcome: &Outcome,
     ctx: &RunContext,
 ) -> rusqlite::Result<()> {
-    aggregates::update(tx, run_id, outcome, ctx)
+    match judge(tx, outcome, ctx)? {
+        Some(j) => apply(tx, run_id, &j),
+        None => Ok(()),
+    }
 }
 
 /// Pin a pattern and/or timeout for the command of `ctx` (what `ee --watch` stores on
@@ -44,28 +71,23 @@ pub fn pin(
     timeout: Option<f64>,
 ) -> rusqlite::Result<()> {
     let scopes = aggregates::scopes(ctx);
-    aggregates::pin(tx, &scopes[0], pattern, timeout)
+    db::pin(tx, &scopes[0], pattern, timeout)
 }
 
-/// What is known about a context (empty without a database or when reading fails).
+/// What this machine learned about a context (empty without a database or when reading fails).
+/// Team learning adds to it (`team::lookup::knowledge`).
 pub fn knowledge(conn: Option<&Connection>, ctx: &RunContext) -> aggregates::Knowledge {
     let scopes = aggregates::scopes(ctx);
-    let mut k = conn
-        .and_then(|c| aggregates::load(c, &scopes).ok())
+    conn.and_then(|c| db::load(c, &scopes).ok())
         .unwrap_or(aggregates::Knowledge {
             scopes,
             ..Default::default()
-        });
-    if let Some(c) = conn {
-        // Team learning's seam: the team's evidence for this project adds to ours.
-        crate::team::lookup::merge(c, &ctx.cwd, &mut k);
-    }
-    k
+        })
 }
 
-/// What ee would apply for a context, and why.
-pub fn advise(conn: Option<&Connection>, ctx: &RunContext) -> Advice {
-    let k = knowledge(conn, ctx);
+/// What ee would apply for a context, given what is known about it ([`knowledge`], with the
+/// team's evidence), and why.
+pub fn advise(k: aggregates::Knowledge, ctx: &RunContext) -> Advice {
     let profile = profiles::for_command(profiles::list(), &ctx.argv);
     let mut advice = rank::advise(&k, profile.as_ref());
     // What the database says is applied only if it passes the full validation (compiled within
@@ -94,8 +116,7 @@ pub fn advise(conn: Option<&Connection>, ctx: &RunContext) -> Advice {
 /// it stands here: applied, shadow or withdrawn, with its counts). Patterns that matched in some
 /// judged run, the user's own first, then best first; else the fitting profile's (or, without a
 /// command, every profile's).
-pub fn complete_patterns(conn: Option<&Connection>, ctx: &RunContext) -> Vec<(String, String)> {
-    let mut k = knowledge(conn, ctx);
+pub fn complete_patterns(mut k: aggregates::Knowledge, ctx: &RunContext) -> Vec<(String, String)> {
     let (profiles, _) = profiles::all();
     let fitting = profiles::for_command(&profiles, &ctx.argv);
     if fitting.is_some() {
@@ -153,4 +174,4 @@ pub fn complete_patterns(conn: Option<&Connection>, ctx: &RunContext) -> Vec<(St
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

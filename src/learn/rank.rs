@@ -9,9 +9,8 @@ use super::aggregates::{Knowledge, PatternRow};
 use super::lexicon::LEXICON;
 use super::profiles::Profile;
 use super::stats::{
-    floor2, hang_from, quiet_from, sample_confidence, CHECK_AGE, CHECK_EVERY, CONFIRM_TN,
-    CONFIRM_TP, MAX_TIMEOUT_STOPS, MIN_BURST_SAMPLES, MIN_LEAD, MIN_LEAD_SHARE,
-    MIN_TIMEOUT_SAMPLES,
+    floor2, hang_from, quiet_from, sample_confidence, CHECK_EVERY, CONFIRM_TN, CONFIRM_TP,
+    MIN_BURST_SAMPLES, MIN_LEAD, MIN_LEAD_SHARE, MIN_TIMEOUT_SAMPLES,
 };
 use crate::engine::plan::DEFAULT_QUIET_RUN;
 
@@ -218,15 +217,7 @@ pub fn state(k: &Knowledge, pattern: &str) -> State {
         return State::Shadow;
     }
     let c = k.narrow_row(pattern).map(|r| r.counts).unwrap_or_default();
-    if c.fp > 0 {
-        return State::Withdrawn;
-    }
-    let e = k.evidence(pattern);
-    if pinned(k, pattern) || (c.tp >= CONFIRM_TP && e.tn >= CONFIRM_TN) {
-        State::Confirmed
-    } else {
-        State::Shadow
-    }
+    super::judge::pattern_state(c, k.evidence(pattern).tn, pinned(k, pattern))
 }
 
 fn now() -> f64 {
@@ -324,9 +315,7 @@ pub fn advise(k: &Knowledge, profile: Option<&Profile>) -> Advice {
                 e.tn.min(CONFIRM_TN)
             ),
             State::Confirmed => {
-                if e.since_check >= CHECK_EVERY
-                    || (e.since_check > 0 && e.checked_at > 0.0 && t - e.checked_at > CHECK_AGE)
-                {
+                if super::judge::check_due(e.since_check, e.checked_at, t) {
                     check_due = true;
                 }
                 String::new()
@@ -413,7 +402,7 @@ pub fn advise(k: &Knowledge, profile: Option<&Profile>) -> Advice {
     } else if narrow.is_some() && !samples.is_empty() {
         let n = samples.len() as u64;
         let hang = hang_from(samples, k.runtimes.timeout_fp);
-        let streak = own.is_some_and(|r| r.timeout_stops >= MAX_TIMEOUT_STOPS);
+        let streak = own.is_some_and(|r| super::judge::timeout_backed_off(r.timeout_stops));
         let (seconds, quiet, term) = match &hang {
             Some(h) => (h.seconds, h.quiet, h.term.clone()),
             None => (0.0, 0.0, String::new()),

@@ -1,5 +1,5 @@
-//! Unit tests of the learning loop against an in-memory database holding only `SCHEMA`: runs go
-//! in through `update`, advice comes out of `advise`.
+//! Unit tests of the learning loop against an in-memory database holding only the learning
+//! tables ([`TABLES`]): runs go in through `update`, advice comes out of `advise`.
 
 use std::path::Path;
 use std::time::{Duration, SystemTime};
@@ -7,7 +7,8 @@ use std::time::{Duration, SystemTime};
 use rusqlite::Connection;
 
 use super::aggregates::{self, Feedback};
-use super::{advise, complete_patterns, update, SCHEMA};
+use super::update;
+use super::Advice;
 use crate::context::RunContext;
 use crate::engine::matcher::Class;
 use crate::engine::outcome::{
@@ -15,10 +16,92 @@ use crate::engine::outcome::{
 };
 use crate::engine::policy::Reason;
 
+/// The learning tables as the store's migrations leave them (the store owns the migrations;
+/// `app::record`'s tests check that this is what a migrated database holds).
+pub(crate) const TABLES: &str = "
+CREATE TABLE IF NOT EXISTS learn_scopes (
+    scope      TEXT PRIMARY KEY,
+    runs       INTEGER NOT NULL DEFAULT 0,
+    judged     INTEGER NOT NULL DEFAULT 0,
+    failed     INTEGER NOT NULL DEFAULT 0,
+    stopped    INTEGER NOT NULL DEFAULT 0,
+    ok_n       INTEGER NOT NULL DEFAULT 0,
+    ok_mean    REAL    NOT NULL DEFAULT 0,
+    ok_m2      REAL    NOT NULL DEFAULT 0,
+    fail_n     INTEGER NOT NULL DEFAULT 0,
+    fail_mean  REAL    NOT NULL DEFAULT 0,
+    fail_m2    REAL    NOT NULL DEFAULT 0,
+    gap_n      INTEGER NOT NULL DEFAULT 0,
+    gap_mean   REAL    NOT NULL DEFAULT 0,
+    gap_m2     REAL    NOT NULL DEFAULT 0,
+    burst_n    INTEGER NOT NULL DEFAULT 0,
+    burst_mean REAL    NOT NULL DEFAULT 0,
+    burst_m2   REAL    NOT NULL DEFAULT 0,
+    updated    REAL    NOT NULL DEFAULT 0
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS learn_patterns (
+    scope     TEXT NOT NULL,
+    pattern   TEXT NOT NULL,
+    source    TEXT NOT NULL,
+    tp        INTEGER NOT NULL DEFAULT 0,
+    fp        INTEGER NOT NULL DEFAULT 0,
+    fneg      INTEGER NOT NULL DEFAULT 0,
+    uses      INTEGER NOT NULL DEFAULT 0,
+    last_seen REAL    NOT NULL DEFAULT 0,
+    PRIMARY KEY (scope, pattern)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS learn_runs (
+    run_id   INTEGER PRIMARY KEY,
+    scopes   TEXT NOT NULL,
+    verdicts TEXT NOT NULL,
+    feedback TEXT,
+    feedback_missed TEXT
+);
+CREATE TABLE IF NOT EXISTS learn_streaks (
+    scope         TEXT PRIMARY KEY,
+    timeout_stops INTEGER NOT NULL DEFAULT 0
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS learn_evidence (
+    scope       TEXT NOT NULL,
+    pattern     TEXT NOT NULL,
+    tn          INTEGER NOT NULL DEFAULT 0,
+    checks      INTEGER NOT NULL DEFAULT 0,
+    since_check INTEGER NOT NULL DEFAULT 0,
+    checked_at  REAL    NOT NULL DEFAULT 0,
+    lead_n      INTEGER NOT NULL DEFAULT 0,
+    lead_sum    REAL    NOT NULL DEFAULT 0,
+    PRIMARY KEY (scope, pattern)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS learn_runtimes (
+    scope      TEXT PRIMARY KEY,
+    samples    TEXT NOT NULL DEFAULT '[]',
+    timeout_fp INTEGER NOT NULL DEFAULT 0
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS learn_pins (
+    scope   TEXT PRIMARY KEY,
+    pattern TEXT,
+    timeout REAL,
+    at      REAL NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS learn_imports (digest TEXT PRIMARY KEY, at REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS learn_imported_scopes (
+    scope TEXT PRIMARY KEY, runs INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS learn_imported_patterns (
+    scope TEXT NOT NULL, pattern TEXT NOT NULL, n INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (scope, pattern)) WITHOUT ROWID;
+";
+
+fn advise(c: Option<&Connection>, ctx: &RunContext) -> Advice {
+    super::advise(super::knowledge(c, ctx), ctx)
+}
+
+fn complete_patterns(c: Option<&Connection>, ctx: &RunContext) -> Vec<(String, String)> {
+    super::complete_patterns(super::knowledge(c, ctx), ctx)
+}
+
 fn db() -> Connection {
     let c = Connection::open_in_memory().unwrap();
-    c.execute_batch(SCHEMA).unwrap();
-    c.execute_batch(SCHEMA).unwrap(); // idempotent
+    c.execute_batch(TABLES).unwrap();
     c
 }
 
@@ -318,7 +401,7 @@ fn uses_feedback_and_burst() {
     o.child = Some(ChildStatus::Signaled(15));
     record(&mut c, 8, &o);
     let row = |c: &Connection| {
-        let k = aggregates::load(c, &["cmd:fail.sh".to_string()]).unwrap();
+        let k = super::db::load(c, &["cmd:fail.sh".to_string()]).unwrap();
         k.patterns
             .into_iter()
             .find(|p| p.pattern == "^FAILED")

@@ -1,7 +1,7 @@
 //! The SQLite store: opening (directory 0700, file 0600, WAL switched on only when not already
 //! on, BUSY retried), schema migrations inside `BEGIN IMMEDIATE` with `user_version` re-checked,
-//! foreign keys on, one write transaction per run (execution, match events, learning update,
-//! retention step), spool merging (on open for commands, in the background maintainer for
+//! foreign keys on, the insert of a run (execution, match events, summaries) and the retention
+//! step that `app::record` runs in its write transaction, spool merging (on open for commands, in the background maintainer for
 //! runs), moving a corrupt database aside and salvaging what it still holds, and the modes of
 //! the files next to the database (repair and diagnosis for `ee telemetry check`).
 
@@ -16,9 +16,8 @@ use rusqlite::config::DbConfig;
 use rusqlite::{params, Connection, ErrorCode, Transaction, TransactionBehavior};
 
 use super::entry::Entry;
-use super::schema::{
-    ADD_COMMAND_SUMMARY, ADD_SUMMARY, SCHEMA_VERSION, SUBTRACT_SUMMARIES, USER_VERSION, V1, V2, V3,
-};
+use super::migrations;
+use super::schema::{ADD_COMMAND_SUMMARY, ADD_SUMMARY, SUBTRACT_SUMMARIES};
 use super::spool;
 
 /// Default number of executions kept (the newest), when `EARLYEXIT_TELEMETRY_KEEP` is unset.
@@ -313,31 +312,50 @@ fn ensure_wal(conn: &Connection, deadline: Instant) -> Result<(), StoreError> {
     }
 }
 
+/// Bring the schema up to date: the steps of [`migrations::MIGRATIONS`] not yet applied, in one
+/// `BEGIN IMMEDIATE` transaction with the version re-read inside it.
 fn migrate(conn: &Connection, wait: Duration) -> Result<(), StoreError> {
     let tx = immediate(conn, wait)?;
-    let uv: i64 = tx.pragma_query_value(None, "user_version", |r| r.get(0))?;
-    if uv == USER_VERSION {
-        return Ok(());
+    if apply_migrations(&tx, migrations::MIGRATIONS)? {
+        tx.commit()?;
     }
-    if uv / 1_000_000 > SCHEMA_VERSION {
-        // Written by a newer ee: leave it alone (writes that do not fit fail and are spooled).
-        return Ok(());
-    }
-    if uv / 1_000_000 < 1 {
-        tx.execute_batch(&strip_comments(V1))?;
-    }
-    if uv / 1_000_000 < 2 {
-        tx.execute_batch(V2)?;
-    }
-    if uv / 1_000_000 < 3 {
-        tx.execute_batch(V3)?;
-    }
-    if !crate::learn::SCHEMA.trim().is_empty() {
-        tx.execute_batch(crate::learn::SCHEMA)?;
-    }
-    tx.pragma_update(None, "user_version", USER_VERSION)?;
-    tx.commit()?;
     Ok(())
+}
+
+/// Apply the steps of `list` that the database has not had; false when there was nothing to do
+/// (up to date, or written by a newer ee: left alone, writes that do not fit fail and are
+/// spooled).
+fn apply_migrations(tx: &Connection, list: &[migrations::Migration]) -> Result<bool, StoreError> {
+    let version = list.len() as i64;
+    let uv: i64 = tx.pragma_query_value(None, "user_version", |r| r.get(0))?;
+    if uv == version {
+        return Ok(false);
+    }
+    let Some(mut done) = migrations::applied(uv, version) else {
+        return Ok(false);
+    };
+    if migrations::is_legacy(uv) {
+        // A build from before the list rewrote the version: the bookkeeping table knows better.
+        let mirrored: Option<i64> = tx
+            .query_row("SELECT applied FROM schema_version WHERE id = 1", [], |r| {
+                r.get(0)
+            })
+            .ok();
+        match mirrored {
+            Some(n) if n > version => return Ok(false),
+            Some(n) => done = done.max(n as usize),
+            None => {}
+        }
+    }
+    for m in &list[done.min(list.len())..] {
+        tx.execute_batch(&strip_comments(m.sql))?;
+    }
+    tx.execute(
+        "INSERT OR REPLACE INTO schema_version (id, applied) VALUES (1, ?1)",
+        [version],
+    )?;
+    tx.pragma_update(None, "user_version", version)?;
+    Ok(true)
 }
 
 /// The schema without its `--` comments: SQLite keeps the text of each `CREATE` statement and
@@ -372,23 +390,23 @@ fn immediate(conn: &Connection, wait: Duration) -> Result<Transaction<'_>, Store
 
 impl Store {
     /// Open the default database ([`super::db_path`]).
-    pub fn open_default() -> Result<Store, StoreError> {
+    pub fn open_default(rec: Recorder) -> Result<Store, StoreError> {
         let path = super::db_path().ok_or(StoreError::NoPath)?;
-        Store::open(&path)
+        Store::open(&path, rec)
     }
 
     /// Open (creating when missing) the database at `path`, bring its schema up to date and
-    /// merge any spooled runs, waiting up to [`busy_timeout`] for locks. A corrupt database is
-    /// moved aside, what can be read of it salvaged, and a new one started.
-    pub fn open(path: &Path) -> Result<Store, StoreError> {
-        Store::open_with(path, busy_timeout(), true)
+    /// merge any spooled runs (each written by `rec`), waiting up to [`busy_timeout`] for locks.
+    /// A corrupt database is moved aside, what can be read of it salvaged, and a new one started.
+    pub fn open(path: &Path, rec: Recorder) -> Result<Store, StoreError> {
+        Store::open_with(path, busy_timeout(), Some(rec))
     }
 
     /// Open for recording a run (and for `ee run`'s lookup): waits at most [`RUN_WAIT`] for
     /// locks and leaves the spool to the background merger, so a locked database costs the
     /// prompt milliseconds, not the lock timeout.
     pub fn open_for_run(path: &Path) -> Result<Store, StoreError> {
-        let s = Store::open_with(path, busy_timeout().min(RUN_WAIT), false)?;
+        let s = Store::open_with(path, busy_timeout().min(RUN_WAIT), None)?;
         s.warm();
         Ok(s)
     }
@@ -402,14 +420,17 @@ impl Store {
             INSERT_EVENT,
             ADD_SUMMARY,
             ADD_COMMAND_SUMMARY,
-            SELECT_SAVED,
             SELECT_DONE,
         ] {
             let _ = self.conn.prepare_cached(sql);
         }
     }
 
-    fn open_with(path: &Path, wait: Duration, merge: bool) -> Result<Store, StoreError> {
+    fn open_with(
+        path: &Path,
+        wait: Duration,
+        merge: Option<Recorder>,
+    ) -> Result<Store, StoreError> {
         match Store::open_inner(path, wait, merge) {
             Err(StoreError::Corrupt(ino, e)) => {
                 let moved = quarantine(path, ino)?;
@@ -443,7 +464,11 @@ impl Store {
         )
     }
 
-    fn open_inner(path: &Path, wait: Duration, merge: bool) -> Result<Store, StoreError> {
+    fn open_inner(
+        path: &Path,
+        wait: Duration,
+        merge: Option<Recorder>,
+    ) -> Result<Store, StoreError> {
         prepare_files(path)?;
         let ino = fs::metadata(path).ok().map(|m| m.ino());
         let corrupt = |e: StoreError| match e {
@@ -463,7 +488,7 @@ impl Store {
         let uv: i64 = conn
             .pragma_query_value(None, "user_version", |r| r.get(0))
             .map_err(|e| corrupt(e.into()))?;
-        if uv != USER_VERSION {
+        if uv != migrations::VERSION {
             migrate(&conn, wait).map_err(corrupt)?;
         }
         let mut store = Store {
@@ -474,8 +499,8 @@ impl Store {
             notices: Vec::new(),
             merged: 0,
         };
-        if merge && spool::pending(path) {
-            match store.merge_spool() {
+        if let Some(rec) = merge.filter(|_| spool::pending(path)) {
+            match store.merge_spool(rec) {
                 Ok(n) => store.merged = n,
                 Err(e) if e.is_corrupt() => return Err(corrupt(e)),
                 Err(e) => store
@@ -498,16 +523,6 @@ impl Store {
 
     pub fn path(&self) -> &Path {
         &self.path
-    }
-
-    /// Record one run in one write transaction: the execution, its match events, the learning
-    /// update and a retention step. Returns the execution id.
-    pub fn insert(&mut self, e: &Entry) -> Result<i64, StoreError> {
-        let tx = immediate(&self.conn, self.wait)?;
-        let id = insert_entry(&tx, e)?;
-        retention_step(&tx, id)?;
-        tx.commit()?;
-        Ok(id)
     }
 
     /// Checkpoint the WAL into the database and truncate it, then write one small transaction
@@ -545,8 +560,9 @@ impl Store {
         quarantine(&path, ino)
     }
 
-    /// Merge the spool into the database; returns the number of runs added.
-    fn merge_spool(&mut self) -> Result<usize, StoreError> {
+    /// Merge the spool into the database, each run written by `rec` (as if it had been written
+    /// when it ran); returns the number of runs added.
+    fn merge_spool(&mut self, rec: Recorder) -> Result<usize, StoreError> {
         let db = self.path.clone();
         let merging = spool::merging_path(&db);
         let live = spool::spool_path(&db);
@@ -578,7 +594,7 @@ impl Store {
                     [&entry.uid],
                 )?;
                 if fresh == 1 {
-                    insert_entry(&tx, entry)?;
+                    rec(&tx, entry)?;
                     added += 1;
                 }
             }
@@ -610,15 +626,7 @@ impl Store {
             )
         };
         let mut src = open_old()?;
-        let tables: Vec<(String, bool)> = {
-            let mut st = self.conn.prepare(
-                "SELECT name, sql LIKE '%WITHOUT ROWID%' FROM main.sqlite_master
-                 WHERE type = 'table' AND name NOT LIKE 'sqlite_%'
-                 ORDER BY name != 'executions', name",
-            )?;
-            let rows = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
-            rows.collect::<rusqlite::Result<_>>()?
-        };
+        let tables = salvage_tables(&self.conn)?;
         let quote = |s: &str| format!("\"{}\"", s.replace('"', "\"\""));
         let cols = |c: &Connection, t: &str| -> Vec<String> {
             c.prepare(&format!("PRAGMA table_info({})", quote(t)))
@@ -700,27 +708,47 @@ impl Store {
                 out.learned += n;
             }
         }
-        // Rows that point at executions (or other rows) that could not be saved.
-        let orphans: Vec<(String, i64)> = {
-            let mut st = tx.prepare("PRAGMA main.foreign_key_check")?;
-            let rows = st.query_map([], |r| Ok((r.get(0)?, r.get::<_, Option<i64>>(1)?)))?;
-            rows.filter_map(|r| match r {
-                Ok((t, Some(id))) => Some(Ok((t, id))),
-                Ok(_) => None,
-                Err(e) => Some(Err(e)),
-            })
-            .collect::<rusqlite::Result<_>>()?
-        };
-        for (t, id) in orphans {
-            tx.execute(
-                &format!("DELETE FROM main.{} WHERE rowid = ?1", quote(&t)),
-                [id],
-            )?;
-        }
+        drop_orphans(&tx)?;
         tx.execute_batch(REBUILD_SUMMARIES)?;
         tx.commit()?;
         Ok(out)
     }
+}
+
+/// The tables a salvage copies: every table of the new database, `executions` first (so the
+/// rows that reference it find theirs), and whether each is `WITHOUT ROWID`.
+fn salvage_tables(c: &Connection) -> rusqlite::Result<Vec<(String, bool)>> {
+    let mut st = c.prepare(
+        "SELECT name, sql LIKE '%WITHOUT ROWID%' FROM main.sqlite_master
+         WHERE type = 'table' AND name NOT LIKE 'sqlite_%'
+         ORDER BY name != 'executions', name",
+    )?;
+    let rows = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    rows.collect()
+}
+
+/// Delete the rows that point at executions (or other rows) that could not be saved.
+fn drop_orphans(tx: &Connection) -> rusqlite::Result<()> {
+    let orphans: Vec<(String, i64)> = {
+        let mut st = tx.prepare("PRAGMA main.foreign_key_check")?;
+        let rows = st.query_map([], |r| Ok((r.get(0)?, r.get::<_, Option<i64>>(1)?)))?;
+        rows.filter_map(|r| match r {
+            Ok((t, Some(id))) => Some(Ok((t, id))),
+            Ok(_) => None,
+            Err(e) => Some(Err(e)),
+        })
+        .collect::<rusqlite::Result<_>>()?
+    };
+    for (t, id) in orphans {
+        tx.execute(
+            &format!(
+                "DELETE FROM main.\"{}\" WHERE rowid = ?1",
+                t.replace('"', "\"\"")
+            ),
+            [id],
+        )?;
+    }
+    Ok(())
 }
 
 /// All rows of `sql` (with the two rowid bounds, if given), or the first error.
@@ -772,30 +800,36 @@ FROM main.executions GROUP BY command_key;
 /// Take the maintenance lock of the database at `db` (`telemetry.db.ckpt`), without waiting:
 /// None when another process holds it.
 fn maintenance_lock(db: &Path) -> Result<Option<nix::fcntl::Flock<fs::File>>, StoreError> {
-    let lock_path = with_suffix(db, ".ckpt");
-    let lock = fs::OpenOptions::new()
+    let lock = lock_file(db, ".ckpt")?;
+    Ok(nix::fcntl::Flock::lock(lock, nix::fcntl::FlockArg::LockExclusiveNonblock).ok())
+}
+
+/// Open (creating it with the database's mode, never through a symlink) the lock file next to
+/// the database at `db` named by `suffix`.
+fn lock_file(db: &Path, suffix: &str) -> Result<fs::File, StoreError> {
+    let lock_path = with_suffix(db, suffix);
+    fs::OpenOptions::new()
         .write(true)
         .create(true)
         .truncate(false)
         .mode(side_file_mode(db))
         .custom_flags(nix::libc::O_NOFOLLOW)
         .open(&lock_path)
-        .map_err(|e| StoreError::Io(format!("cannot create {}", lock_path.display()), e))?;
-    Ok(nix::fcntl::Flock::lock(lock, nix::fcntl::FlockArg::LockExclusiveNonblock).ok())
+        .map_err(|e| StoreError::Io(format!("cannot create {}", lock_path.display()), e))
 }
 
 /// The background job (`ee telemetry checkpoint`, started by [`spawn_maintenance`]): merge the
 /// spool and checkpoint the WAL, one process at a time. After releasing its lock it looks
 /// again, so a run that spooled while it worked (and saw it busy) is not left waiting.
 /// Returns false when another process was already at it.
-pub fn maintain(path: &Path) -> Result<bool, StoreError> {
+pub fn maintain(path: &Path, rec: Recorder) -> Result<bool, StoreError> {
     for round in 0..20 {
         let Some(guard) = maintenance_lock(path)? else {
             return Ok(round > 0);
         };
-        let mut store = Store::open_with(path, busy_timeout(), false)?;
+        let mut store = Store::open_with(path, busy_timeout(), None)?;
         let merged = if spool::pending(path) {
-            store.merge_spool()?
+            store.merge_spool(rec)?
         } else {
             0
         };
@@ -859,18 +893,27 @@ const INSERT_EXEC: &str = "INSERT INTO executions (started_at, mode, command, co
     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19,
             ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31, ?32, ?33)";
 
-const SELECT_SAVED: &str = "SELECT time_saved_s FROM executions WHERE id = ?1";
 const SELECT_DONE: &str = "SELECT done_runs, done_s FROM command_summary WHERE command_key = ?1";
 
 const INSERT_EVENT: &str = "INSERT INTO match_events (execution_id, kind, offset_s, stream,
     line_no, pattern, line, matched, context) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)";
 
-/// Insert one execution with its events and let the learning module update its aggregates.
-pub fn insert_entry(tx: &Transaction, e: &Entry) -> Result<i64, StoreError> {
-    let time_saved = if e.stopped_early {
-        estimate_saved(tx, &e.key, e.total_s)?
-    } else {
-        None
+/// How a run is written inside a write transaction (`app::record::entry`: the store inserts it,
+/// learning judges it in the same transaction). The spool merge writes each run through it.
+pub type Recorder = fn(&Transaction, &Entry) -> Result<i64, StoreError>;
+
+/// Insert one execution with its events and add it to the summaries. `time_saved`: the time its
+/// early stop saved when the caller knows it (`Some(None)`: unknown), else (`None`) the store's
+/// own estimate from the command's runs that ended by themselves.
+pub fn insert_entry(
+    tx: &Transaction,
+    e: &Entry,
+    time_saved: Option<Option<f64>>,
+) -> Result<i64, StoreError> {
+    let time_saved = match time_saved {
+        Some(t) => t,
+        None if e.stopped_early => estimate_saved(tx, &e.key, e.total_s)?,
+        None => None,
     };
     let opt = |s: &str| (!s.is_empty()).then(|| s.to_string());
     tx.prepare_cached(INSERT_EXEC)?.execute(params![
@@ -925,11 +968,6 @@ pub fn insert_entry(tx: &Transaction, e: &Entry) -> Result<i64, StoreError> {
             ])?;
         }
     }
-    crate::learn::update(tx, id, &e.outcome(), &e.context())?;
-    // The learning module may have filled in a better estimate of the time saved.
-    let saved: Option<f64> = tx
-        .prepare_cached(SELECT_SAVED)?
-        .query_row([id], |r| r.get(0))?;
     let done = !e.stopped_early && matches!(e.reason.as_str(), "completed" | "no_match");
     let p = params![
         e.project_type,
@@ -939,7 +977,7 @@ pub fn insert_entry(tx: &Transaction, e: &Entry) -> Result<i64, StoreError> {
         e.match_count > 0,
         e.total_s,
         e.stopped_early,
-        saved.unwrap_or(0.0),
+        time_saved.unwrap_or(0.0),
         e.key,
         done,
         e.started_ms,
@@ -987,7 +1025,7 @@ fn estimate_saved(tx: &Transaction, key: &str, total_s: f64) -> rusqlite::Result
 
 /// Default retention, applied every `period` executions (by id) in the run's own transaction,
 /// deleting a bounded number of the oldest rows, so no run pays for a scan.
-fn retention_step(tx: &Transaction, id: i64) -> rusqlite::Result<()> {
+pub fn retention_step(tx: &Transaction, id: i64) -> rusqlite::Result<()> {
     let (keep, days) = retention_limits();
     let period = if keep > 0 {
         (keep / 100).clamp(1, 1000) as i64
@@ -1046,15 +1084,7 @@ pub fn now_ms() -> i64 {
 /// Move a corrupt database (and its -wal/-shm files) aside, unless someone already replaced it
 /// (its inode changed). Returns the new name of the database file.
 fn quarantine(path: &Path, ino: Option<u64>) -> Result<Option<PathBuf>, StoreError> {
-    let lock_path = with_suffix(path, ".lock");
-    let lock = fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .mode(side_file_mode(path))
-        .custom_flags(nix::libc::O_NOFOLLOW)
-        .open(&lock_path)
-        .map_err(|e| StoreError::Io(format!("cannot create {}", lock_path.display()), e))?;
+    let lock = lock_file(path, ".lock")?;
     let _guard = nix::fcntl::Flock::lock(lock, nix::fcntl::FlockArg::LockExclusive)
         .map_err(|(_, e)| StoreError::Io("cannot lock".into(), io::Error::from(e)))?;
     let current = fs::metadata(path).ok().map(|m| m.ino());
@@ -1093,4 +1123,43 @@ pub fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
     let mut s = path.as_os_str().to_os_string();
     s.push(suffix);
     PathBuf::from(s)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use migrations::Migration;
+
+    /// A later step that is not idempotent (an `ALTER TABLE`) never runs twice, even when a
+    /// build from before the list rewrote `user_version` to its legacy number in between.
+    #[test]
+    fn a_legacy_version_written_over_a_migrated_database_reapplies_nothing() {
+        let mut list: Vec<Migration> = migrations::MIGRATIONS
+            .iter()
+            .map(|m| Migration {
+                name: m.name,
+                sql: m.sql,
+            })
+            .collect();
+        list.push(Migration {
+            name: "test: a column",
+            sql: "ALTER TABLE executions ADD COLUMN extra INTEGER",
+        });
+        let c = Connection::open_in_memory().unwrap();
+        assert!(apply_migrations(&c, &list).unwrap());
+        assert!(!apply_migrations(&c, &list).unwrap());
+        c.pragma_update(None, "user_version", 3_956_295).unwrap();
+        assert!(apply_migrations(&c, &list).unwrap());
+        let uv: i64 = c
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .unwrap();
+        assert_eq!(uv, list.len() as i64);
+        // The shorter list of an older build leaves the newer database alone.
+        let older = &list[..list.len() - 1];
+        assert!(!apply_migrations(&c, older).unwrap());
+        let uv: i64 = c
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .unwrap();
+        assert_eq!(uv, list.len() as i64);
+    }
 }

@@ -1,18 +1,13 @@
 //! One run as it is stored: built from an [`Outcome`] with secrets redacted and text capped,
-//! serializable so that it can wait in the spool, and convertible back into an `Outcome` and a
-//! [`RunContext`] for the learning module (the same data whether written directly or merged
-//! from the spool).
+//! serializable so that it can wait in the spool (the same data whether written directly or
+//! merged from the spool).
 
-use std::path::PathBuf;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
 
-use crate::context::{self, RunContext};
-use crate::engine::matcher::Class;
-use crate::engine::outcome::{
-    ChildStatus, LimitsUsed, MatchRecord, Mode, Observed, Outcome, PatternsUsed, StreamStats,
-};
+use crate::context;
+use crate::engine::outcome::{ChildStatus, MatchRecord, Outcome};
 use crate::engine::policy::Reason;
 use crate::redact::{cap, redact_argv, redact_text};
 
@@ -191,121 +186,5 @@ impl Entry {
             Some(p) => p.clone(),
             None => self.error_patterns.join(" | "),
         }
-    }
-
-    /// The grouping context of this (redacted) entry.
-    pub fn context(&self) -> RunContext {
-        RunContext {
-            argv: self.argv.clone(),
-            key: self.key.clone(),
-            program: self.program.clone(),
-            project_type: context::project_type_static(&self.project_type),
-            category: context::category_static(&self.category),
-            cwd: PathBuf::from(&self.cwd),
-            root: PathBuf::from(if self.root.is_empty() {
-                &self.cwd
-            } else {
-                &self.root
-            }),
-            identity: context::identity(&self.argv),
-        }
-    }
-
-    /// The run as an `Outcome` (redacted), for the learning module.
-    pub fn outcome(&self) -> Outcome {
-        let secs = |s: f64| Duration::from_secs_f64(s.max(0.0));
-        let rec = |e: &Event| MatchRecord {
-            offset: e.offset_s,
-            stream: e.stream.clone(),
-            line_no: e.line_no,
-            kind: Class::from_name(&e.kind).unwrap_or(Class::Match),
-            pattern: e.pattern.clone(),
-            line: e.line.clone(),
-            matched: e.matched.clone(),
-            context: e.context.clone(),
-        };
-        Outcome {
-            mode: match self.mode.as_str() {
-                "pipe" => Mode::Pipe,
-                "run" => Mode::Run,
-                _ => Mode::Command,
-            },
-            argv: self.argv.clone(),
-            started: UNIX_EPOCH + Duration::from_millis(self.started_ms.max(0) as u64),
-            cwd: self.cwd.clone(),
-            patterns: PatternsUsed {
-                main: self.pattern.clone(),
-                success: self.success_patterns.clone(),
-                error: self.error_patterns.clone(),
-                exclude: self.exclude_patterns.clone(),
-                flags: self.flags.clone(),
-                learned: self.pattern_learned,
-            },
-            limits: LimitsUsed {
-                timeout: self.timeout_s,
-                idle_timeout: self.idle_timeout_s,
-                first_output_timeout: self.first_output_timeout_s,
-                delay_exit: self.delay_exit_s,
-                timeout_learned: self.timeout_learned,
-                hang_quiet: None,
-            },
-            exit_code: self.exit_code,
-            run: Observed {
-                child: match (self.child_exit, self.child_signal) {
-                    (Some(c), _) => Some(ChildStatus::Exited(c)),
-                    (None, Some(s)) => Some(ChildStatus::Signaled(s)),
-                    _ => None,
-                },
-                reason: reason_from(&self.reason, self.signal),
-                total: secs(self.total_s),
-                to_first_output: self.first_output_s.map(secs),
-                to_first_match: self.first_match_s.map(secs),
-                match_count: self.match_count,
-                stdout: StreamStats {
-                    lines: self.stdout_lines,
-                    bytes: self.stdout_bytes,
-                },
-                stderr: StreamStats {
-                    lines: self.stderr_lines,
-                    bytes: self.stderr_bytes,
-                },
-                stopped_early: self.stopped_early,
-                detached: self.detached,
-                matches: self
-                    .events
-                    .iter()
-                    .filter(|e| e.kind != Class::Observed.as_str())
-                    .map(rec)
-                    .collect(),
-                observed: self
-                    .events
-                    .iter()
-                    .filter(|e| e.kind == Class::Observed.as_str())
-                    .map(rec)
-                    .collect(),
-                ends_line: true,
-            },
-        }
-    }
-}
-
-/// The exit reason named `s` (as `Reason::as_str` spells it).
-pub fn reason_from(s: &str, signal: Option<i32>) -> Reason {
-    match s {
-        "match" => Reason::Match,
-        "success_match" => Reason::SuccessMatch,
-        "error_match" => Reason::ErrorMatch,
-        "no_match" => Reason::NoMatch,
-        "completed" => Reason::Completed,
-        "timeout" => Reason::Timeout,
-        "idle_timeout" => Reason::IdleTimeout,
-        "first_output_timeout" => Reason::FirstOutputTimeout,
-        "stuck" => Reason::Stuck,
-        "interrupted" => Reason::Interrupted(signal.unwrap_or(2)),
-        "output_closed" => Reason::OutputClosed,
-        "unexpected" => Reason::Unexpected,
-        "expect_missing" => Reason::ExpectMissing,
-        "stderr_idle" => Reason::StderrIdle,
-        _ => Reason::Error,
     }
 }

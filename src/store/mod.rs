@@ -1,22 +1,22 @@
-//! Telemetry: every run recorded in a local SQLite database (issue 3), the ground truth the
-//! learning module builds on.
+//! Telemetry: every run kept in a local SQLite database (issue 3), the ground truth the
+//! learning module builds on. The store never calls learning: `app::record` runs both in one
+//! write transaction.
 //!
-//! Owns: where the database lives ([`db_path`]), recording a run ([`record`]: redaction, one
-//! write transaction on a store opened on a thread while the command runs ([`prepare`],
-//! [`with_lookup`]), spool at once when locked, spool and one warning on failure), the store
-//! ([`store`]: schema, migrations, WAL, retention, corruption handling), the spool ([`spool`]), redaction ([`redact`]), the run
-//! context ([`context`]: command key, project type, category) and the read side used by
-//! `ee stats` / `ee telemetry` ([`report`]).
+//! Owns: where the database lives ([`db_path`]), the store opened on a thread while the command
+//! runs ([`prepare`], [`with_lookup`], taken over by the recording with [`take_pending`]), the
+//! store itself ([`db`]: open, WAL, insert, retention, corruption handling), the ordered
+//! migrations of every table ([`migrations`]), the stored form of a run ([`entry`]), the spool
+//! ([`spool`]), redaction ([`redact`]) and the read side used by `ee stats` / `ee telemetry`
+//! ([`report`]).
 
 pub mod db;
 pub mod entry;
+pub mod migrations;
 pub mod report;
 pub mod schema;
 pub mod spool;
 
-use crate::engine::outcome::Outcome;
 use db::{Store, StoreError};
-use entry::Entry;
 
 pub use crate::paths::db_path;
 
@@ -29,7 +29,9 @@ enum Pending {
 
 static PENDING: std::sync::Mutex<Option<Pending>> = std::sync::Mutex::new(None);
 
-fn take_pending() -> Option<Result<Store, StoreError>> {
+/// The store opened for this process's run, if one was started ([`prepare`]) or used for the
+/// lookup ([`with_lookup`]): the recording takes it over.
+pub fn take_pending() -> Option<Result<Store, StoreError>> {
     let p = PENDING.lock().ok()?.take()?;
     match p {
         Pending::Open(r) => Some(r),
@@ -93,107 +95,6 @@ pub fn with_lookup<R>(record: bool, f: impl FnOnce(Option<&rusqlite::Connection>
         *slot = Some(Pending::Open(opened));
     }
     r
-}
-
-/// Record a finished run. Never fails visibly: problems are reported once on stderr (unless
-/// `quiet`) and the run is kept in the spool to be merged later.
-pub fn record(outcome: &Outcome, quiet: bool) {
-    let r = std::panic::catch_unwind(|| record_inner(outcome, quiet));
-    if r.is_err() {
-        crate::engine::printer::note(quiet, "telemetry: internal error; run not recorded");
-    }
-}
-
-fn record_inner(outcome: &Outcome, quiet: bool) {
-    let entry = Entry::from_outcome(outcome);
-    let opened = take_pending();
-    let Some(path) = db_path() else {
-        crate::engine::printer::note(
-            quiet,
-            &format!("telemetry: run not recorded: {}", StoreError::NoPath),
-        );
-        return;
-    };
-    let mut notices = Vec::new();
-    let mut result = write(&path, &entry, opened, &mut notices);
-    if matches!(&result, Err(e) if !e.is_busy() && !e.is_corrupt()) {
-        // Side files left read-only by an earlier read-only database keep it unwritable after
-        // the user fixed it: repair them and try once more.
-        if !db::repair_side_files(&path).is_empty() {
-            result = write(&path, &entry, None, &mut notices);
-        }
-    }
-    for n in notices {
-        crate::engine::printer::note(quiet, &format!("telemetry: {n}"));
-    }
-    match result {
-        Ok(()) => db::spawn_maintenance(&path, false),
-        Err(e) => {
-            let busy = e.is_busy();
-            let msg = match spool::append(&path, &entry) {
-                Ok(a) if a.now_full => Some(full_warning(&a.path)),
-                // Locked: not a fault; the background merger adds it within moments.
-                Ok(_) if busy => None,
-                Ok(a) => Some(format!(
-                    "telemetry: cannot write {}: {e}; run kept in {} until the next successful write",
-                    path.display(),
-                    a.path.display()
-                )),
-                Err(se) if spool::is_full(&se) => Some(format!(
-                    "telemetry: cannot write {}: {e}; run NOT recorded: the spool is full (ee telemetry check)",
-                    path.display()
-                )),
-                Err(se) => Some(format!(
-                    "telemetry: cannot write {}: {e}; run not recorded (spool: {se})",
-                    path.display()
-                )),
-            };
-            if let Some(m) = msg {
-                crate::engine::printer::note(quiet && !m.contains("WARNING"), &m);
-            }
-            if busy {
-                db::spawn_maintenance(&path, true);
-            }
-        }
-    }
-}
-
-/// The one loud warning, given by the run that fills the spool (even with `-q`).
-fn full_warning(spool: &std::path::Path) -> String {
-    format!(
-        "telemetry: WARNING: the spool {} is now full ({} MiB): from now on runs are NOT recorded \
-         until the database can be written again; see `ee telemetry check`",
-        spool.display(),
-        spool::MAX_SPOOL_BYTES >> 20
-    )
-}
-
-/// Insert into the store opened beforehand (or open it now); a database found corrupt while
-/// writing is moved aside, salvaged, and the write retried once on the new one.
-fn write(
-    path: &std::path::Path,
-    entry: &Entry,
-    opened: Option<Result<Store, StoreError>>,
-    notices: &mut Vec<String>,
-) -> Result<(), StoreError> {
-    let mut store = match opened {
-        Some(r) => r?,
-        None => Store::open_for_run(path)?,
-    };
-    notices.append(&mut store.notices);
-    match store.insert(entry) {
-        Ok(_) => Ok(()),
-        Err(e) if e.is_corrupt() => {
-            let moved = store.quarantine()?;
-            let mut store = Store::open_for_run(path)?;
-            notices.append(&mut store.notices);
-            if let Some(m) = moved {
-                notices.push(store.salvage_note(&m));
-            }
-            store.insert(entry).map(|_| ())
-        }
-        Err(e) => Err(e),
-    }
 }
 
 /// True when telemetry is disabled for this process (`EARLYEXIT_NO_TELEMETRY=1`).

@@ -1,11 +1,7 @@
-//! The telemetry schema and its migrations, versioned with `PRAGMA user_version`.
-//!
-//! `user_version` = `SCHEMA_VERSION * 1_000_000 + hash(learn::SCHEMA) % 1_000_000`, so that a
-//! change of the learning module's (idempotent) schema is applied too, while an already-current
-//! database costs one pragma read on open.
+//! The run store's SQL beyond its migrations ([`super::migrations`]): keeping the summaries.
 //!
 //! Tables (all durations in seconds, times in Unix milliseconds):
-//! - `executions`: one row per run (see the column comments below).
+//! - `executions`: one row per run (see the column comments in [`super::migrations::V1`]).
 //! - `match_events`: per deciding match or observed error-like line, `execution_id` references
 //!   `executions(id)` `ON DELETE CASCADE`.
 //! - `exec_summary`: counts and sums per (project type, category, exit reason, pattern label),
@@ -13,126 +9,10 @@
 //!   rows, not a million (rows whose `runs` fell to 0 stay, and are skipped by readers).
 //! - `command_summary`: runs and runtime sums per command key (all runs, and runs that ended by
 //!   themselves), kept the same way; used for "time saved" estimates and `ee stats`.
+//! - `spool_merged`: ids of spool entries already merged (never merged twice).
 //!
 //! No triggers: every process parses the whole schema when it opens the database, and trigger
 //! bodies made that (and the insert's preparation) measurably slower.
-//! - `spool_merged`: ids of spool entries already merged (never merged twice).
-//!
-//! Tables of the learning module that reference `executions(id)` must say `ON DELETE CASCADE`
-//! (or `SET NULL`), since retention deletes old executions with foreign keys enforced.
-
-/// Version of this module's schema.
-pub const SCHEMA_VERSION: i64 = 3;
-
-const fn fnv(s: &str) -> u64 {
-    let b = s.as_bytes();
-    let mut h: u64 = 0xcbf29ce484222325;
-    let mut i = 0;
-    while i < b.len() {
-        h ^= b[i] as u64;
-        h = h.wrapping_mul(0x100000001b3);
-        i += 1;
-    }
-    h
-}
-
-/// The `user_version` of a database that is fully up to date with this binary.
-pub const USER_VERSION: i64 =
-    SCHEMA_VERSION * 1_000_000 + (fnv(crate::learn::SCHEMA) % 1_000_000) as i64;
-
-/// Version 1 of the schema.
-pub const V1: &str = r#"
-CREATE TABLE IF NOT EXISTS executions (
-    id                      INTEGER PRIMARY KEY,
-    started_at              INTEGER NOT NULL,            -- Unix time, milliseconds
-    mode                    TEXT NOT NULL,               -- pipe | command | run
-    command                 TEXT NOT NULL,               -- command line, redacted, shell-quoted
-    command_key             TEXT NOT NULL,               -- program + subcommand, e.g. 'cargo test'
-    cwd                     TEXT NOT NULL,
-    project_type            TEXT NOT NULL,
-    category                TEXT NOT NULL,               -- test build deploy lint install run other
-    pattern                 TEXT,                        -- main pattern
-    success_patterns        TEXT,                        -- JSON array, NULL when none
-    error_patterns          TEXT,                        -- JSON array, NULL when none
-    exclude_patterns        TEXT,                        -- JSON array, NULL when none
-    flags                   TEXT,                        -- e.g. '-i -w', NULL when none
-    pattern_learned         INTEGER NOT NULL DEFAULT 0,
-    timeout_s               REAL,
-    idle_timeout_s          REAL,
-    first_output_timeout_s  REAL,
-    delay_exit_s            REAL,
-    timeout_learned         INTEGER NOT NULL DEFAULT 0,
-    exit_code               INTEGER NOT NULL,            -- ee's exit status
-    child_exit              INTEGER,                     -- the child's exit code, if it exited
-    child_signal            INTEGER,                     -- the signal that ended the child
-    reason                  TEXT NOT NULL,               -- exit reason (match, timeout, ...)
-    total_s                 REAL NOT NULL,
-    first_output_s          REAL,
-    first_match_s           REAL,
-    match_count             INTEGER NOT NULL,
-    stdout_lines            INTEGER NOT NULL,
-    stdout_bytes            INTEGER NOT NULL,
-    stderr_lines            INTEGER NOT NULL,
-    stderr_bytes            INTEGER NOT NULL,
-    stopped_early           INTEGER NOT NULL,
-    detached                INTEGER NOT NULL DEFAULT 0,  -- ee left the child running
-    time_saved_s            REAL                         -- estimated, when known
-);
-CREATE INDEX IF NOT EXISTS executions_started ON executions(started_at);
-
-CREATE TABLE IF NOT EXISTS match_events (
-    id            INTEGER PRIMARY KEY,
-    execution_id  INTEGER NOT NULL REFERENCES executions(id) ON DELETE CASCADE,
-    kind          TEXT NOT NULL,                         -- match | success | error | observed
-    offset_s      REAL NOT NULL,
-    stream        TEXT NOT NULL,                         -- stdout | stderr
-    line_no       INTEGER NOT NULL,
-    pattern       TEXT,
-    line          TEXT NOT NULL,                         -- redacted, capped
-    matched       TEXT NOT NULL,
-    context       TEXT                                   -- JSON array of lines, NULL when none
-);
-CREATE INDEX IF NOT EXISTS match_events_execution ON match_events(execution_id);
-
-CREATE TABLE IF NOT EXISTS exec_summary (
-    project_type   TEXT NOT NULL,
-    category       TEXT NOT NULL,
-    reason         TEXT NOT NULL,
-    pattern        TEXT NOT NULL,                        -- label: main or error patterns, '' = none
-    runs           INTEGER NOT NULL DEFAULT 0,
-    matched        INTEGER NOT NULL DEFAULT 0,           -- runs with at least one match
-    total_s        REAL NOT NULL DEFAULT 0,
-    stopped_early  INTEGER NOT NULL DEFAULT 0,
-    time_saved_s   REAL NOT NULL DEFAULT 0,
-    PRIMARY KEY (project_type, category, reason, pattern)
-) WITHOUT ROWID;
-
-CREATE TABLE IF NOT EXISTS command_summary (
-    command_key  TEXT PRIMARY KEY,
-    runs         INTEGER NOT NULL DEFAULT 0,
-    total_s      REAL NOT NULL DEFAULT 0,
-    done_runs    INTEGER NOT NULL DEFAULT 0,             -- runs that ended by themselves
-    done_s       REAL NOT NULL DEFAULT 0,
-    last_at      INTEGER NOT NULL DEFAULT 0
-) WITHOUT ROWID;
-
-CREATE TABLE IF NOT EXISTS spool_merged (
-    uid  TEXT PRIMARY KEY
-) WITHOUT ROWID;
-
-"#;
-
-/// Version 3: no index on `executions(command_key)`: nothing looks executions up by key (the
-/// per-key numbers are in `command_summary` and the learning tables), and it cost a page write
-/// per run and ~21 bytes per execution.
-pub const V3: &str = "DROP INDEX IF EXISTS executions_key;";
-
-/// Version 2: the summary triggers of version 1 are replaced by statements in the store.
-pub const V2: &str = "
-DROP TRIGGER IF EXISTS executions_ai;
-DROP TRIGGER IF EXISTS executions_ad;
-DROP TRIGGER IF EXISTS executions_au_saved;
-";
 
 /// Add one execution to the summaries (?1 project type, ?2 category, ?3 reason, ?4 pattern
 /// label, ?5 matched, ?6 total_s, ?7 stopped early, ?8 time saved, ?9 command key, ?10 ended by

@@ -28,6 +28,16 @@ use super::local::{
 use crate::learn::aggregates::{Evidence, Knowledge, PatternRow, ScopeRow};
 use crate::learn::stats::Welford;
 
+/// What is known about a context: this machine's learning ([`crate::learn::knowledge`]) with the
+/// team's evidence for its project merged in. Used by `ee run`, `ee suggest` and completion.
+pub fn knowledge(conn: Option<&Connection>, ctx: &crate::context::RunContext) -> Knowledge {
+    let mut k = crate::learn::knowledge(conn, ctx);
+    if let Some(c) = conn {
+        merge(c, &ctx.cwd, &mut k);
+    }
+    k
+}
+
 fn welford(n: i64, s1: f64, s2: f64) -> Welford {
     if n <= 0 {
         return Welford::default();

@@ -2,7 +2,7 @@
 //! benchmarks.
 
 use super::round;
-use crate::store::db::{insert_entry, now_ms, Store, StoreError};
+use crate::store::db::{now_ms, Recorder, Store, StoreError};
 use crate::store::entry::Entry;
 
 /// Small deterministic generator (xorshift64*).
@@ -27,6 +27,7 @@ impl Rng {
 /// spread over the last 300 days, in batches of 10,000 per transaction. For benchmarks.
 pub fn generate(
     store: &mut Store,
+    rec: Recorder,
     count: u64,
     mut progress: impl FnMut(u64),
 ) -> Result<u64, StoreError> {
@@ -41,7 +42,7 @@ pub fn generate(
             let n = done + i;
             let started_ms =
                 now - span + (span as f64 * (n as f64 + 1.0) / (count as f64 + 1.0)) as i64;
-            insert_entry(&tx, &synthetic_entry(&mut rng, started_ms))?;
+            rec(&tx, &synthetic_entry(&mut rng, started_ms))?;
         }
         tx.commit()?;
         done += batch;
