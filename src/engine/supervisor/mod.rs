@@ -9,6 +9,11 @@
 //! `--kill-after`, the leader kept unreaped until the group is signalled, so no PID is ever
 //! signalled after it was reaped; on a stop ee decides, the descendants outside the group too, see
 //! `reaper`), and the terminal's modes put back after a child that did not exit by itself.
+//!
+//! Here: the two entry points ([`watch_stdin`], [`watch_command`]) and the command-mode loop
+//! (`Watch`: poll → feed → decide → act). `child` is the process and its stop sequence, `poll`
+//! the poll set, `feed` the bytes-in, decisions-out half, `pipes` the pty/pipe set-up, `detach`
+//! `--detach`.
 
 mod child;
 mod decompress;
