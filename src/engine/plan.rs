@@ -118,87 +118,13 @@ impl Plan {
     ) -> Result<Plan, PatternError> {
         let o = &context(o, command_mode);
         let matcher = Matcher::new(&spec)?;
-        let stuck = StuckSpec {
-            max_repeat: if o.progress_pattern.is_some() {
-                None
-            } else {
-                o.max_repeat
-            },
-            ignore_timestamps: o.stuck_ignore_timestamps,
-            extract: o.stuck_pattern.as_deref().map(compile_plain).transpose()?,
-            progress: o
-                .progress_pattern
-                .as_deref()
-                .map(compile_plain)
-                .transpose()?,
-            progress_lines: o.max_repeat.unwrap_or(100),
-        };
-        let stuck = StuckSpec {
-            max_repeat: if stuck.extract.is_some() {
-                o.max_repeat.or(Some(3))
-            } else {
-                stuck.max_repeat
-            },
-            ..stuck
-        };
         let delay = o.delay_exit.unwrap_or(if command_mode {
             DEFAULT_DELAY_COMMAND
         } else {
             Duration::ZERO
         });
-        let limits = Limits {
-            timeout: o.timeout,
-            idle: o.idle_timeout,
-            first_output: o.first_output_timeout,
-            delay_exit: delay,
-            delay_lines: o.delay_exit_after_lines,
-            delay_quiet: o.delay_exit_quiet.or(quiet),
-            max_count: o.max_count.max(1),
-            stuck,
-            guard: Guard {
-                expect: o
-                    .expect
-                    .iter()
-                    .map(|p| compile_flags(p, o.ignore_case))
-                    .collect::<Result<_, _>>()?,
-                expect_only: o.expect_only,
-                expect_all: o.expect_all,
-                unexpected: o
-                    .unexpected
-                    .iter()
-                    .map(|p| compile_flags(p, o.ignore_case))
-                    .collect::<Result<_, _>>()?,
-                on_unexpected: o.on_unexpected,
-            },
-            transitions: match &o.transition_states {
-                Some(spec) => transition_states(spec)?,
-                None => Vec::new(),
-            },
-            stderr_idle: o.stderr_idle_exit,
-            hang_quiet: None,
-            interrupt_stop: false,
-        };
-        let mut fd_matchers = Vec::new();
-        for pair in o.fd_pattern.chunks(2) {
-            let n: i32 = pair[0].parse().ok().filter(|n| *n >= 3).ok_or_else(|| {
-                PatternError(format!(
-                    "--fd-pattern: '{}' is not a descriptor number >= 3",
-                    pair[0]
-                ))
-            })?;
-            if !o.fd.contains(&n) {
-                return Err(PatternError(format!(
-                    "--fd-pattern {n}: descriptor {n} is not given with --fd {n}"
-                )));
-            }
-            let spec = PatternSpec {
-                main: pair.get(1).cloned(),
-                observe: Vec::new(),
-                ..spec.clone()
-            };
-            fd_matchers.push((n, Matcher::new(&spec)?));
-        }
-
+        let limits = limits(o, delay, quiet)?;
+        let fd_matchers = fd_matchers(o, &spec)?;
         let patterns = PatternsUsed {
             main: spec.main.clone(),
             success: spec.success.clone(),
@@ -237,7 +163,6 @@ impl Plan {
             highlight,
         })
     }
-
     /// `ee run`: a routed command looks as it does bare, so matches are highlighted only when
     /// asked with `--color always`.
     pub fn highlight_only_when_always(&mut self) {
@@ -303,6 +228,96 @@ impl Plan {
             quiet: o.quiet,
         }
     }
+}
+
+/// Stuck detection: `--max-repeat`, `--stuck-pattern` (which implies 3 repeats),
+/// `--progress-pattern` (whose N lines replace the repeat count).
+fn stuck_spec(o: &Options) -> Result<StuckSpec, PatternError> {
+    let stuck = StuckSpec {
+        max_repeat: if o.progress_pattern.is_some() {
+            None
+        } else {
+            o.max_repeat
+        },
+        ignore_timestamps: o.stuck_ignore_timestamps,
+        extract: o.stuck_pattern.as_deref().map(compile_plain).transpose()?,
+        progress: o
+            .progress_pattern
+            .as_deref()
+            .map(compile_plain)
+            .transpose()?,
+        progress_lines: o.max_repeat.unwrap_or(100),
+    };
+    Ok(StuckSpec {
+        max_repeat: if stuck.extract.is_some() {
+            o.max_repeat.or(Some(3))
+        } else {
+            stuck.max_repeat
+        },
+        ..stuck
+    })
+}
+
+/// The limits the policy enforces.
+fn limits(o: &Options, delay: Duration, quiet: Option<Duration>) -> Result<Limits, PatternError> {
+    let stuck = stuck_spec(o)?;
+    Ok(Limits {
+        timeout: o.timeout,
+        idle: o.idle_timeout,
+        first_output: o.first_output_timeout,
+        delay_exit: delay,
+        delay_lines: o.delay_exit_after_lines,
+        delay_quiet: o.delay_exit_quiet.or(quiet),
+        max_count: o.max_count.max(1),
+        stuck,
+        guard: Guard {
+            expect: o
+                .expect
+                .iter()
+                .map(|p| compile_flags(p, o.ignore_case))
+                .collect::<Result<_, _>>()?,
+            expect_only: o.expect_only,
+            expect_all: o.expect_all,
+            unexpected: o
+                .unexpected
+                .iter()
+                .map(|p| compile_flags(p, o.ignore_case))
+                .collect::<Result<_, _>>()?,
+            on_unexpected: o.on_unexpected,
+        },
+        transitions: match &o.transition_states {
+            Some(spec) => transition_states(spec)?,
+            None => Vec::new(),
+        },
+        stderr_idle: o.stderr_idle_exit,
+        hang_quiet: None,
+        interrupt_stop: false,
+    })
+}
+
+/// `--fd-pattern N PAT`: descriptor N's own matcher (N must be given with `--fd`).
+fn fd_matchers(o: &Options, spec: &PatternSpec) -> Result<Vec<(i32, Matcher)>, PatternError> {
+    let mut fd_matchers = Vec::new();
+    for pair in o.fd_pattern.chunks(2) {
+        let n: i32 = pair[0].parse().ok().filter(|n| *n >= 3).ok_or_else(|| {
+            PatternError(format!(
+                "--fd-pattern: '{}' is not a descriptor number >= 3",
+                pair[0]
+            ))
+        })?;
+        if !o.fd.contains(&n) {
+            return Err(PatternError(format!(
+                "--fd-pattern {n}: descriptor {n} is not given with --fd {n}"
+            )));
+        }
+        let spec = PatternSpec {
+            main: pair.get(1).cloned(),
+            observe: Vec::new(),
+            ..spec.clone()
+        };
+        fd_matchers.push((n, Matcher::new(&spec)?));
+    }
+    Ok(fd_matchers)
 }
 
 /// `-C N`: `-B N` and `--delay-exit-after-lines N`; in a pipe, where the delay is 0 by default,

@@ -9,11 +9,20 @@
 //! `--kill-after`, the leader kept unreaped until the group is signalled, so no PID is ever
 //! signalled after it was reaped; on a stop ee decides, the descendants outside the group too, see
 //! `reaper`), and the terminal's modes put back after a child that did not exit by itself.
+//!
+//! Here: the two entry points ([`watch_stdin`], [`watch_command`]) and the command-mode loop
+//! (`Watch`: poll → feed → decide → act). `child` is the process and its stop sequence, `poll`
+//! the poll set, `feed` the bytes-in, decisions-out half, `pipes` the pty/pipe set-up, `detach`
+//! `--detach`.
 
+mod child;
 mod decompress;
+mod detach;
 mod feed;
 mod foreground;
 pub mod logs;
+mod pipes;
+mod poll;
 mod pty;
 mod reaper;
 pub mod signals;
@@ -23,30 +32,27 @@ mod ttystate;
 use std::ffi::OsString;
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
-use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
-use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
-use nix::sys::signal::{kill, killpg, Signal};
-use nix::sys::wait::{waitpid, WaitStatus};
-use nix::unistd::{getpgrp, getpid, setpgid, tcsetpgrp, Pid};
+use nix::poll::{poll, PollFd, PollFlags};
+use nix::sys::signal::{killpg, Signal};
+use nix::unistd::Pid;
 
 use crate::engine::matcher::Matcher;
 use crate::engine::outcome::ChildStatus;
 pub use crate::engine::outcome::Observed;
 use crate::engine::policy::{Limits, Policy, Reason};
-use crate::engine::printer::{is_tty, note, Decor, Out};
+use crate::engine::printer::{note, Decor, Out};
 use crate::engine::scan::{Scanner, Stream};
 use crate::engine::When;
 
+use child::{Child, ChildIo};
 use feed::{Channel, Feed};
 use logs::{LogSink, LogSpec};
+use pipes::{open_pipes, Pipes};
+use poll::min_deadline;
 
-/// How long ee keeps reading after the child exited, for output still in flight or held by a
-/// grandchild that inherited the stream.
-const EXIT_GRACE: Duration = Duration::from_millis(250);
 const READ_CHUNK: usize = 256 * 1024;
 
 /// When to leave the child running instead of stopping it (`--detach`).
@@ -96,24 +102,6 @@ pub enum SpawnError {
     NotFound(String),
     NotExecutable(String),
     Other(String),
-}
-
-fn poll_timeout(deadline: Option<Instant>, now: Instant) -> PollTimeout {
-    match deadline {
-        None => PollTimeout::NONE,
-        Some(d) => {
-            let ms = d.saturating_duration_since(now).as_micros().div_ceil(1000);
-            PollTimeout::try_from(ms.min(60_000) as i32).unwrap_or(PollTimeout::NONE)
-        }
-    }
-}
-
-fn min_deadline(a: Option<Instant>, b: Option<Instant>) -> Option<Instant> {
-    match (a, b) {
-        (Some(x), Some(y)) => Some(x.min(y)),
-        (x, None) => x,
-        (None, y) => y,
-    }
 }
 
 /// The reason when the source ended by itself.
@@ -207,7 +195,7 @@ pub fn watch_stdin(setup: &Setup) -> io::Result<Observed> {
             PollFd::new(sigs.read.as_fd(), PollFlags::POLLIN),
         ];
         let deadline = min_deadline(feed.policy.next_deadline(), feed.progress_deadline(now));
-        match poll(&mut fds, poll_timeout(deadline, now)) {
+        match poll(&mut fds, poll::timeout(deadline, now)) {
             Err(nix::errno::Errno::EINTR) => continue,
             Err(e) => return Err(e.into()),
             Ok(_) => {}
@@ -246,207 +234,69 @@ pub fn watch_stdin(setup: &Setup) -> io::Result<Observed> {
     Ok(feed.finish(natural_reason(setup.matcher, None), None, !eof, end))
 }
 
-/// Gives the terminal back to ee's process group when dropped.
-struct TtyGuard(Option<i32>);
-
-impl Drop for TtyGuard {
-    fn drop(&mut self) {
-        if let Some(fd) = self.0 {
-            // SAFETY: standard descriptor.
-            let _ = tcsetpgrp(unsafe { BorrowedFd::borrow_raw(fd) }, getpgrp());
-        }
-    }
-}
-
-fn child_status(ws: WaitStatus) -> Option<ChildStatus> {
-    match ws {
-        WaitStatus::Exited(_, c) => Some(ChildStatus::Exited(c)),
-        WaitStatus::Signaled(_, s, _) => Some(ChildStatus::Signaled(s as i32)),
-        _ => None,
-    }
-}
-
-/// The child's output channels, opened before it is spawned.
-struct Pipes {
-    /// Read ends: stdout, stderr, then one per extra descriptor.
-    masters: Vec<Option<OwnedFd>>,
-    /// Write ends for stdout and stderr.
-    out_slave: OwnedFd,
-    err_slave: OwnedFd,
-    /// Write ends of the extra descriptors, parked on high numbers: (target fd, parked fd).
-    extra: Vec<(i32, OwnedFd)>,
-    strip: [bool; 2],
-}
-
-fn open_pipes(setup: &Setup, dests: [i32; 2]) -> Result<Pipes, SpawnError> {
-    let other = |e: nix::Error| SpawnError::Other(e.to_string());
-    let mut masters = Vec::new();
-    let mut slaves = Vec::new();
-    let mut strip = [false, false];
-    if setup.mirror_terminals && setup.pty == When::Auto && shares_terminal(setup, dests) {
-        // Both streams go to the same terminal: one pty for both, as the bare command has one
-        // terminal on both, so the order of its stdout and stderr writes is kept exactly. ee then
-        // watches them as one stream (stdout).
-        if let Ok(p) = pty::open(Some(pty::size_for(dests[0]))) {
-            let err_slave = p
-                .slave
-                .try_clone()
-                .map_err(|e| SpawnError::Other(e.to_string()))?;
-            masters.push(Some(p.master));
-            masters.push(None);
-            slaves.push(p.slave);
-            slaves.push(err_slave);
-        }
-    }
-    for (i, dest) in dests.iter().enumerate() {
-        if slaves.len() == 2 {
-            strip = [setup.color == When::Never; 2];
-            break;
-        }
-        let want_pty = match setup.pty {
-            When::Never => false,
-            When::Always => true,
-            When::Auto => !setup.mirror_terminals || is_tty(*dest),
-        };
-        let made = if want_pty {
-            pty::open(Some(pty::size_for(*dest))).ok()
-        } else {
-            None
-        };
-        let (master, slave, is_pty) = match made {
-            Some(p) => (p.master, p.slave, true),
-            None if setup.pty == When::Always => {
-                return Err(SpawnError::Other(
-                    "cannot open a pseudo-terminal (--pty always)".into(),
-                ))
-            }
-            None => {
-                let (r, w) = sys::pipe(false).map_err(other)?;
-                (r, w, false)
-            }
-        };
-        strip[i] =
-            setup.color == When::Never || (setup.color == When::Auto && is_pty && !is_tty(*dest));
-        masters.push(Some(master));
-        slaves.push(slave);
-    }
-    let mut extra = Vec::new();
-    for (n, _) in &setup.fds {
-        let (r, w) = sys::pipe(false).map_err(other)?;
-        // Park the write end above any target so the dup2s in the child cannot clobber each other.
-        let parked = nix::fcntl::fcntl(w.as_raw_fd(), nix::fcntl::FcntlArg::F_DUPFD_CLOEXEC(1024))
-            .map_err(other)?;
-        drop(w);
-        // SAFETY: F_DUPFD_CLOEXEC returned a new descriptor that we now own.
-        extra.push((*n, unsafe {
-            <OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(parked)
-        }));
-        masters.push(Some(r));
-    }
-    let err_slave = slaves.pop().expect("two slaves");
-    let out_slave = slaves.pop().expect("two slaves");
-    Ok(Pipes {
+/// Command mode: spawn the child and supervise it.
+pub fn watch_command(setup: &Setup) -> Result<Observed, SpawnError> {
+    let job = foreground::decide();
+    let sigs = signals::SignalPipe::install(job.tty().is_some())
+        .map_err(|e| SpawnError::Other(e.to_string()))?;
+    let ws = pty::terminal_size();
+    let out_fd = if setup.stdout_to_stderr { 2 } else { 1 };
+    let dests = [out_fd, 2];
+    let Pipes {
         masters,
         out_slave,
         err_slave,
         extra,
         strip,
-    })
-}
-
-/// Do stdout and stderr lead to the same terminal, with nothing asking ee to tell them apart?
-fn shares_terminal(setup: &Setup, dests: [i32; 2]) -> bool {
-    let rdev = |fd: i32| nix::sys::stat::fstat(fd).ok().map(|st| st.st_rdev);
-    setup.match_stdout
-        && setup.match_stderr
-        && !setup.prefix
-        && setup.limits.stderr_idle.is_none()
-        && is_tty(dests[0])
-        && is_tty(dests[1])
-        && rdev(dests[0]).is_some()
-        && rdev(dests[0]) == rdev(dests[1])
-}
-
-/// Command mode: spawn the child and supervise it.
-pub fn watch_command(setup: &Setup) -> Result<Observed, SpawnError> {
-    let job = foreground::decide();
-    let tty = job.tty();
-    let sigs = signals::SignalPipe::install(tty.is_some())
-        .map_err(|e| SpawnError::Other(e.to_string()))?;
-    let ws = pty::terminal_size();
-    let out_fd = if setup.stdout_to_stderr { 2 } else { 1 };
-    let dests = [out_fd, 2];
-    let pipes = open_pipes(setup, dests)?;
-    let Pipes {
-        mut masters,
-        out_slave,
-        err_slave,
-        extra,
-        strip,
-    } = pipes;
-
+    } = open_pipes(setup, dests)?;
     let mut suffixes = vec![String::new(), "err".to_string()];
     suffixes.extend(setup.fds.iter().map(|(n, _)| format!("fd{n}")));
     let logs = open_logs(setup.logs.as_ref(), &suffixes, setup.quiet)
         .map_err(|e| SpawnError::Other(e.to_string()))?;
-
-    let mut cmd = std::process::Command::new(&setup.argv[0]);
-    cmd.args(&setup.argv[1..]);
-    cmd.envs(setup.env.iter().map(|(k, v)| (k, v)));
-    cmd.stdout(Stdio::from(out_slave));
-    cmd.stderr(Stdio::from(err_slave));
-    let targets: Vec<(i32, i32)> = extra.iter().map(|(n, fd)| (*n, fd.as_raw_fd())).collect();
-    if tty.is_none() && targets.is_empty() {
-        // Nothing to do between fork and exec but the new group: std can then use posix_spawn
-        // (a vfork-like clone), the cheapest start there is.
-        if !job.shared() {
-            cmd.process_group(0);
-        }
-    } else {
-        // SAFETY: only async-signal-safe calls between fork and exec.
-        unsafe {
-            cmd.pre_exec(move || {
-                if !job.shared() {
-                    let _ = setpgid(Pid::from_raw(0), Pid::from_raw(0));
-                }
-                if let Some(fd) = tty {
-                    let _ = tcsetpgrp(BorrowedFd::borrow_raw(fd), getpid());
-                }
-                for (n, parked) in &targets {
-                    nix::unistd::dup2(*parked, *n)?;
-                }
-                signals::reset_for_child();
-                Ok(())
-            });
-        }
-    }
-    let modes = ttystate::save();
-    reaper::become_subreaper();
-    let start = Instant::now();
-    let child = match cmd.spawn() {
-        Ok(c) => c,
-        Err(e) => {
-            let name = setup.argv[0].to_string_lossy().into_owned();
-            return Err(match e.kind() {
-                io::ErrorKind::NotFound => SpawnError::NotFound(name),
-                io::ErrorKind::PermissionDenied => SpawnError::NotExecutable(name),
-                _ => SpawnError::Other(format!("{name}: {e}")),
-            });
-        }
+    let io = ChildIo {
+        stdout: out_slave,
+        stderr: err_slave,
+        extra,
     };
-    drop(cmd); // closes our copies of the write ends, so EOF arrives when the child's side closes
-    drop(extra);
-    let pid = Pid::from_raw(child.id() as i32);
-    if !job.shared() {
-        let _ = setpgid(pid, pid);
+    let child = Child::spawn(setup, job, io)?;
+    let feed = Feed::new(
+        Policy::new(setup.limits.clone(), child.start),
+        channels(setup, dests, strip, logs),
+        setup.quiet,
+        setup.progress,
+    );
+    let mut w = Watch {
+        setup,
+        feed,
+        masters,
+        child,
+        last_ws: ws,
+        buf: vec![0u8; READ_CHUNK],
+    };
+    loop {
+        let ready = w.poll(&sigs)?;
+        if ready.signals {
+            w.on_signals(&sigs);
+        }
+        w.read(&ready.streams);
+        let now = Instant::now();
+        w.look_at_child(now);
+        w.tick(now);
+        match w.act(now) {
+            Step::Go => {}
+            Step::Detach => return Ok(w.detach()),
+            Step::End => return Ok(w.finish()),
+        }
     }
-    let guard = TtyGuard(tty);
-    if let Some(fd) = tty {
-        // SAFETY: standard descriptor.
-        let _ = tcsetpgrp(unsafe { BorrowedFd::borrow_raw(fd) }, pid);
-    }
+}
 
-    let mut chans = Vec::new();
+/// One watched stream per output of the child: stdout, stderr, then the extra descriptors.
+fn channels<'a>(
+    setup: &Setup<'a>,
+    dests: [i32; 2],
+    strip: [bool; 2],
+    logs: Vec<Option<LogSink>>,
+) -> Vec<Channel<'a>> {
     let streams: Vec<(Stream, i32, bool, &Matcher, bool)> = [
         (
             Stream::Stdout,
@@ -471,6 +321,7 @@ pub fn watch_command(setup: &Setup) -> Result<Observed, SpawnError> {
             .map(|(n, m)| (Stream::Fd(*n), 2, true, m.unwrap_or(setup.matcher), false)),
     )
     .collect();
+    let mut chans = Vec::new();
     for ((stream, dest, matching, matcher, strip), log) in streams.into_iter().zip(logs) {
         let mut out = setup.decor.apply(Out::new(dest, strip), dest);
         if setup.prefix {
@@ -483,313 +334,163 @@ pub fn watch_command(setup: &Setup) -> Result<Observed, SpawnError> {
             log,
         });
     }
-    let mut feed = Feed::new(
-        Policy::new(setup.limits.clone(), start),
-        chans,
-        setup.quiet,
-        setup.progress,
-    );
-    let mut buf = vec![0u8; READ_CHUNK];
-    let mut exited: Option<(ChildStatus, Instant)> = None;
-    let mut term_sent: Option<Instant> = None;
-    let mut killed = false;
-    let mut stopped_early = false;
-    // ee itself decided the stop (timeout, match, stuck…), as opposed to passing on a signal or
-    // a closed output: then every descendant ends, inside the group or not.
-    let mut own_stop = false;
-    // The process group the child's stop signals reach (see `foreground::signal`).
-    let child_group = if job.shared() { getpgrp() } else { pid };
-    let mut last_ws = ws;
-
-    loop {
-        let now = Instant::now();
-        let mut deadline = min_deadline(feed.policy.next_deadline(), feed.progress_deadline(now));
-        if let Some((_, at)) = exited {
-            deadline = min_deadline(deadline, Some(at + EXIT_GRACE));
-        }
-        if let (Some(t), false) = (term_sent, killed) {
-            deadline = min_deadline(deadline, Some(t + setup.kill_after));
-        }
-        if tty.is_some() && exited.is_none() {
-            deadline = min_deadline(deadline, Some(now + Duration::from_millis(500)));
-        }
-        let (ready, sig_ready) = {
-            let mut fds: Vec<PollFd> = vec![PollFd::new(sigs.read.as_fd(), PollFlags::POLLIN)];
-            let mut idx = Vec::new();
-            for (i, m) in masters.iter().enumerate() {
-                if let Some(m) = m {
-                    fds.push(PollFd::new(m.as_fd(), PollFlags::POLLIN));
-                    idx.push(i);
-                }
-            }
-            let polled = poll(&mut fds, poll_timeout(deadline, now));
-            if let Some(paused) = foreground::stopped_for(job, deadline, now) {
-                feed.policy.pause(paused);
-            }
-            match polled {
-                Err(nix::errno::Errno::EINTR) => (Vec::new(), true),
-                Err(e) => return Err(SpawnError::Other(e.to_string())),
-                Ok(_) => {
-                    let sig = fds[0].any().unwrap_or(false);
-                    let r: Vec<usize> = idx
-                        .iter()
-                        .zip(&fds[1..])
-                        .filter(|(_, f)| {
-                            f.revents().is_some_and(|r| {
-                                r.intersects(
-                                    PollFlags::POLLIN | PollFlags::POLLHUP | PollFlags::POLLERR,
-                                )
-                            })
-                        })
-                        .map(|(i, _)| *i)
-                        .collect();
-                    (r, sig)
-                }
-            }
-        };
-        if sig_ready {
-            for s in sigs.drain() {
-                if s == Signal::SIGCHLD as i32 {
-                    // The child is checked below on every turn; orphans that reparented to ee
-                    // and exited are reaped here.
-                    reaper::reap_strays(pid);
-                } else if s == Signal::SIGWINCH as i32 {
-                    last_ws = resize_if_changed(&masters, last_ws, pid);
-                } else if exited.is_none() {
-                    if let Ok(sig) = Signal::try_from(s) {
-                        if foreground::forwards(job, sig) {
-                            foreground::signal(pid, job, sig);
-                        }
-                    }
-                    feed.policy.force(Reason::Interrupted(s));
-                    term_sent.get_or_insert(Instant::now());
-                    stopped_early = true;
-                } else {
-                    feed.policy.force(Reason::Interrupted(s));
-                }
-            }
-        }
-        for i in ready {
-            let Some(fd) = masters[i].as_ref() else {
-                continue;
-            };
-            match nix::unistd::read(fd.as_raw_fd(), &mut buf) {
-                Ok(0) | Err(nix::errno::Errno::EIO) => {
-                    masters[i] = None;
-                    feed.eof(i, Instant::now());
-                }
-                Ok(n) => feed.chunk(i, &buf[..n], Instant::now()),
-                Err(nix::errno::Errno::EINTR) | Err(nix::errno::Errno::EAGAIN) => {}
-                Err(_) => {
-                    masters[i] = None;
-                    feed.eof(i, Instant::now());
-                }
-            }
-        }
-        let now = Instant::now();
-        if exited.is_none() {
-            if let Some(ws) = sys::peek_exit(pid) {
-                if let Some(st) = child_status(ws) {
-                    exited = Some((st, now));
-                }
-            }
-            if exited.is_none() && sys::stopped(pid) {
-                if let Some(fd) = tty {
-                    let paused = suspend_with_child(fd, pid);
-                    feed.policy.pause(paused);
-                }
-            }
-            if tty.is_some() {
-                last_ws = resize_if_changed(&masters, last_ws, pid);
-            }
-        }
-        if !feed.policy.stop {
-            feed.policy.on_tick(now);
-        }
-        feed.draw_progress(now, false);
-        if exited.is_none() && term_sent.is_none() {
-            // Detaching happens at the decision itself: there is no trace to wait for.
-            let d = &setup.detach;
-            let detach = feed.policy.reason.is_some_and(|r| {
-                (d.on_match
-                    && matches!(r, Reason::Match | Reason::ErrorMatch | Reason::SuccessMatch))
-                    || (d.on_timeout && r.is_timeout())
-            });
-            if detach {
-                drop(guard);
-                return Ok(detach_child(feed, masters, pid, &setup.detach, setup.quiet));
-            }
-        }
-        if feed.policy.stop && exited.is_none() && term_sent.is_none() {
-            // A tool that reports its failures when interrupted (pytest) gets Ctrl-C's SIGINT.
-            let sig = if feed.policy.limits.interrupt_stop {
-                Signal::SIGINT
-            } else {
-                Signal::SIGTERM
-            };
-            foreground::signal(pid, job, sig);
-            foreground::signal(pid, job, Signal::SIGCONT);
-            own_stop = !matches!(
-                feed.policy.reason,
-                Some(Reason::Interrupted(_) | Reason::OutputClosed)
-            );
-            // Descendants that left the group get SIGTERM now; those in it had `sig` (a tool
-            // stopped like Ctrl-C must be left to print its failure summary).
-            if own_stop {
-                reaper::signal_escaped(Signal::SIGTERM, child_group);
-            }
-            term_sent = Some(now);
-            stopped_early = true;
-        }
-        if let (Some(t), false) = (term_sent, killed) {
-            if now >= t + setup.kill_after {
-                foreground::signal(pid, job, Signal::SIGKILL);
-                if own_stop {
-                    reaper::signal_escaped(Signal::SIGKILL, child_group);
-                }
-                killed = true;
-            }
-        }
-        if let Some((_, at)) = exited {
-            if masters.iter().all(Option::is_none) || now >= at + EXIT_GRACE {
-                break;
-            }
-        }
-    }
-    let end = Instant::now();
-    if term_sent.is_some() {
-        // Grandchildren die too; the leader is still unreaped, so the group id is still ours.
-        foreground::signal(pid, job, Signal::SIGKILL);
-    }
-    let status = waitpid(pid, None)
-        .ok()
-        .and_then(child_status)
-        .or(exited.map(|e| e.0));
-    drop(child);
-    if let (Some(t), true) = (term_sent, own_stop) {
-        reaper::sweep(t + setup.kill_after);
-    }
-    drop(guard);
-    let killed_by_signal = matches!(status, Some(ChildStatus::Signaled(_)));
-    if let (Some(m), true) = (modes, term_sent.is_some() || killed_by_signal) {
-        m.restore();
-    }
-    Ok(feed.finish(
-        natural_reason(setup.matcher, status),
-        status,
-        stopped_early,
-        end,
-    ))
+    chans
 }
 
-/// `--detach`: leave the child running. A background drainer (a forked copy of ee in its own
-/// session) keeps reading its output, into the logs when there are any, so the child never gets
-/// SIGPIPE or EIO; ee writes the PID file, says where the child is, and returns.
-fn detach_child(
-    mut feed: Feed,
+/// What the loop does after a turn.
+enum Step {
+    Go,
+    /// Leave the child running (`--detach`).
+    Detach,
+    /// The child exited and its output is over.
+    End,
+}
+
+/// The state of a supervised run: each turn polls, feeds what was read, lets the policy decide
+/// and acts on the child.
+struct Watch<'a> {
+    setup: &'a Setup<'a>,
+    feed: Feed<'a>,
+    /// Read ends of the child's streams, `None` once closed (indexes as in `feed.chans`).
     masters: Vec<Option<OwnedFd>>,
-    pid: Pid,
-    d: &Detach,
-    quiet: bool,
-) -> Observed {
-    let pgid = nix::unistd::getpgid(Some(pid)).unwrap_or(pid);
-    if let Some(path) = &d.pid_file {
-        let written = logs::open_private(path, false)
-            .and_then(|mut f| std::io::Write::write_all(&mut f, format!("{pid}\n").as_bytes()));
-        if let Err(e) = written {
-            note(
-                quiet,
-                &format!("cannot write the PID file {}: {e}", path.display()),
-            );
-        }
-    }
-    let logs: Vec<Option<LogSink>> = feed.chans.iter_mut().map(|c| c.log.take()).collect();
-    // SAFETY: ee is single-threaded in command mode; the child only reads, writes and exits.
-    match unsafe { nix::unistd::fork() } {
-        Ok(nix::unistd::ForkResult::Child) => {
-            let _ = nix::unistd::setsid();
-            if let Ok(null) = std::fs::OpenOptions::new()
-                .read(true)
-                .write(true)
-                .open("/dev/null")
-            {
-                for fd in 0..3 {
-                    let _ = nix::unistd::dup2(null.as_raw_fd(), fd);
-                }
-            }
-            drain_forever(masters, logs);
-            // SAFETY: leave without running ee's exit path a second time.
-            unsafe { nix::libc::_exit(0) }
-        }
-        Ok(nix::unistd::ForkResult::Parent { .. }) => {
-            // The drainer owns the logs now: do not finish (or flush a gzip trailer into) them here.
-            std::mem::forget(logs);
-            drop(masters);
-        }
-        Err(e) => note(quiet, &format!("cannot start the output drainer: {e}")),
-    }
-    note(quiet, &format!("detached: pid {pid}, process group {pgid}"));
-    let end = Instant::now();
-    let reason = feed.policy.reason.unwrap_or(Reason::Match);
-    let mut obs = feed.finish(reason, None, false, end);
-    obs.detached = true;
-    obs
+    child: Child,
+    last_ws: Option<nix::pty::Winsize>,
+    buf: Vec<u8>,
 }
 
-fn drain_forever(mut masters: Vec<Option<OwnedFd>>, mut logs: Vec<Option<LogSink>>) {
-    let mut buf = vec![0u8; 64 * 1024];
-    while masters.iter().any(Option::is_some) {
-        let mut fds = Vec::new();
-        let mut idx = Vec::new();
-        for (i, m) in masters.iter().enumerate() {
-            if let Some(m) = m {
-                fds.push(PollFd::new(m.as_fd(), PollFlags::POLLIN));
-                idx.push(i);
+impl Watch<'_> {
+    /// Wait for output, a signal or the next deadline.
+    fn poll(&mut self, sigs: &signals::SignalPipe) -> Result<poll::Ready, SpawnError> {
+        let now = Instant::now();
+        let deadline = min_deadline(
+            min_deadline(
+                self.feed.policy.next_deadline(),
+                self.feed.progress_deadline(now),
+            ),
+            self.child.deadline(now),
+        );
+        let polled = poll::wait(
+            Some(sigs.read.as_fd()),
+            &self.masters,
+            poll::timeout(deadline, now),
+        );
+        if let Some(paused) = foreground::stopped_for(self.child.job(), deadline, now) {
+            self.feed.policy.pause(paused);
+        }
+        match polled {
+            Err(nix::errno::Errno::EINTR) => Ok(poll::Ready {
+                streams: Vec::new(),
+                signals: true,
+            }),
+            Err(e) => Err(SpawnError::Other(e.to_string())),
+            Ok(r) => Ok(r),
+        }
+    }
+
+    /// Signals ee received: orphans to reap, a resized window, or one to pass on to the child
+    /// (which ends the run as interrupted).
+    fn on_signals(&mut self, sigs: &signals::SignalPipe) {
+        for s in sigs.drain() {
+            if s == Signal::SIGCHLD as i32 {
+                // The child is checked on every turn; orphans that reparented to ee and exited
+                // are reaped here.
+                reaper::reap_strays(self.child.pid());
+            } else if s == Signal::SIGWINCH as i32 {
+                self.resize();
+            } else {
+                self.child.forward(s);
+                self.feed.policy.force(Reason::Interrupted(s));
             }
         }
-        if poll(&mut fds, PollTimeout::NONE).is_err() {
-            continue;
-        }
-        let ready: Vec<usize> = idx
-            .iter()
-            .zip(&fds)
-            .filter(|(_, f)| f.revents().is_some_and(|r| !r.is_empty()))
-            .map(|(i, _)| *i)
-            .collect();
-        for i in ready {
-            let Some(fd) = masters[i].as_ref() else {
+    }
+
+    /// Read the ready streams into the feed.
+    fn read(&mut self, ready: &[usize]) {
+        for &i in ready {
+            let Some(fd) = self.masters[i].as_ref() else {
                 continue;
             };
-            match nix::unistd::read(fd.as_raw_fd(), &mut buf) {
-                Ok(0) | Err(nix::errno::Errno::EIO) => masters[i] = None,
-                Ok(n) => {
-                    if let Some(Some(l)) = logs.get_mut(i) {
-                        let _ = l.write(&buf[..n]);
-                    }
-                }
+            match nix::unistd::read(fd.as_raw_fd(), &mut self.buf) {
+                Ok(0) | Err(nix::errno::Errno::EIO) => self.close(i),
+                Ok(n) => self.feed.chunk(i, &self.buf[..n], Instant::now()),
                 Err(nix::errno::Errno::EINTR) | Err(nix::errno::Errno::EAGAIN) => {}
-                Err(_) => masters[i] = None,
+                Err(_) => self.close(i),
             }
         }
     }
-    for l in logs.into_iter().flatten() {
-        let _ = l.finish();
-    }
-}
 
-/// The child was stopped (Ctrl-Z): take the terminal back, stop ee so the shell sees a stopped
-/// job, and on `fg` hand the terminal to the child again and continue it. Returns the pause.
-fn suspend_with_child(fd: i32, pid: Pid) -> Duration {
-    // SAFETY: standard descriptor.
-    let tty = unsafe { BorrowedFd::borrow_raw(fd) };
-    let t = Instant::now();
-    let _ = tcsetpgrp(tty, getpgrp());
-    // SIGTSTP (default action: stop), so the shell reports the job as the bare command's.
-    signals::default_action(Signal::SIGTSTP);
-    let _ = kill(getpid(), Signal::SIGTSTP);
-    let _ = tcsetpgrp(tty, pid);
-    let _ = killpg(pid, Signal::SIGCONT);
-    t.elapsed()
+    fn close(&mut self, i: usize) {
+        self.masters[i] = None;
+        self.feed.eof(i, Instant::now());
+    }
+
+    /// Has the child exited or been stopped (Ctrl-Z)? Did the terminal change size?
+    fn look_at_child(&mut self, now: Instant) {
+        if !self.child.running() {
+            return;
+        }
+        if let Some(paused) = self.child.check(now) {
+            self.feed.policy.pause(paused);
+        }
+        if self.child.job().tty().is_some() {
+            self.resize();
+        }
+    }
+
+    /// The policy's clocks (timeouts, the delay after a match) and the progress line.
+    fn tick(&mut self, now: Instant) {
+        if !self.feed.policy.stop {
+            self.feed.policy.on_tick(now);
+        }
+        self.feed.draw_progress(now, false);
+    }
+
+    /// Act on the decision: detach, begin the stop, escalate it, or end once the child is gone.
+    fn act(&mut self, now: Instant) -> Step {
+        let policy = &self.feed.policy;
+        if self.child.running() && !self.child.stopping() {
+            // Detaching happens at the decision itself: there is no trace to wait for.
+            if detach::wanted(&self.setup.detach, policy.reason) {
+                return Step::Detach;
+            }
+            if policy.stop {
+                // A tool that reports its failures when interrupted (pytest) gets Ctrl-C's
+                // SIGINT; a passed-on signal or a closed output is not ee's own decision.
+                let own = !matches!(
+                    policy.reason,
+                    Some(Reason::Interrupted(_) | Reason::OutputClosed)
+                );
+                self.child.stop(policy.limits.interrupt_stop, own, now);
+            }
+        }
+        self.child.escalate(now);
+        if self
+            .child
+            .done(self.masters.iter().all(Option::is_none), now)
+        {
+            Step::End
+        } else {
+            Step::Go
+        }
+    }
+
+    fn resize(&mut self) {
+        self.last_ws = resize_if_changed(&self.masters, self.last_ws, self.child.pid());
+    }
+
+    fn detach(self) -> Observed {
+        let (d, quiet) = (&self.setup.detach, self.setup.quiet);
+        detach::detach(self.feed, self.masters, self.child, d, quiet)
+    }
+
+    /// Reap the child and build the observation.
+    fn finish(self) -> Observed {
+        let end = Instant::now();
+        let stopped_early = self.child.stopping();
+        let status = self.child.reap();
+        let natural = natural_reason(self.setup.matcher, status);
+        self.feed.finish(natural, status, stopped_early, end)
+    }
 }
 
 fn resize_if_changed(
