@@ -29,11 +29,8 @@ impl Env {
 
     fn cmd(&self, program: &std::path::Path) -> Command {
         let mut c = Command::new(program);
-        c.current_dir(self.dir.path())
-            .env("EARLYEXIT_DB", self.dir.path().join("t.db"))
-            .env("EARLYEXIT_CONFIG_DIR", self.dir.path().join("config"))
-            .env_remove("EARLYEXIT_OPTIONS")
-            .env_remove("EARLYEXIT_NO_TELEMETRY");
+        c.current_dir(self.dir.path());
+        common::record_in(&mut c, self.dir.path());
         c
     }
 
