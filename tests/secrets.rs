@@ -70,7 +70,11 @@ impl Env {
                 all.extend(std::fs::read(e.path()).unwrap_or_default());
             }
         }
-        assert!(!all.is_empty(), "no database files in {:?}", self.dir.path());
+        assert!(
+            !all.is_empty(),
+            "no database files in {:?}",
+            self.dir.path()
+        );
         String::from_utf8_lossy(&all).into_owned()
     }
 }
