@@ -1,7 +1,7 @@
 //! Helpers shared by the integration tests. Each `tests/*.rs` file is its own crate and takes
-//! them with `mod common;`: the built binary, the repository, tools that may be missing (a loud
-//! skip locally, a failure under CI), fixture copies, a private state directory for ee ([`record_in`]), and
-//! the one pseudo-terminal driver ([`pty`]).
+//! them with `mod common;`: the built binary and stateless `ee` commands, the repository, tools
+//! that may be missing (a loud skip locally, a failure under CI), fixture copies, a private
+//! state directory for ee ([`record_in`]), and the one pseudo-terminal driver ([`pty`]).
 
 // Every test crate uses a different subset.
 #![allow(dead_code)]
