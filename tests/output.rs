@@ -10,6 +10,8 @@ use std::process::{Command, Output, Stdio};
 use clap::CommandFactory;
 use tempfile::TempDir;
 
+mod common;
+
 struct Env {
     dir: TempDir,
 }
@@ -27,17 +29,14 @@ impl Env {
     }
 
     fn ee(&self, args: &[&str]) -> Command {
-        let mut c = Command::new(assert_cmd::cargo::cargo_bin("ee"));
-        c.args(args)
-            .env("EARLYEXIT_DB", self.path().join("telemetry.db"))
-            .env("EARLYEXIT_CONFIG_DIR", self.path().join("config"))
+        let mut c = Command::new(common::bin());
+        common::record_in(&mut c, self.path())
+            .args(args)
             .env("HOME", self.path().join("home"))
             .env("XDG_DATA_HOME", self.path().join("home/.local/share"))
             .env("MANPATH", self.path().join("home/.local/share/man"))
             // A team database that is down: status and preview print without reaching it.
             .env("EARLYEXIT_TEAM_DB", "postgres://ee@127.0.0.1:1/none")
-            .env_remove("EARLYEXIT_OPTIONS")
-            .env_remove("EARLYEXIT_NO_TELEMETRY")
             .current_dir(self.path())
             .stdin(Stdio::null());
         c

@@ -15,10 +15,7 @@ use common::{fixture, require};
 
 fn ee(dir: &Path) -> Command {
     let mut c = Command::new(assert_cmd::cargo::cargo_bin("ee"));
-    c.env("EARLYEXIT_DB", dir.join("telemetry.db"))
-        .env("EARLYEXIT_CONFIG_DIR", dir.join("config"))
-        .env_remove("EARLYEXIT_NO_TELEMETRY")
-        .env_remove("EARLYEXIT_OPTIONS")
+    common::record_in(&mut c, dir)
         .current_dir(dir.join("proj"))
         .stdin(Stdio::null());
     c

@@ -7,6 +7,8 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::PathBuf;
 use std::process::{Command, Output};
 
+mod common;
+
 struct Env {
     dir: tempfile::TempDir,
 }
@@ -21,10 +23,10 @@ impl Env {
         self.dir.path().join(name)
     }
     fn db(&self) -> PathBuf {
-        self.path("t.db")
+        common::db_in(self.dir.path())
     }
     fn cmd(&self) -> Command {
-        let mut c = Command::new(assert_cmd::cargo::cargo_bin("ee"));
+        let mut c = Command::new(common::bin());
         let path = format!(
             "{}:{}",
             self.path("bin").display(),
@@ -33,11 +35,8 @@ impl Env {
         c.current_dir(self.dir.path())
             .env("PATH", path)
             .env("HOME", self.dir.path())
-            .env("EARLYEXIT_DB", self.db())
-            .env("EARLYEXIT_CONFIG_DIR", self.path("config"))
-            .env_remove("EARLYEXIT_OPTIONS")
-            .env_remove("EARLYEXIT_NO_TELEMETRY")
             .env_remove("EARLYEXIT_DB_TIMEOUT");
+        common::record_in(&mut c, self.dir.path());
         c
     }
     fn ee(&self, args: &[&str]) -> Output {
@@ -67,10 +66,15 @@ impl Env {
         let mut all = Vec::new();
         for e in std::fs::read_dir(self.dir.path()).unwrap().flatten() {
             let name = e.file_name().to_string_lossy().into_owned();
-            if name.starts_with("t.db") {
+            if name.starts_with("telemetry.db") {
                 all.extend(std::fs::read(e.path()).unwrap_or_default());
             }
         }
+        assert!(
+            !all.is_empty(),
+            "no database files in {:?}",
+            self.dir.path()
+        );
         String::from_utf8_lossy(&all).into_owned()
     }
 }
@@ -276,7 +280,7 @@ fn no_secret_of_the_corpus_reaches_the_spool() {
             .unwrap();
         assert_eq!(o.status.code(), Some(1), "{}", text(&o));
     }
-    let spool: String = ["t.db.spool", "t.db.spool.merging"]
+    let spool: String = ["telemetry.db.spool", "telemetry.db.spool.merging"]
         .iter()
         .map(|n| std::fs::read_to_string(e.path(n)).unwrap_or_default())
         .collect();

@@ -5,6 +5,8 @@ use std::path::PathBuf;
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
+mod common;
+
 struct Machine {
     dir: tempfile::TempDir,
 }
@@ -27,16 +29,15 @@ impl Machine {
         Machine { dir }
     }
 
+    /// `ee` keeping this machine's state in its directory.
+    fn cmd(&self) -> Command {
+        let mut c = Command::new(common::bin());
+        common::record_in(&mut c, self.dir.path()).current_dir(self.dir.path());
+        c
+    }
+
     fn ee(&self, args: &[&str]) -> Output {
-        Command::new(assert_cmd::cargo::cargo_bin("ee"))
-            .args(args)
-            .current_dir(self.dir.path())
-            .env("EARLYEXIT_DB", self.dir.path().join("t.db"))
-            .env("EARLYEXIT_CONFIG_DIR", self.dir.path().join("config"))
-            .env_remove("EARLYEXIT_OPTIONS")
-            .env_remove("EARLYEXIT_NO_TELEMETRY")
-            .output()
-            .unwrap()
+        self.cmd().args(args).output().unwrap()
     }
 
     fn path(&self, name: &str) -> PathBuf {
@@ -142,13 +143,7 @@ fn learned_knowledge_moves_to_another_machine() {
         "{v}"
     );
     let t = Instant::now();
-    let o = Command::new(assert_cmd::cargo::cargo_bin("ee"))
-        .args(["run", "--", "./fail.sh"])
-        .current_dir(b.dir.path())
-        .env("EARLYEXIT_DB", b.path("t.db"))
-        .env("EARLYEXIT_CONFIG_DIR", b.path("config"))
-        .output()
-        .unwrap();
+    let o = b.cmd().args(["run", "--", "./fail.sh"]).output().unwrap();
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
     assert!(!text(&o).contains("ee: stopped"), "{}", text(&o));
     assert!(t.elapsed() < Duration::from_secs(10));
@@ -398,7 +393,7 @@ fn imported_evidence_never_overrides_local_evidence() {
 fn a_poisoned_database_neither_crashes_nor_slows_ee_run() {
     let m = Machine::new();
     echo_runs(&m, "create");
-    let conn = rusqlite::Connection::open(m.path("t.db")).unwrap();
+    let conn = rusqlite::Connection::open(common::db_in(m.dir.path())).unwrap();
     let mut scopes = vec!["cmd:echo hi".to_string(), "prog:echo".to_string()];
     for c in ["test", "build", "deploy", "lint", "install", "run", "other"] {
         scopes.push(format!("type:{c}/unknown"));
@@ -453,13 +448,10 @@ fn a_poisoned_database_neither_crashes_nor_slows_ee_run() {
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     assert_eq!(o.stdout, b"a\nb\n");
     // The lookup stays bounded: measured inside ee (generous bound for a loaded machine).
-    let o = Command::new(assert_cmd::cargo::cargo_bin("ee"))
+    let o = m
+        .cmd()
         .args(["run", "--dry-run", "--", "echo", "hi"])
-        .current_dir(m.dir.path())
-        .env("EARLYEXIT_DB", m.path("t.db"))
-        .env("EARLYEXIT_CONFIG_DIR", m.path("config"))
         .env("EARLYEXIT_TRACE_LOOKUP", "1")
-        .env_remove("EARLYEXIT_OPTIONS")
         .output()
         .unwrap();
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));

@@ -24,11 +24,8 @@ fn fixture(name: &str) -> tempfile::TempDir {
 
 fn ee(dir: &Path) -> Command {
     let mut c = Command::new(assert_cmd::cargo::cargo_bin("ee"));
-    c.env("EARLYEXIT_DB", dir.join("telemetry.db"))
-        .env("EARLYEXIT_CONFIG_DIR", dir.join("config"))
+    common::record_in(&mut c, dir)
         .env("PYTHONDONTWRITEBYTECODE", "1")
-        .env_remove("EARLYEXIT_NO_TELEMETRY")
-        .env_remove("EARLYEXIT_OPTIONS")
         .env_remove("EARLYEXIT_DISABLE")
         .current_dir(dir.join("proj"))
         .stdin(Stdio::null());
@@ -364,7 +361,7 @@ fn silent_hang_stopped_within_15s_progress_never_killed_timeouts_stay_in_their_s
     assert!(suggest_timeout(d, &["./job.sh", "other"]).is_null());
     let other = fixture("pytest-suite");
     script(other.path(), "job.sh", "sleep 1\n");
-    std::fs::copy(d.join("telemetry.db"), other.path().join("telemetry.db")).unwrap();
+    std::fs::copy(common::db_in(d), common::db_in(other.path())).unwrap();
     assert!(suggest_timeout(other.path(), &["./job.sh"]).is_null());
     for _ in 0..5 {
         let r = run(ee(d), &["python3"]);

@@ -29,11 +29,8 @@ impl Env {
 
     fn cmd(&self, program: &std::path::Path) -> Command {
         let mut c = Command::new(program);
-        c.current_dir(self.dir.path())
-            .env("EARLYEXIT_DB", self.dir.path().join("t.db"))
-            .env("EARLYEXIT_CONFIG_DIR", self.dir.path().join("config"))
-            .env_remove("EARLYEXIT_OPTIONS")
-            .env_remove("EARLYEXIT_NO_TELEMETRY");
+        c.current_dir(self.dir.path());
+        common::record_in(&mut c, self.dir.path());
         c
     }
 
@@ -44,8 +41,10 @@ impl Env {
         c.args(["--watch", "--", "./suite.sh"]);
         let mut t = Pty::start(c, 24, 200);
         t.expect("FAILED test_b");
-        // (ee has shown the line; give it a moment to have noted it too.)
-        std::thread::sleep(Duration::from_millis(300));
+        // A pause before Ctrl-C, as a user would have: pressed within milliseconds of the line,
+        // ee sometimes neither asks nor exits (seen about 1 run in 6 under parallel load; not
+        // this test's subject, reported).
+        std::thread::sleep(Duration::from_millis(500));
         t.press(&["C-c"]);
         for a in answers {
             t.expect_re(r"\[[Yy]/[Nn]\] ");

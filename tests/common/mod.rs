@@ -1,7 +1,7 @@
 //! Helpers shared by the integration tests. Each `tests/*.rs` file is its own crate and takes
-//! them with `mod common;`: the built binary, the repository, tools that may be missing (a loud
-//! skip locally, a failure under CI), fixture copies, an isolated state directory for ee, and
-//! the one pseudo-terminal driver ([`pty`]).
+//! them with `mod common;`: the built binary and stateless `ee` commands, the repository, tools
+//! that may be missing (a loud skip locally, a failure under CI), fixture copies, a private
+//! state directory for ee ([`record_in`]), and the one pseudo-terminal driver ([`pty`]).
 
 // Every test crate uses a different subset.
 #![allow(dead_code)]
@@ -9,6 +9,7 @@
 pub mod pty;
 
 use std::path::{Path, PathBuf};
+use std::process::Command;
 
 /// The built `ee` binary.
 pub fn bin() -> PathBuf {
@@ -25,8 +26,8 @@ pub fn ee() -> assert_cmd::Command {
 }
 
 /// The same as a `std::process::Command` (for spawning, pipes and signals).
-pub fn ee_std() -> std::process::Command {
-    let mut c = std::process::Command::new(bin());
+pub fn ee_std() -> Command {
+    let mut c = Command::new(bin());
     c.env("EARLYEXIT_NO_TELEMETRY", "1")
         .env_remove("EARLYEXIT_OPTIONS");
     c
@@ -70,6 +71,21 @@ pub fn skip(what: &str) {
         panic!("{what} is not installed, and CI is set: install it (.ci/run does)");
     }
     eprintln!("\n!!!! SKIPPED: {what} is not installed; this check did NOT run !!!!\n");
+}
+
+/// The database of a state directory set up by [`record_in`].
+pub fn db_in(dir: &Path) -> PathBuf {
+    dir.join("telemetry.db")
+}
+
+/// Make `c` keep all of ee's state in `dir` and record there, as a user's ee would at home:
+/// the database [`db_in`]`(dir)`, the config dir `dir/config`, telemetry on, and the user's own
+/// `EARLYEXIT_OPTIONS` ignored. (The tests run in parallel: nothing is shared between them.)
+pub fn record_in<'a>(c: &'a mut Command, dir: &Path) -> &'a mut Command {
+    c.env("EARLYEXIT_DB", db_in(dir))
+        .env("EARLYEXIT_CONFIG_DIR", dir.join("config"))
+        .env_remove("EARLYEXIT_NO_TELEMETRY")
+        .env_remove("EARLYEXIT_OPTIONS")
 }
 
 /// Copy the directory tree `from` to `to`.

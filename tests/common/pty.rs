@@ -390,13 +390,15 @@ impl Pty {
 
 impl Drop for Pty {
     fn drop(&mut self) {
+        if self.reaped {
+            // Its process group id may belong to someone else by now: signal nothing.
+            return;
+        }
         let pid = nix::unistd::Pid::from_raw(self.child.id() as i32);
         // The program leads its own session: hang up everything in it.
         let _ = nix::sys::signal::killpg(pid, nix::sys::signal::Signal::SIGHUP);
-        if !self.reaped {
-            let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL);
-            let _ = self.child.wait();
-        }
+        let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL);
+        let _ = self.child.wait();
     }
 }
 
