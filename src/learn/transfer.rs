@@ -111,6 +111,34 @@ fn tables_exist(conn: &Connection) -> rusqlite::Result<bool> {
     .map(|n| n > 0)
 }
 
+/// The `learn_scopes` columns [`ScopeDoc::from_row`] reads, in its order.
+const SCOPE_COLUMNS: &str = "scope, runs, judged, failed, stopped, ok_n, ok_mean, ok_m2, \
+    fail_n, fail_mean, fail_m2, gap_n, gap_mean, gap_m2, burst_n, burst_mean, burst_m2";
+
+impl ScopeDoc {
+    /// From a row of [`SCOPE_COLUMNS`].
+    fn from_row(r: &rusqlite::Row) -> rusqlite::Result<ScopeDoc> {
+        let m = |i: usize| -> rusqlite::Result<Moments> {
+            Ok(Moments {
+                n: r.get(i)?,
+                mean: r.get(i + 1)?,
+                m2: r.get(i + 2)?,
+            })
+        };
+        Ok(ScopeDoc {
+            scope: r.get(0)?,
+            runs: r.get(1)?,
+            judged: r.get(2)?,
+            failed: r.get(3)?,
+            stopped: r.get(4)?,
+            ok: m(5)?,
+            fail: m(8)?,
+            gap: m(11)?,
+            burst: m(14)?,
+        })
+    }
+}
+
 /// Read the aggregates into a document.
 pub fn export(conn: &Connection) -> rusqlite::Result<Document> {
     let mut doc = Document {
@@ -123,32 +151,11 @@ pub fn export(conn: &Connection) -> rusqlite::Result<Document> {
     if !tables_exist(conn)? {
         return Ok(doc);
     }
-    let mut st = conn.prepare(
-        "SELECT scope, runs, judged, failed, stopped, ok_n, ok_mean, ok_m2, fail_n, fail_mean, fail_m2,
-                gap_n, gap_mean, gap_m2, burst_n, burst_mean, burst_m2
-         FROM learn_scopes WHERE scope NOT LIKE 'run:%' ORDER BY scope",
-    )?;
-    let m = |r: &rusqlite::Row, i: usize| -> rusqlite::Result<Moments> {
-        Ok(Moments {
-            n: r.get(i)?,
-            mean: r.get(i + 1)?,
-            m2: r.get(i + 2)?,
-        })
-    };
+    let mut st = conn.prepare(&format!(
+        "SELECT {SCOPE_COLUMNS} FROM learn_scopes WHERE scope NOT LIKE 'run:%' ORDER BY scope"
+    ))?;
     doc.scopes = st
-        .query_map([], |r| {
-            Ok(ScopeDoc {
-                scope: r.get(0)?,
-                runs: r.get(1)?,
-                judged: r.get(2)?,
-                failed: r.get(3)?,
-                stopped: r.get(4)?,
-                ok: m(r, 5)?,
-                fail: m(r, 8)?,
-                gap: m(r, 11)?,
-                burst: m(r, 14)?,
-            })
-        })?
+        .query_map([], ScopeDoc::from_row)?
         .collect::<rusqlite::Result<_>>()?;
     let mut st =
         conn.prepare("SELECT scope, pattern, source, tp, fp, fneg, uses FROM learn_patterns WHERE scope NOT LIKE 'run:%' ORDER BY scope, pattern")?;
@@ -406,26 +413,9 @@ fn import_scope(tx: &Transaction, s: &ScopeDoc, now: f64) -> Result<bool, String
     };
     let cur: Option<ScopeDoc> = tx
         .query_row(
-            "SELECT runs, judged, failed, stopped, ok_n, ok_mean, ok_m2, fail_n, fail_mean, fail_m2,
-                    gap_n, gap_mean, gap_m2, burst_n, burst_mean, burst_m2
-             FROM learn_scopes WHERE scope = ?1",
+            &format!("SELECT {SCOPE_COLUMNS} FROM learn_scopes WHERE scope = ?1"),
             [&s.scope],
-            |r| {
-                let m = |i: usize| -> rusqlite::Result<Moments> {
-                    Ok(Moments { n: r.get(i)?, mean: r.get(i + 1)?, m2: r.get(i + 2)? })
-                };
-                Ok(ScopeDoc {
-                    scope: s.scope.clone(),
-                    runs: r.get(0)?,
-                    judged: r.get(1)?,
-                    failed: r.get(2)?,
-                    stopped: r.get(3)?,
-                    ok: m(4)?,
-                    fail: m(7)?,
-                    gap: m(10)?,
-                    burst: m(13)?,
-                })
-            },
+            ScopeDoc::from_row,
         )
         .optional()
         .map_err(sql)?;
