@@ -278,8 +278,19 @@ pub fn category_static(s: &str) -> &'static str {
 /// The program's base name (`/usr/bin/python3` → `python3`), or empty.
 pub fn program(argv: &[String]) -> String {
     argv.first()
-        .map(|p| p.rsplit('/').next().unwrap_or(p).to_string())
+        .map(|p| basename(p).to_string())
         .unwrap_or_default()
+}
+
+/// Shells whose `-c SCRIPT` the command key looks through (adding one would change existing
+/// keys; redaction looks through a few more, see `redact::is_shell`).
+pub fn is_shell(prog: &str) -> bool {
+    matches!(prog, "sh" | "bash" | "zsh" | "dash" | "fish")
+}
+
+/// A path's last component (`/usr/bin/python3` → `python3`; `dir/` → empty).
+pub fn basename(path: &str) -> &str {
+    path.rsplit('/').next().unwrap_or(path)
 }
 
 /// A word of the form `NAME=value` with an identifier NAME.
@@ -364,7 +375,7 @@ pub(crate) fn runs_next_word(prog: &str) -> bool {
 }
 
 fn norm_program(p: &str) -> String {
-    let base = p.rsplit('/').next().unwrap_or(p);
+    let base = basename(p);
     // python3.12 → python3; ./gradlew → gradlew.
     if let Some(rest) = base.strip_prefix("python") {
         if rest.is_empty() || rest == "3" {
@@ -397,7 +408,7 @@ fn key_and_rest(argv: &[String], depth: u8) -> (String, Vec<String>) {
     let rest = &argv[i + 1..];
 
     // Shells running a one-line script: key of the script's command.
-    if matches!(prog.as_str(), "sh" | "bash" | "zsh" | "dash" | "fish") && depth < 2 {
+    if is_shell(&prog) && depth < 2 {
         if let Some(pos) = rest
             .iter()
             .position(|a| a == "-c" || a == "-lc" || a == "-ec")
