@@ -278,8 +278,19 @@ pub fn category_static(s: &str) -> &'static str {
 /// The program's base name (`/usr/bin/python3` → `python3`), or empty.
 pub fn program(argv: &[String]) -> String {
     argv.first()
-        .map(|p| p.rsplit('/').next().unwrap_or(p).to_string())
+        .map(|p| basename(p).to_string())
         .unwrap_or_default()
+}
+
+/// Shells whose `-c SCRIPT` the command key looks through (adding one would change existing
+/// keys; redaction looks through a few more, see `redact::is_shell`).
+pub fn is_shell(prog: &str) -> bool {
+    matches!(prog, "sh" | "bash" | "zsh" | "dash" | "fish")
+}
+
+/// A path's last component (`/usr/bin/python3` → `python3`; `dir/` → empty).
+pub fn basename(path: &str) -> &str {
+    path.rsplit('/').next().unwrap_or(path)
 }
 
 /// A word of the form `NAME=value` with an identifier NAME.
@@ -364,7 +375,7 @@ pub(crate) fn runs_next_word(prog: &str) -> bool {
 }
 
 fn norm_program(p: &str) -> String {
-    let base = p.rsplit('/').next().unwrap_or(p);
+    let base = basename(p);
     // python3.12 → python3; ./gradlew → gradlew.
     if let Some(rest) = base.strip_prefix("python") {
         if rest.is_empty() || rest == "3" {
@@ -397,7 +408,7 @@ fn key_and_rest(argv: &[String], depth: u8) -> (String, Vec<String>) {
     let rest = &argv[i + 1..];
 
     // Shells running a one-line script: key of the script's command.
-    if matches!(prog.as_str(), "sh" | "bash" | "zsh" | "dash" | "fish") && depth < 2 {
+    if is_shell(&prog) && depth < 2 {
         if let Some(pos) = rest
             .iter()
             .position(|a| a == "-c" || a == "-lc" || a == "-ec")
@@ -594,152 +605,9 @@ pub fn category(key: &str) -> &'static str {
     let prog = it.next().unwrap_or("");
     let sub = it.next().unwrap_or("");
     let third = it.next().unwrap_or("");
-    let script = |s: &str| -> Option<&'static str> {
-        let s = s.to_ascii_lowercase();
-        if s.starts_with("test") || s.ends_with("test") || s.starts_with("e2e") {
-            Some("test")
-        } else if s.starts_with("lint") || s.starts_with("format") || s.starts_with("typecheck") {
-            Some("lint")
-        } else if s.starts_with("build") || s.starts_with("compile") {
-            Some("build")
-        } else if s.starts_with("deploy") || s.starts_with("release") || s.starts_with("publish") {
-            Some("deploy")
-        } else if matches!(s.as_str(), "dev" | "start" | "serve" | "preview" | "watch") {
-            Some("run")
-        } else {
-            None
-        }
-    };
-    let c = match prog {
-        "pytest" | "py.test" | "tox" | "nox" | "jest" | "vitest" | "mocha" | "ava" | "karma"
-        | "playwright" | "cypress" | "rspec" | "phpunit" | "ctest" | "bats" | "unittest"
-        | "nosetests" | "prove" => "test",
-        "cmake" | "ninja" | "meson" | "tsc" | "webpack" | "rollup" | "esbuild" | "gcc" | "g++"
-        | "cc" | "c++" | "clang" | "clang++" | "javac" | "rustc" | "scons" | "msbuild" => "build",
-        "eslint" | "prettier" | "flake8" | "ruff" | "pylint" | "mypy" | "black" | "isort"
-        | "shellcheck" | "golangci-lint" | "rubocop" | "hadolint" | "tflint" | "stylelint"
-        | "pre-commit" | "rustfmt" | "clang-format" | "clang-tidy" | "yamllint"
-        | "markdownlint" | "biome" | "pyright" => "lint",
-        "ansible-playbook" | "vercel" => "deploy",
-        "node" | "python" | "python3" | "uvicorn" | "gunicorn" | "ruby" | "java" | "php"
-        | "flask" | "streamlit" => match sub {
-            "manage.py" => match third {
-                "test" => "test",
-                "runserver" => "run",
-                _ => "other",
-            },
-            "pip" => "install",
-            _ => "run",
-        },
-        "cargo" => match sub {
-            "test" | "nextest" | "bench" => "test",
-            "build" | "check" | "doc" | "b" | "c" => "build",
-            "clippy" | "fmt" | "audit" | "deny" => "lint",
-            "install" | "fetch" | "update" | "add" => "install",
-            "run" | "r" | "watch" => "run",
-            "publish" => "deploy",
-            _ => "other",
-        },
-        "go" => match sub {
-            "test" => "test",
-            "build" | "generate" | "install" => "build",
-            "vet" | "fmt" => "lint",
-            "get" | "mod" => "install",
-            "run" => "run",
-            _ => "other",
-        },
-        "npm" | "yarn" | "pnpm" | "bun" => match sub {
-            "test" | "t" => "test",
-            "install" | "i" | "ci" | "add" | "" => "install",
-            "start" => "run",
-            "publish" => "deploy",
-            "run" | "run-script" => script(third).unwrap_or("other"),
-            s => script(s).unwrap_or("other"),
-        },
-        "deno" => match sub {
-            "test" => "test",
-            "lint" | "fmt" | "check" => "lint",
-            "run" | "task" => "run",
-            _ => "other",
-        },
-        "make" | "gmake" => match sub {
-            "" | "all" | "build" | "install" => "build",
-            "test" | "check" | "tests" => "test",
-            "lint" | "fmt" | "format" => "lint",
-            "run" | "serve" | "dev" => "run",
-            "deploy" | "release" | "publish" => "deploy",
-            s => script(s).unwrap_or("other"),
-        },
-        "mvn" | "mvnw" | "gradle" | "gradlew" => match sub {
-            "test" | "verify" | "check" => "test",
-            "compile" | "package" | "build" | "assemble" | "jar" | "install" | "clean" => "build",
-            "deploy" | "publish" => "deploy",
-            "run" | "bootRun" => "run",
-            _ => "other",
-        },
-        "dotnet" => match sub {
-            "test" => "test",
-            "build" | "publish" => "build",
-            "restore" => "install",
-            "run" => "run",
-            "format" => "lint",
-            _ => "other",
-        },
-        "bazel" | "bazelisk" => match sub {
-            "test" => "test",
-            "build" => "build",
-            "run" => "run",
-            _ => "other",
-        },
-        "docker" | "podman" => match sub {
-            "build" | "buildx" => "build",
-            "push" => "deploy",
-            "run" | "start" | "exec" => "run",
-            "pull" => "install",
-            "compose" => match third {
-                "build" => "build",
-                "up" | "run" | "start" => "run",
-                "pull" => "install",
-                "push" => "deploy",
-                _ => "other",
-            },
-            _ => "other",
-        },
-        "docker-compose" => match sub {
-            "build" => "build",
-            "up" | "run" | "start" => "run",
-            _ => "other",
-        },
-        "terraform" | "tofu" | "terragrunt" => match sub {
-            "apply" | "plan" | "destroy" | "import" => "deploy",
-            "validate" | "fmt" => "lint",
-            "init" | "get" => "install",
-            _ => "other",
-        },
-        "pulumi" | "cdk" | "serverless" | "sls" | "fly" | "flyctl" | "netlify" | "helm"
-        | "kubectl" | "twine" | "gcloud" | "eb" => match sub {
-            "up" | "deploy" | "apply" | "rollout" | "install" | "upgrade" | "upload"
-            | "publish" | "destroy" | "preview" => "deploy",
-            "lint" | "template" => "lint",
-            "test" => "test",
-            _ => "other",
-        },
-        "pip" | "pip3" | "pipx" | "uv" | "poetry" | "pipenv" | "pdm" => match sub {
-            "install" | "sync" | "add" | "lock" | "update" | "pip" => "install",
-            "build" => "build",
-            "publish" => "deploy",
-            _ => "other",
-        },
-        "apt" | "apt-get" | "brew" | "dnf" | "yum" | "pacman" | "apk" | "gem" | "bundle"
-        | "composer" | "conda" | "mamba" | "port" | "zypper" => match sub {
-            "install" | "add" | "update" | "upgrade" | "sync" | "" => "install",
-            _ => "other",
-        },
-        "ansible" | "rsync" | "scp" => "deploy",
-        _ => "other",
-    };
+    let c = category_of(prog, sub, third);
     if c == "other" {
-        if let Some(s) = script(prog) {
+        if let Some(s) = script_category(prog) {
             return s;
         }
         if prog.contains("deploy") || sub.contains("deploy") {
@@ -747,6 +615,307 @@ pub fn category(key: &str) -> &'static str {
         }
     }
     c
+}
+
+/// Programs of one category whatever their arguments.
+const CATEGORY_OF_PROGRAM: &[(&str, &[&str])] = &[
+    (
+        "test",
+        &[
+            "pytest",
+            "py.test",
+            "tox",
+            "nox",
+            "jest",
+            "vitest",
+            "mocha",
+            "ava",
+            "karma",
+            "playwright",
+            "cypress",
+            "rspec",
+            "phpunit",
+            "ctest",
+            "bats",
+            "unittest",
+            "nosetests",
+            "prove",
+        ],
+    ),
+    (
+        "build",
+        &[
+            "cmake", "ninja", "meson", "tsc", "webpack", "rollup", "esbuild", "gcc", "g++", "cc",
+            "c++", "clang", "clang++", "javac", "rustc", "scons", "msbuild",
+        ],
+    ),
+    (
+        "lint",
+        &[
+            "eslint",
+            "prettier",
+            "flake8",
+            "ruff",
+            "pylint",
+            "mypy",
+            "black",
+            "isort",
+            "shellcheck",
+            "golangci-lint",
+            "rubocop",
+            "hadolint",
+            "tflint",
+            "stylelint",
+            "pre-commit",
+            "rustfmt",
+            "clang-format",
+            "clang-tidy",
+            "yamllint",
+            "markdownlint",
+            "biome",
+            "pyright",
+        ],
+    ),
+    (
+        "deploy",
+        &["ansible-playbook", "vercel", "ansible", "rsync", "scp"],
+    ),
+];
+
+/// Subcommands by category: `(category, subcommands)`.
+type Subcommands = &'static [(&'static str, &'static [&'static str])];
+
+/// Programs whose second word (subcommand) gives the category: `(programs, subcommands)`; a
+/// subcommand not listed is "other" (for the JS package managers and `make`: a script or target
+/// name, see [`script_category`]).
+const CATEGORY_OF_SUBCOMMAND: &[(&[&str], Subcommands)] = &[
+    (
+        &["cargo"],
+        &[
+            ("test", &["test", "nextest", "bench"]),
+            ("build", &["build", "check", "doc", "b", "c"]),
+            ("lint", &["clippy", "fmt", "audit", "deny"]),
+            ("install", &["install", "fetch", "update", "add"]),
+            ("run", &["run", "r", "watch"]),
+            ("deploy", &["publish"]),
+        ],
+    ),
+    (
+        &["go"],
+        &[
+            ("test", &["test"]),
+            ("build", &["build", "generate", "install"]),
+            ("lint", &["vet", "fmt"]),
+            ("install", &["get", "mod"]),
+            ("run", &["run"]),
+        ],
+    ),
+    (
+        &["npm", "yarn", "pnpm", "bun"],
+        &[
+            ("test", &["test", "t"]),
+            ("install", &["install", "i", "ci", "add", ""]),
+            ("run", &["start"]),
+            ("deploy", &["publish"]),
+        ],
+    ),
+    (
+        &["deno"],
+        &[
+            ("test", &["test"]),
+            ("lint", &["lint", "fmt", "check"]),
+            ("run", &["run", "task"]),
+        ],
+    ),
+    (
+        &["make", "gmake"],
+        &[
+            ("build", &["", "all", "build", "install"]),
+            ("test", &["test", "check", "tests"]),
+            ("lint", &["lint", "fmt", "format"]),
+            ("run", &["run", "serve", "dev"]),
+            ("deploy", &["deploy", "release", "publish"]),
+        ],
+    ),
+    (
+        &["mvn", "mvnw", "gradle", "gradlew"],
+        &[
+            ("test", &["test", "verify", "check"]),
+            (
+                "build",
+                &[
+                    "compile", "package", "build", "assemble", "jar", "install", "clean",
+                ],
+            ),
+            ("deploy", &["deploy", "publish"]),
+            ("run", &["run", "bootRun"]),
+        ],
+    ),
+    (
+        &["dotnet"],
+        &[
+            ("test", &["test"]),
+            ("build", &["build", "publish"]),
+            ("install", &["restore"]),
+            ("run", &["run"]),
+            ("lint", &["format"]),
+        ],
+    ),
+    (
+        &["bazel", "bazelisk"],
+        &[
+            ("test", &["test"]),
+            ("build", &["build"]),
+            ("run", &["run"]),
+        ],
+    ),
+    (
+        &["docker", "podman"],
+        &[
+            ("build", &["build", "buildx"]),
+            ("deploy", &["push"]),
+            ("run", &["run", "start", "exec"]),
+            ("install", &["pull"]),
+        ],
+    ),
+    (
+        &["docker-compose"],
+        &[("build", &["build"]), ("run", &["up", "run", "start"])],
+    ),
+    (
+        &["terraform", "tofu", "terragrunt"],
+        &[
+            ("deploy", &["apply", "plan", "destroy", "import"]),
+            ("lint", &["validate", "fmt"]),
+            ("install", &["init", "get"]),
+        ],
+    ),
+    (
+        &[
+            "pulumi",
+            "cdk",
+            "serverless",
+            "sls",
+            "fly",
+            "flyctl",
+            "netlify",
+            "helm",
+            "kubectl",
+            "twine",
+            "gcloud",
+            "eb",
+        ],
+        &[
+            (
+                "deploy",
+                &[
+                    "up", "deploy", "apply", "rollout", "install", "upgrade", "upload", "publish",
+                    "destroy", "preview",
+                ],
+            ),
+            ("lint", &["lint", "template"]),
+            ("test", &["test"]),
+        ],
+    ),
+    (
+        &["pip", "pip3", "pipx", "uv", "poetry", "pipenv", "pdm"],
+        &[
+            (
+                "install",
+                &["install", "sync", "add", "lock", "update", "pip"],
+            ),
+            ("build", &["build"]),
+            ("deploy", &["publish"]),
+        ],
+    ),
+    (
+        &[
+            "apt", "apt-get", "brew", "dnf", "yum", "pacman", "apk", "gem", "bundle", "composer",
+            "conda", "mamba", "port", "zypper",
+        ],
+        &[(
+            "install",
+            &["install", "add", "update", "upgrade", "sync", ""],
+        )],
+    ),
+];
+
+/// `docker compose` / `podman compose`, by their third word.
+const COMPOSE: Subcommands = &[
+    ("build", &["build"]),
+    ("run", &["up", "run", "start"]),
+    ("install", &["pull"]),
+    ("deploy", &["push"]),
+];
+
+/// Interpreters: running a script is "run", except Django's `manage.py test` and `python -m pip`.
+const INTERPRETERS: &[&str] = &[
+    "node",
+    "python",
+    "python3",
+    "uvicorn",
+    "gunicorn",
+    "ruby",
+    "java",
+    "php",
+    "flask",
+    "streamlit",
+];
+
+fn lookup(table: Subcommands, word: &str) -> Option<&'static str> {
+    table
+        .iter()
+        .find(|(_, words)| words.contains(&word))
+        .map(|(c, _)| *c)
+}
+
+/// The category from the tables above ("other" when none says).
+fn category_of(prog: &str, sub: &str, third: &str) -> &'static str {
+    if let Some((c, _)) = CATEGORY_OF_PROGRAM.iter().find(|(_, p)| p.contains(&prog)) {
+        return c;
+    }
+    if INTERPRETERS.contains(&prog) {
+        return match (sub, third) {
+            ("manage.py", "test") => "test",
+            ("manage.py", "runserver") => "run",
+            ("manage.py", _) => "other",
+            ("pip", _) => "install",
+            _ => "run",
+        };
+    }
+    let Some((_, subs)) = CATEGORY_OF_SUBCOMMAND
+        .iter()
+        .find(|(p, _)| p.contains(&prog))
+    else {
+        return "other";
+    };
+    let scripts = matches!(prog, "npm" | "yarn" | "pnpm" | "bun" | "make" | "gmake");
+    match sub {
+        "compose" if matches!(prog, "docker" | "podman") => lookup(COMPOSE, third),
+        "run" | "run-script" if matches!(prog, "npm" | "yarn" | "pnpm" | "bun") => {
+            script_category(third)
+        }
+        s => lookup(subs, s).or_else(|| scripts.then(|| script_category(s)).flatten()),
+    }
+    .unwrap_or("other")
+}
+
+/// The category a script or make target name suggests (`test:unit`, `lint`, `build:prod`, `dev`).
+fn script_category(s: &str) -> Option<&'static str> {
+    let s = s.to_ascii_lowercase();
+    if s.starts_with("test") || s.ends_with("test") || s.starts_with("e2e") {
+        Some("test")
+    } else if s.starts_with("lint") || s.starts_with("format") || s.starts_with("typecheck") {
+        Some("lint")
+    } else if s.starts_with("build") || s.starts_with("compile") {
+        Some("build")
+    } else if s.starts_with("deploy") || s.starts_with("release") || s.starts_with("publish") {
+        Some("deploy")
+    } else if matches!(s.as_str(), "dev" | "start" | "serve" | "preview" | "watch") {
+        Some("run")
+    } else {
+        None
+    }
 }
 
 #[cfg(test)]

@@ -16,7 +16,7 @@ use std::sync::OnceLock;
 
 use regex::Regex;
 
-use crate::context::is_assignment;
+use crate::context::{basename as base, is_assignment};
 
 /// What replaces a secret.
 pub const MASK: &str = "***";
@@ -69,12 +69,9 @@ fn is_wrapper(p: &str) -> bool {
     crate::context::runs_next_word(p) || matches!(p, "timeout" | "xargs" | "watch")
 }
 
+/// Shells whose `-c SCRIPT` is redacted as a command line: the command key's, plus `ksh` and `ash`.
 fn is_shell(p: &str) -> bool {
-    matches!(p, "sh" | "bash" | "zsh" | "dash" | "fish" | "ksh" | "ash")
-}
-
-fn base(w: &str) -> &str {
-    w.rsplit('/').next().unwrap_or(w)
+    crate::context::is_shell(p) || matches!(p, "ksh" | "ash")
 }
 
 /// What a secret option does to its value.

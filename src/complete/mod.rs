@@ -244,8 +244,7 @@ fn split_line_value(shell: Shell, raw: &str) -> String {
 }
 
 fn is_ee(w: &str) -> bool {
-    let base = w.rsplit('/').next().unwrap_or(w);
-    base == "ee" || base == "earlyexit"
+    matches!(crate::context::basename(w), "ee" | "earlyexit")
 }
 
 /// Build a line from words already split by the shell (zsh): `cword` is the index of the word

@@ -111,6 +111,34 @@ fn tables_exist(conn: &Connection) -> rusqlite::Result<bool> {
     .map(|n| n > 0)
 }
 
+/// The `learn_scopes` columns [`ScopeDoc::from_row`] reads, in its order.
+const SCOPE_COLUMNS: &str = "scope, runs, judged, failed, stopped, ok_n, ok_mean, ok_m2, \
+    fail_n, fail_mean, fail_m2, gap_n, gap_mean, gap_m2, burst_n, burst_mean, burst_m2";
+
+impl ScopeDoc {
+    /// From a row of [`SCOPE_COLUMNS`].
+    fn from_row(r: &rusqlite::Row) -> rusqlite::Result<ScopeDoc> {
+        let m = |i: usize| -> rusqlite::Result<Moments> {
+            Ok(Moments {
+                n: r.get(i)?,
+                mean: r.get(i + 1)?,
+                m2: r.get(i + 2)?,
+            })
+        };
+        Ok(ScopeDoc {
+            scope: r.get(0)?,
+            runs: r.get(1)?,
+            judged: r.get(2)?,
+            failed: r.get(3)?,
+            stopped: r.get(4)?,
+            ok: m(5)?,
+            fail: m(8)?,
+            gap: m(11)?,
+            burst: m(14)?,
+        })
+    }
+}
+
 /// Read the aggregates into a document.
 pub fn export(conn: &Connection) -> rusqlite::Result<Document> {
     let mut doc = Document {
@@ -123,32 +151,11 @@ pub fn export(conn: &Connection) -> rusqlite::Result<Document> {
     if !tables_exist(conn)? {
         return Ok(doc);
     }
-    let mut st = conn.prepare(
-        "SELECT scope, runs, judged, failed, stopped, ok_n, ok_mean, ok_m2, fail_n, fail_mean, fail_m2,
-                gap_n, gap_mean, gap_m2, burst_n, burst_mean, burst_m2
-         FROM learn_scopes WHERE scope NOT LIKE 'run:%' ORDER BY scope",
-    )?;
-    let m = |r: &rusqlite::Row, i: usize| -> rusqlite::Result<Moments> {
-        Ok(Moments {
-            n: r.get(i)?,
-            mean: r.get(i + 1)?,
-            m2: r.get(i + 2)?,
-        })
-    };
+    let mut st = conn.prepare(&format!(
+        "SELECT {SCOPE_COLUMNS} FROM learn_scopes WHERE scope NOT LIKE 'run:%' ORDER BY scope"
+    ))?;
     doc.scopes = st
-        .query_map([], |r| {
-            Ok(ScopeDoc {
-                scope: r.get(0)?,
-                runs: r.get(1)?,
-                judged: r.get(2)?,
-                failed: r.get(3)?,
-                stopped: r.get(4)?,
-                ok: m(r, 5)?,
-                fail: m(r, 8)?,
-                gap: m(r, 11)?,
-                burst: m(r, 14)?,
-            })
-        })?
+        .query_map([], ScopeDoc::from_row)?
         .collect::<rusqlite::Result<_>>()?;
     let mut st =
         conn.prepare("SELECT scope, pattern, source, tp, fp, fneg, uses FROM learn_patterns WHERE scope NOT LIKE 'run:%' ORDER BY scope, pattern")?;
@@ -314,192 +321,25 @@ fn digest(doc: &Document) -> String {
 /// (see [`importable`]), within the local cap of patterns per scope, and every count saturates
 /// at `validate::MAX_COUNT`.
 pub fn import(tx: &Transaction, doc: &Document, force: bool) -> Result<Summary, String> {
-    use super::validate::{add_counts, moments, MAX_COUNT};
-    let sql = |e: rusqlite::Error| format!("database: {e}");
     check(doc)?;
-    let d = digest(doc);
-    let seen: Option<i64> = tx
-        .query_row("SELECT 1 FROM learn_imports WHERE digest = ?1", [&d], |r| {
-            r.get(0)
-        })
-        .optional()
-        .map_err(sql)?;
-    if seen.is_some() && !force {
-        return Err(
-            "this document was already imported (use --force to add its counts again)".into(),
-        );
-    }
+    let d = prepare(tx, doc, force)?;
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0.0, |t| t.as_secs_f64());
-    let valid = |m: Moments| match moments(m.n, m.mean, m.m2) {
-        Some((n, mean, m2)) => Moments {
-            n: n as i64,
-            mean,
-            m2,
-        },
-        None => Moments::default(),
-    };
-    let merge = |a: Moments, b: Moments| {
-        let mut m = valid(a).merge(valid(b));
-        m.n = m.n.min(MAX_COUNT);
-        valid(m)
-    };
     let mut sum = Summary::default();
     for s in &doc.scopes {
-        if !importable(&s.scope) {
+        if importable(&s.scope) && import_scope(tx, s, now)? {
+            sum.scopes += 1;
+        } else {
             sum.skipped += 1;
-            continue;
         }
-        let cur: Option<ScopeDoc> = tx
-            .query_row(
-                "SELECT runs, judged, failed, stopped, ok_n, ok_mean, ok_m2, fail_n, fail_mean, fail_m2,
-                        gap_n, gap_mean, gap_m2, burst_n, burst_mean, burst_m2
-                 FROM learn_scopes WHERE scope = ?1",
-                [&s.scope],
-                |r| {
-                    let m = |i: usize| -> rusqlite::Result<Moments> {
-                        Ok(Moments { n: r.get(i)?, mean: r.get(i + 1)?, m2: r.get(i + 2)? })
-                    };
-                    Ok(ScopeDoc {
-                        scope: s.scope.clone(),
-                        runs: r.get(0)?,
-                        judged: r.get(1)?,
-                        failed: r.get(2)?,
-                        stopped: r.get(3)?,
-                        ok: m(4)?,
-                        fail: m(7)?,
-                        gap: m(10)?,
-                        burst: m(13)?,
-                    })
-                },
-            )
-            .optional()
-            .map_err(sql)?;
-        let imported: i64 = tx
-            .query_row(
-                "SELECT runs FROM learn_imported_scopes WHERE scope = ?1",
-                [&s.scope],
-                |r| r.get(0),
-            )
-            .optional()
-            .map_err(sql)?
-            .unwrap_or(0);
-        let base = cur.unwrap_or_default();
-        if base.runs.saturating_sub(imported) > 0 {
-            // This machine ran the command itself: its own statistics stand.
-            sum.skipped += 1;
-            continue;
-        }
-        let (ok, fail, gap, burst) = (
-            merge(base.ok, s.ok),
-            merge(base.fail, s.fail),
-            merge(base.gap, s.gap),
-            merge(base.burst, s.burst),
-        );
-        tx.execute(
-            "INSERT INTO learn_scopes (scope, runs, judged, failed, stopped, ok_n, ok_mean, ok_m2,
-                 fail_n, fail_mean, fail_m2, gap_n, gap_mean, gap_m2, burst_n, burst_mean, burst_m2, updated)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)
-             ON CONFLICT(scope) DO UPDATE SET runs = excluded.runs, judged = excluded.judged,
-                 failed = excluded.failed, stopped = excluded.stopped, ok_n = excluded.ok_n,
-                 ok_mean = excluded.ok_mean, ok_m2 = excluded.ok_m2, fail_n = excluded.fail_n,
-                 fail_mean = excluded.fail_mean, fail_m2 = excluded.fail_m2, gap_n = excluded.gap_n,
-                 gap_mean = excluded.gap_mean, gap_m2 = excluded.gap_m2, burst_n = excluded.burst_n,
-                 burst_mean = excluded.burst_mean, burst_m2 = excluded.burst_m2, updated = excluded.updated",
-            params![
-                s.scope,
-                add_counts(base.runs, s.runs),
-                add_counts(base.judged, s.judged),
-                add_counts(base.failed, s.failed),
-                add_counts(base.stopped, s.stopped),
-                ok.n,
-                ok.mean,
-                ok.m2,
-                fail.n,
-                fail.mean,
-                fail.m2,
-                gap.n,
-                gap.mean,
-                gap.m2,
-                burst.n,
-                burst.mean,
-                burst.m2,
-                now
-            ],
-        )
-        .map_err(sql)?;
-        tx.execute(
-            "INSERT INTO learn_imported_scopes (scope, runs) VALUES (?1, ?2)
-             ON CONFLICT(scope) DO UPDATE SET runs = min(runs + excluded.runs, ?3)",
-            params![s.scope, s.runs, MAX_COUNT],
-        )
-        .map_err(sql)?;
-        sum.scopes += 1;
     }
     for p in &doc.patterns {
-        if !importable(&p.scope) {
+        if importable(&p.scope) && import_pattern(tx, p, now)? {
+            sum.patterns += 1;
+        } else {
             sum.skipped += 1;
-            continue;
         }
-        let cur: Option<i64> = tx
-            .query_row(
-                "SELECT min(tp, ?3) + min(fp, ?3) + min(fneg, ?3) FROM learn_patterns
-                 WHERE scope = ?1 AND pattern = ?2",
-                params![p.scope, p.pattern, MAX_COUNT],
-                |r| r.get(0),
-            )
-            .optional()
-            .map_err(sql)?;
-        let imported: i64 = tx
-            .query_row(
-                "SELECT n FROM learn_imported_patterns WHERE scope = ?1 AND pattern = ?2",
-                params![p.scope, p.pattern],
-                |r| r.get(0),
-            )
-            .optional()
-            .map_err(sql)?
-            .unwrap_or(0);
-        let local = cur.map_or(0, |c| c.saturating_sub(imported));
-        if local > 0 {
-            // Judged on this machine: its own counts stand.
-            sum.skipped += 1;
-            continue;
-        }
-        if cur.is_none() {
-            let n: i64 = tx
-                .query_row(
-                    "SELECT count(*) FROM learn_patterns WHERE scope = ?1",
-                    [&p.scope],
-                    |r| r.get(0),
-                )
-                .map_err(sql)?;
-            if n as usize >= super::aggregates::MAX_PATTERNS {
-                sum.skipped += 1;
-                continue;
-            }
-        }
-        tx.execute(
-            "INSERT INTO learn_patterns (scope, pattern, source, tp, fp, fneg, uses, last_seen)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
-             ON CONFLICT(scope, pattern) DO UPDATE SET tp = min(tp + excluded.tp, ?9),
-                 fp = min(fp + excluded.fp, ?9), fneg = min(fneg + excluded.fneg, ?9),
-                 uses = min(uses + excluded.uses, ?9), last_seen = excluded.last_seen",
-            params![p.scope, p.pattern, p.source, p.tp, p.fp, p.fneg, p.uses, now, MAX_COUNT],
-        )
-        .map_err(sql)?;
-        tx.execute(
-            "INSERT INTO learn_imported_patterns (scope, pattern, n) VALUES (?1, ?2, ?3)
-             ON CONFLICT(scope, pattern) DO UPDATE SET n = min(n + excluded.n, ?4)",
-            params![
-                p.scope,
-                p.pattern,
-                add_counts(add_counts(p.tp, p.fp), p.fneg),
-                3 * MAX_COUNT
-            ],
-        )
-        .map_err(sql)?;
-        sum.patterns += 1;
     }
     // A pin is a choice, not a count: the imported one stands where this machine has none.
     for p in &doc.pins {
@@ -521,6 +361,184 @@ pub fn import(tx: &Transaction, doc: &Document, force: bool) -> Result<Summary, 
     )
     .map_err(sql)?;
     Ok(sum)
+}
+
+fn sql(e: rusqlite::Error) -> String {
+    format!("database: {e}")
+}
+
+/// Create the tables an import needs and refuse a document already imported (unless `force`);
+/// returns the document's digest.
+fn prepare(tx: &Transaction, doc: &Document, force: bool) -> Result<String, String> {
+    tx.execute_batch(
+        "CREATE TABLE IF NOT EXISTS learn_imports (digest TEXT PRIMARY KEY, at REAL NOT NULL);
+         CREATE TABLE IF NOT EXISTS learn_imported_scopes (
+             scope TEXT PRIMARY KEY, runs INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;
+         CREATE TABLE IF NOT EXISTS learn_imported_patterns (
+             scope TEXT NOT NULL, pattern TEXT NOT NULL, n INTEGER NOT NULL DEFAULT 0,
+             PRIMARY KEY (scope, pattern)) WITHOUT ROWID;",
+    )
+    .map_err(sql)?;
+    let d = digest(doc);
+    let seen: Option<i64> = tx
+        .query_row("SELECT 1 FROM learn_imports WHERE digest = ?1", [&d], |r| {
+            r.get(0)
+        })
+        .optional()
+        .map_err(sql)?;
+    if seen.is_some() && !force {
+        return Err(
+            "this document was already imported (use --force to add its counts again)".into(),
+        );
+    }
+    Ok(d)
+}
+
+/// Merge one scope's statistics; `false` when it is skipped (this machine ran the command).
+fn import_scope(tx: &Transaction, s: &ScopeDoc, now: f64) -> Result<bool, String> {
+    use super::validate::{add_counts, moments, MAX_COUNT};
+    let valid = |m: Moments| match moments(m.n, m.mean, m.m2) {
+        Some((n, mean, m2)) => Moments {
+            n: n as i64,
+            mean,
+            m2,
+        },
+        None => Moments::default(),
+    };
+    let merge = |a: Moments, b: Moments| {
+        let mut m = valid(a).merge(valid(b));
+        m.n = m.n.min(MAX_COUNT);
+        valid(m)
+    };
+    let cur: Option<ScopeDoc> = tx
+        .query_row(
+            &format!("SELECT {SCOPE_COLUMNS} FROM learn_scopes WHERE scope = ?1"),
+            [&s.scope],
+            ScopeDoc::from_row,
+        )
+        .optional()
+        .map_err(sql)?;
+    let imported: i64 = tx
+        .query_row(
+            "SELECT runs FROM learn_imported_scopes WHERE scope = ?1",
+            [&s.scope],
+            |r| r.get(0),
+        )
+        .optional()
+        .map_err(sql)?
+        .unwrap_or(0);
+    let base = cur.unwrap_or_default();
+    if base.runs.saturating_sub(imported) > 0 {
+        // This machine ran the command itself: its own statistics stand.
+        return Ok(false);
+    }
+    let (ok, fail, gap, burst) = (
+        merge(base.ok, s.ok),
+        merge(base.fail, s.fail),
+        merge(base.gap, s.gap),
+        merge(base.burst, s.burst),
+    );
+    tx.execute(
+        "INSERT INTO learn_scopes (scope, runs, judged, failed, stopped, ok_n, ok_mean, ok_m2,
+             fail_n, fail_mean, fail_m2, gap_n, gap_mean, gap_m2, burst_n, burst_mean, burst_m2, updated)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)
+         ON CONFLICT(scope) DO UPDATE SET runs = excluded.runs, judged = excluded.judged,
+             failed = excluded.failed, stopped = excluded.stopped, ok_n = excluded.ok_n,
+             ok_mean = excluded.ok_mean, ok_m2 = excluded.ok_m2, fail_n = excluded.fail_n,
+             fail_mean = excluded.fail_mean, fail_m2 = excluded.fail_m2, gap_n = excluded.gap_n,
+             gap_mean = excluded.gap_mean, gap_m2 = excluded.gap_m2, burst_n = excluded.burst_n,
+             burst_mean = excluded.burst_mean, burst_m2 = excluded.burst_m2, updated = excluded.updated",
+        params![
+            s.scope,
+            add_counts(base.runs, s.runs),
+            add_counts(base.judged, s.judged),
+            add_counts(base.failed, s.failed),
+            add_counts(base.stopped, s.stopped),
+            ok.n,
+            ok.mean,
+            ok.m2,
+            fail.n,
+            fail.mean,
+            fail.m2,
+            gap.n,
+            gap.mean,
+            gap.m2,
+            burst.n,
+            burst.mean,
+            burst.m2,
+            now
+        ],
+    )
+    .map_err(sql)?;
+    tx.execute(
+        "INSERT INTO learn_imported_scopes (scope, runs) VALUES (?1, ?2)
+         ON CONFLICT(scope) DO UPDATE SET runs = min(runs + excluded.runs, ?3)",
+        params![s.scope, s.runs, MAX_COUNT],
+    )
+    .map_err(sql)?;
+    Ok(true)
+}
+
+/// Merge one pattern's counts; `false` when it is skipped (judged on this machine, or the scope
+/// is full).
+fn import_pattern(tx: &Transaction, p: &PatternDoc, now: f64) -> Result<bool, String> {
+    use super::validate::{add_counts, MAX_COUNT};
+    let cur: Option<i64> = tx
+        .query_row(
+            "SELECT min(tp, ?3) + min(fp, ?3) + min(fneg, ?3) FROM learn_patterns
+             WHERE scope = ?1 AND pattern = ?2",
+            params![p.scope, p.pattern, MAX_COUNT],
+            |r| r.get(0),
+        )
+        .optional()
+        .map_err(sql)?;
+    let imported: i64 = tx
+        .query_row(
+            "SELECT n FROM learn_imported_patterns WHERE scope = ?1 AND pattern = ?2",
+            params![p.scope, p.pattern],
+            |r| r.get(0),
+        )
+        .optional()
+        .map_err(sql)?
+        .unwrap_or(0);
+    let local = cur.map_or(0, |c| c.saturating_sub(imported));
+    if local > 0 {
+        // Judged on this machine: its own counts stand.
+        return Ok(false);
+    }
+    if cur.is_none() {
+        let n: i64 = tx
+            .query_row(
+                "SELECT count(*) FROM learn_patterns WHERE scope = ?1",
+                [&p.scope],
+                |r| r.get(0),
+            )
+            .map_err(sql)?;
+        if n as usize >= super::aggregates::MAX_PATTERNS {
+            return Ok(false);
+        }
+    }
+    tx.execute(
+        "INSERT INTO learn_patterns (scope, pattern, source, tp, fp, fneg, uses, last_seen)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+         ON CONFLICT(scope, pattern) DO UPDATE SET tp = min(tp + excluded.tp, ?9),
+             fp = min(fp + excluded.fp, ?9), fneg = min(fneg + excluded.fneg, ?9),
+             uses = min(uses + excluded.uses, ?9), last_seen = excluded.last_seen",
+        params![p.scope, p.pattern, p.source, p.tp, p.fp, p.fneg, p.uses, now, MAX_COUNT],
+    )
+    .map_err(sql)?;
+    tx.execute(
+        "INSERT INTO learn_imported_patterns (scope, pattern, n) VALUES (?1, ?2, ?3)
+         ON CONFLICT(scope, pattern) DO UPDATE SET n = min(n + excluded.n, ?4)",
+        params![
+            p.scope,
+            p.pattern,
+            add_counts(add_counts(p.tp, p.fp), p.fneg),
+            3 * MAX_COUNT
+        ],
+    )
+    .map_err(sql)?;
+    Ok(true)
 }
 
 #[cfg(test)]

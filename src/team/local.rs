@@ -599,6 +599,23 @@ pub struct SharedRun {
     pub started_at: i64,
 }
 
+impl SharedRun {
+    /// From a row of `run_id, project, command, command_key, exit_code, reason, total_s,
+    /// started_at` (the outbox and the executions it is staged from).
+    fn from_row(r: &rusqlite::Row) -> rusqlite::Result<SharedRun> {
+        Ok(SharedRun {
+            run_id: r.get(0)?,
+            project: r.get(1)?,
+            command: r.get(2)?,
+            command_key: r.get(3)?,
+            exit_code: r.get(4)?,
+            reason: r.get(5)?,
+            total_s: r.get(6)?,
+            started_at: r.get(7)?,
+        })
+    }
+}
+
 /// Compute the next batch (see [`Staged`]).
 pub fn stage(conn: &Connection, share_runs: bool) -> rusqlite::Result<Staged> {
     let current = current(conn)?;
@@ -619,18 +636,7 @@ pub fn stage(conn: &Connection, share_runs: bool) -> rusqlite::Result<Staged> {
              FROM executions e JOIN team_paths p ON p.dir = e.cwd
              WHERE e.id > ?1 AND p.project <> '' ORDER BY e.id LIMIT 10000",
         )?;
-        let r = st.query_map([last_run], |r| {
-            Ok(SharedRun {
-                run_id: r.get(0)?,
-                project: r.get(1)?,
-                command: r.get(2)?,
-                command_key: r.get(3)?,
-                exit_code: r.get(4)?,
-                reason: r.get(5)?,
-                total_s: r.get(6)?,
-                started_at: r.get(7)?,
-            })
-        })?;
+        let r = st.query_map([last_run], SharedRun::from_row)?;
         runs = r.collect::<rusqlite::Result<_>>()?;
         if let Some(l) = runs.last() {
             last_run = l.run_id;
@@ -716,18 +722,7 @@ pub fn outbox_batch(conn: &Connection, seq: i64) -> rusqlite::Result<(Vec<Ev>, V
          FROM team_outbox_runs WHERE seq = ?1",
     )?;
     let runs = st
-        .query_map([seq], |r| {
-            Ok(SharedRun {
-                run_id: r.get(0)?,
-                project: r.get(1)?,
-                command: r.get(2)?,
-                command_key: r.get(3)?,
-                exit_code: r.get(4)?,
-                reason: r.get(5)?,
-                total_s: r.get(6)?,
-                started_at: r.get(7)?,
-            })
-        })?
+        .query_map([seq], SharedRun::from_row)?
         .collect::<rusqlite::Result<_>>()?;
     Ok((rows, runs))
 }
