@@ -283,6 +283,6 @@ mod tests {
         let tests = Connection::open_in_memory().unwrap();
         tests.execute_batch(crate::learn::tests::TABLES).unwrap();
         assert_eq!(learn_tables(&migrated), learn_tables(&tests));
-        assert!(learn_tables(&tests).len() >= 10);
+        assert!(learn_tables(&tests).len() >= 7);
     }
 }

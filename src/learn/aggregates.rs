@@ -567,7 +567,10 @@ mod tests {
             assert_eq!((f.as_str(), Feedback::parse(n)), (*n, Some(*f)));
         }
         for (s, n) in SOURCE_NAMES {
-            assert_eq!((s.as_name(), Source::parse(n)), (n.to_string(), Some(s.clone())));
+            assert_eq!(
+                (s.as_name(), Source::parse(n)),
+                (n.to_string(), Some(s.clone()))
+            );
         }
         let p = Source::Profile("pytest".into());
         assert_eq!(p.as_name(), "profile:pytest");

@@ -80,12 +80,6 @@ CREATE TABLE IF NOT EXISTS learn_pins (
     timeout REAL,
     at      REAL NOT NULL
 ) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS learn_imports (digest TEXT PRIMARY KEY, at REAL NOT NULL);
-CREATE TABLE IF NOT EXISTS learn_imported_scopes (
-    scope TEXT PRIMARY KEY, runs INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS learn_imported_patterns (
-    scope TEXT NOT NULL, pattern TEXT NOT NULL, n INTEGER NOT NULL DEFAULT 0,
-    PRIMARY KEY (scope, pattern)) WITHOUT ROWID;
 ";
 
 fn advise(c: Option<&Connection>, ctx: &RunContext) -> Advice {

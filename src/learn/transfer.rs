@@ -317,6 +317,15 @@ pub fn import(tx: &Transaction, doc: &Document, force: bool) -> Result<Summary, 
     use super::validate::{add_counts, moments, MAX_COUNT};
     let sql = |e: rusqlite::Error| format!("database: {e}");
     check(doc)?;
+    tx.execute_batch(
+        "CREATE TABLE IF NOT EXISTS learn_imports (digest TEXT PRIMARY KEY, at REAL NOT NULL);
+         CREATE TABLE IF NOT EXISTS learn_imported_scopes (
+             scope TEXT PRIMARY KEY, runs INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;
+         CREATE TABLE IF NOT EXISTS learn_imported_patterns (
+             scope TEXT NOT NULL, pattern TEXT NOT NULL, n INTEGER NOT NULL DEFAULT 0,
+             PRIMARY KEY (scope, pattern)) WITHOUT ROWID;",
+    )
+    .map_err(sql)?;
     let d = digest(doc);
     let seen: Option<i64> = tx
         .query_row("SELECT 1 FROM learn_imports WHERE digest = ?1", [&d], |r| {
