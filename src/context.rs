@@ -62,8 +62,8 @@ impl RunContext {
         // when the run is recorded, so they never hold a secret value (`curl -u admin:pw`). The
         // key from the regex-free variant (cheap at every start), the identity from the stored
         // words (`Entry::context`), so both agree with what recording computes.
-        let redacted = crate::store::redact::redact_argv(argv);
-        let key = command_key(&crate::store::redact::redact_argv_for_key(argv));
+        let redacted = crate::redact::redact_argv(argv);
+        let key = command_key(&crate::redact::redact_argv_for_key(argv));
         let proj = project(cwd);
         RunContext {
             argv: argv.to_vec(),

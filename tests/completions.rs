@@ -1,7 +1,7 @@
 //! Completion, black-box: the checked-in scripts are what `ee completions` prints (regenerate with
 //! `EE_REGENERATE=1 cargo test --test completions`), they load cleanly in each shell, the engine
-//! answers from a real learned database, and in real bash, zsh and fish (driven through tmux, a
-//! pseudo-terminal) with the hook loaded, TAB completes a learned pattern quoted so that running
+//! answers from a real learned database, and in real bash, zsh and fish (driven through a
+//! pseudo-terminal, tests/common/pty.rs, with a screen model) with the hook loaded, TAB completes a learned pattern quoted so that running
 //! the line passes it intact, while a stored malicious pattern executes nothing.
 
 use std::path::PathBuf;
@@ -10,32 +10,9 @@ use std::time::{Duration, Instant};
 
 use assert_cmd::Command;
 
-fn bin() -> PathBuf {
-    assert_cmd::cargo::cargo_bin("ee")
-}
-
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn have(tool: &str) -> bool {
-    Std::new("sh")
-        .args(["-c", &format!("command -v {tool} >/dev/null")])
-        .status()
-        .is_ok_and(|s| s.success())
-}
-
-/// A missing shell skips its check loudly, except under CI where it fails.
-fn require(tool: &str) -> bool {
-    if have(tool) {
-        return true;
-    }
-    if std::env::var_os("CI").is_some() {
-        panic!("{tool} is required under CI");
-    }
-    eprintln!("SKIPPED: {tool} not installed");
-    false
-}
+mod common;
+use common::pty::Pty;
+use common::{bin, repo, require};
 
 /// A sandbox: HOME, config dir, database, and a bin dir with fake commands on PATH.
 struct Sandbox {
@@ -461,72 +438,38 @@ fn serde_json_like(items: &[&str]) -> String {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Real shells in a pseudo-terminal (tmux)
+// Real shells in a pseudo-terminal (tests/common/pty.rs), 200x50, read from its screen
 
-struct Tmux {
-    sock: PathBuf,
+/// A shell on a terminal, with the sandbox's environment, in its home.
+struct Term {
+    p: Pty,
 }
 
-impl Tmux {
-    fn start(s: &Sandbox, shell_cmd: &[&str]) -> Tmux {
-        let t = Tmux {
-            sock: s.p(&format!("tmux-{}.sock", shell_cmd[0])),
-        };
-        let mut c = Std::new("tmux");
-        c.arg("-S").arg(&t.sock).args([
-            "-f",
-            "/dev/null",
-            "new-session",
-            "-d",
-            "-x",
-            "200",
-            "-y",
-            "50",
-        ]);
-        c.arg("env").arg("-i");
-        for (k, v) in s.env() {
-            c.arg(format!("{k}={v}"));
-        }
-        c.args(shell_cmd);
-        c.current_dir(s.p("home"));
-        assert!(c.status().unwrap().success(), "tmux did not start");
-        t
-    }
-    fn tmux(&self, args: &[&str]) -> String {
-        let o = Std::new("tmux")
-            .arg("-S")
-            .arg(&self.sock)
-            .args(args)
-            .output()
-            .unwrap();
-        String::from_utf8_lossy(&o.stdout).into_owned()
-    }
-    fn keys(&self, keys: &[&str]) {
-        for k in keys {
-            self.tmux(&["send-keys", "-t", "0", k]);
+impl Term {
+    fn start(s: &Sandbox, shell_cmd: &[&str]) -> Term {
+        let mut c = Std::new(shell_cmd[0]);
+        c.args(&shell_cmd[1..])
+            .env_clear()
+            .envs(s.env())
+            .current_dir(s.p("home"));
+        Term {
+            p: Pty::start(c, 50, 200),
         }
     }
-    fn text(&self, text: &str) {
-        self.tmux(&["send-keys", "-t", "0", "-l", text]);
+    fn keys(&mut self, keys: &[&str]) {
+        self.p.press(keys);
+    }
+    fn text(&mut self, text: &str) {
+        self.p.send(text);
     }
     fn screen(&self) -> String {
-        self.tmux(&["capture-pane", "-p", "-J", "-t", "0"])
+        self.p.screen()
     }
     /// Wait (generously: the hostile-corpus tests load the machine) until the screen satisfies `ok`.
     fn wait(&self, what: &str, ok: impl Fn(&str) -> bool) -> String {
-        let t0 = Instant::now();
-        loop {
-            let sc = self.screen();
-            if ok(&sc) {
-                return sc;
-            }
-            if t0.elapsed() > Duration::from_secs(40) {
-                panic!("timed out waiting for {what}; screen:\n{sc}");
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
+        self.p.wait_screen(what, ok)
     }
-    fn ready(&self, setup: &str) {
+    fn ready(&mut self, setup: &str) {
         self.text(setup);
         self.keys(&["Enter"]);
         self.text("printf 'REA%s\\n' DY");
@@ -539,17 +482,7 @@ impl Tmux {
     }
 }
 
-impl Drop for Tmux {
-    fn drop(&mut self) {
-        let _ = Std::new("tmux")
-            .arg("-S")
-            .arg(&self.sock)
-            .arg("kill-server")
-            .status();
-    }
-}
-
-fn shell_session(s: &Sandbox, shell: &str) -> Tmux {
+fn shell_session(s: &Sandbox, shell: &str) -> Term {
     let (cmd, setup): (&[&str], &str) = match shell {
         "bash" => (
             &["bash", "--norc", "--noprofile"],
@@ -564,14 +497,14 @@ fn shell_session(s: &Sandbox, shell: &str) -> Tmux {
             "ee init fish | source; function fish_prompt; echo '$ '; end",
         ),
     };
-    let t = Tmux::start(s, cmd);
+    let mut t = Term::start(s, cmd);
     t.ready(setup);
     t
 }
 
 /// Type `ee -e F -- CMD`, put the cursor after `F`, press TAB, wait for the completed line, then
 /// replace `ee` by `printf '<%s>\n'` and run the line: the pattern must come out as one argument.
-fn tab_then_run(t: &Tmux, cmd: &str, expect_arg: &str) -> String {
+fn tab_then_run(t: &mut Term, cmd: &str, expect_arg: &str) -> String {
     t.text(&format!("ee -e F -- {cmd}"));
     for _ in 0..(4 + cmd.len()) {
         t.keys(&["Left"]);
@@ -590,14 +523,14 @@ fn tab_then_run(t: &Tmux, cmd: &str, expect_arg: &str) -> String {
 }
 
 fn learned_pattern_in(shell: &str) {
-    if !require("tmux") || !require(shell) {
+    if !require(shell) {
         return;
     }
     let s = Sandbox::new();
     s.fake("pytest", "FAILED tests/test_a.py::test_one - assert 1 == 2");
     s.learn("pytest", "FAILED|ERROR");
-    let t = shell_session(&s, shell);
-    let line = tab_then_run(&t, "pytest", "FAILED|ERROR");
+    let mut t = shell_session(&s, shell);
+    let line = tab_then_run(&mut t, "pytest", "FAILED|ERROR");
     let quoted = match shell {
         "bash" => r"FAILED\|ERROR",
         _ => "FAILED\\|ERROR",
@@ -610,7 +543,7 @@ fn learned_pattern_in(shell: &str) {
 }
 
 fn malicious_pattern_in(shell: &str) {
-    if !require("tmux") || !require(shell) {
+    if !require(shell) {
         return;
     }
     let s = Sandbox::new();
@@ -621,8 +554,8 @@ fn malicious_pattern_in(shell: &str) {
     );
     s.fake("evil", "FAILED here");
     s.learn("evil", &evil);
-    let t = shell_session(&s, shell);
-    tab_then_run(&t, "evil", &evil);
+    let mut t = shell_session(&s, shell);
+    tab_then_run(&mut t, "evil", &evil);
     std::thread::sleep(Duration::from_millis(300));
     let made: Vec<_> = std::fs::read_dir(&pwn).unwrap().collect();
     assert!(made.is_empty(), "the pattern executed something in {shell}");
@@ -660,9 +593,6 @@ fn fish_malicious_pattern_executes_nothing() {
 
 #[test]
 fn shells_complete_subcommands_routes_and_the_command_after_dashes() {
-    if !require("tmux") {
-        return;
-    }
     let s = Sandbox::new();
     std::fs::write(s.p("cfg/routes"), "zzroute-one\n").unwrap();
     s.fake("zzfakecmd", "x");
@@ -670,7 +600,7 @@ fn shells_complete_subcommands_routes_and_the_command_after_dashes() {
         if !require(shell) {
             continue;
         }
-        let t = shell_session(&s, shell);
+        let mut t = shell_session(&s, shell);
         t.text("ee route rem");
         t.keys(&["Tab"]);
         t.wait("route remove", |sc| {
@@ -738,7 +668,15 @@ fn typed(shell: &str, v: &str, single: bool) -> String {
 /// Put `line` on the prompt with the cursor `left` characters from its end, press TAB `tabs`
 /// times, then run the line with `ee` replaced by printf: the word after `-e` must be `want`. (zsh
 /// and fish move on to the next word after a unique match, so a later TAB may add words.)
-fn tab_and_check(t: &Tmux, n: usize, line: &str, left: usize, tabs: usize, want: &str, why: &str) {
+fn tab_and_check(
+    t: &mut Term,
+    n: usize,
+    line: &str,
+    left: usize,
+    tabs: usize,
+    want: &str,
+    why: &str,
+) {
     t.keys(&["C-l"]);
     t.text(line);
     for _ in 0..left {
@@ -767,14 +705,14 @@ fn tab_and_check(t: &Tmux, n: usize, line: &str, left: usize, tabs: usize, want:
 }
 
 fn hostile_values_in(shell: &str) {
-    if !require("tmux") || !require(shell) {
+    if !require(shell) {
         return;
     }
     let s = Sandbox::new();
     let out = s.p("out");
     s.fake("hostile", "x");
     std::fs::create_dir_all(s.p("cfg/profiles")).unwrap();
-    let t = shell_session(&s, shell);
+    let mut t = shell_session(&s, shell);
     let mut n = 0;
     for v in hostile_corpus(&out) {
         // The only candidate for `hostile` (and, without a command, the only one with its prefix).
@@ -816,13 +754,13 @@ fn hostile_values_in(shell: &str) {
             for tabs in 1..=3 {
                 n += 1;
                 let why = format!("{shell}: {what}, {tabs} TAB, value {v:?}, line {line:?}");
-                tab_and_check(&t, n, line, *left, tabs, &v, &why);
+                tab_and_check(&mut t, n, line, *left, tabs, &v, &why);
             }
         }
         if shell == "bash" && first == "$" {
             // The issue's own case: a lone `$` typed before TAB.
             n += 1;
-            tab_and_check(&t, n, "ee -e $ -- hostile", 11, 2, &v, "bash: a lone $");
+            tab_and_check(&mut t, n, "ee -e $ -- hostile", 11, 2, &v, "bash: a lone $");
         }
         // At the end of the line (no command: only this value has the prefix).
         let open = typed(shell, &head, true);
@@ -836,7 +774,7 @@ fn hostile_values_in(shell: &str) {
         ] {
             n += 1;
             let why = format!("{shell}: {what}, value {v:?}, line {line:?}");
-            tab_and_check(&t, n, &line, 0, 1, &v, &why);
+            tab_and_check(&mut t, n, &line, 0, 1, &v, &why);
         }
         let made: Vec<_> = std::fs::read_dir(&out).unwrap().collect();
         assert!(
@@ -921,9 +859,6 @@ fn success_option_offers_success_patterns_of_the_command_on_the_line() {
 /// with several candidates inserts nothing (no lone `'`).
 #[test]
 fn shells_list_candidates_best_first() {
-    if !require("tmux") {
-        return;
-    }
     let s = Sandbox::new();
     s.fake("ordered", "x");
     std::fs::create_dir_all(s.p("cfg/profiles")).unwrap();
@@ -936,7 +871,7 @@ fn shells_list_candidates_best_first() {
         if !require(shell) {
             continue;
         }
-        let t = shell_session(&s, shell);
+        let mut t = shell_session(&s, shell);
         t.text("ee -e  -- ordered");
         for _ in 0..11 {
             t.keys(&["Left"]);

@@ -7,19 +7,8 @@ use std::time::{Duration, Instant};
 
 use assert_cmd::Command;
 
-fn ee() -> Command {
-    let mut c = Command::cargo_bin("ee").unwrap();
-    c.env("EARLYEXIT_NO_TELEMETRY", "1")
-        .env_remove("EARLYEXIT_OPTIONS");
-    c
-}
-
-fn ee_std() -> StdCommand {
-    let mut c = StdCommand::new(assert_cmd::cargo::cargo_bin("ee"));
-    c.env("EARLYEXIT_NO_TELEMETRY", "1")
-        .env_remove("EARLYEXIT_OPTIONS");
-    c
-}
+mod common;
+use common::{ee, ee_std};
 
 fn out(c: &mut Command) -> (i32, Vec<u8>, String) {
     let o = c.output().unwrap();

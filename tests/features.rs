@@ -7,12 +7,10 @@ use std::time::{Duration, Instant};
 
 use assert_cmd::Command;
 
-fn ee() -> Command {
-    let mut c = Command::cargo_bin("ee").unwrap();
-    c.env("EARLYEXIT_NO_TELEMETRY", "1")
-        .env_remove("EARLYEXIT_OPTIONS");
-    c
-}
+mod common;
+use common::pty::{self, Pty};
+
+use common::ee;
 
 fn out(c: &mut Command) -> (i32, String, String) {
     let o = c.output().unwrap();
@@ -421,26 +419,16 @@ fn progress_line_only_on_a_terminal_and_never_mixed_into_lines() {
     assert_eq!(code, 0);
     assert_eq!(stdout, "a\nb\n");
     assert!(stderr.is_empty(), "{stderr:?}");
-    // Through a terminal (script(1) gives one), each status draw is erased before output.
-    if std::process::Command::new("script")
-        .arg("--version")
-        .output()
-        .is_err()
-    {
-        eprintln!("SKIP: script(1) not installed");
-        return;
-    }
-    let ee_path = assert_cmd::cargo::cargo_bin("ee");
-    let cmd = format!(
-        "{} --progress -t 9 -- sh -c 'echo first; sleep 0.6; echo second'",
-        ee_path.display()
-    );
-    let o = std::process::Command::new("script")
-        .args(["-qec", &cmd, "/dev/null"])
+    // Through a terminal (the common pty), each status draw is erased before output.
+    let mut c = std::process::Command::new(common::bin());
+    c.args(["--progress", "-t", "9", "--", "sh", "-c"])
+        .arg("echo first; sleep 0.6; echo second")
         .env("EARLYEXIT_NO_TELEMETRY", "1")
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&o.stdout);
+        .env_remove("EARLYEXIT_OPTIONS");
+    let mut t = Pty::start(c, 24, 80);
+    assert_eq!(t.wait_exit(pty::WAIT), Some(0), "{}", t.text());
+    let o = t.raw();
+    let text = String::from_utf8_lossy(&o);
     assert!(text.contains("timeout in"), "{text:?}");
     for line in text.split('\n') {
         let visible = line.rsplit("\x1b[K").next().unwrap_or("");

@@ -5,12 +5,13 @@ use std::time::{Duration, Instant};
 
 use assert_cmd::Command;
 
+mod common;
+use common::pty::{self, Pty};
+
+/// ee without the user's colour settings either.
 fn ee() -> Command {
-    let mut c = Command::cargo_bin("ee").unwrap();
-    c.env("EARLYEXIT_NO_TELEMETRY", "1")
-        .env_remove("EARLYEXIT_OPTIONS")
-        .env_remove("EARLYEXIT_COLORS")
-        .env_remove("NO_COLOR");
+    let mut c = common::ee();
+    c.env_remove("EARLYEXIT_COLORS").env_remove("NO_COLOR");
     c
 }
 
@@ -194,26 +195,21 @@ fn context_is_before_and_after_lines() {
     assert_eq!(code, 1);
 }
 
-/// Run `ee ARGS` with its stdout on a terminal (util-linux `script`), returning what the terminal
-/// received.
+/// Run `ee ARGS` with a terminal as its stdin, stdout and stderr (the common pty), returning
+/// what the terminal received.
 fn on_tty(args: &[&str], env: &[(&str, &str)]) -> String {
-    let ee = assert_cmd::cargo::cargo_bin("ee");
-    let mut line = shell_words::quote(ee.to_str().unwrap()).into_owned();
-    for a in args {
-        line.push(' ');
-        line.push_str(&shell_words::quote(a));
-    }
-    let mut c = std::process::Command::new("script");
-    c.args(["-qec", &line, "/dev/null"])
+    let mut c = std::process::Command::new(common::bin());
+    c.args(args)
         .env("EARLYEXIT_NO_TELEMETRY", "1")
         .env_remove("EARLYEXIT_OPTIONS")
         .env_remove("EARLYEXIT_COLORS")
-        .env_remove("NO_COLOR")
-        .stdin(std::process::Stdio::null());
+        .env_remove("NO_COLOR");
     for (k, v) in env {
         c.env(k, v);
     }
-    String::from_utf8_lossy(&c.output().unwrap().stdout).replace("\r\n", "\n")
+    let mut t = Pty::start(c, 24, 80);
+    t.wait_exit(pty::WAIT);
+    String::from_utf8_lossy(&t.raw()).replace("\r\n", "\n")
 }
 
 const RED: &str = "\x1b[01;31m\x1b[K";
@@ -409,10 +405,6 @@ fn telemetry_export_as_one_json_document() {
     assert_eq!(runs[0]["match_events"][0]["line"], "err");
 }
 
-fn repo() -> std::path::PathBuf {
-    std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
 #[test]
 fn clap_complete_scripts_are_current() {
     for (shell, file) in [
@@ -435,7 +427,7 @@ fn clap_complete_scripts_are_current() {
         for hidden in ["__complete", "--reload", "checkpoint"] {
             assert!(!script.contains(hidden), "{shell}: {hidden}");
         }
-        let path = repo().join("completions").join(file);
+        let path = common::repo().join("completions").join(file);
         if std::env::var_os("EE_REGENERATE").is_some() {
             std::fs::write(&path, &script).unwrap();
         }
@@ -447,91 +439,45 @@ fn clap_complete_scripts_are_current() {
     }
 }
 
-/// Poll a tmux pane until it shows `want` (or give up after 10 s); returns the last screen.
-fn wait_screen(sock: &std::path::Path, want: &str) -> String {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let o = std::process::Command::new("tmux")
-            .arg("-S")
-            .arg(sock)
-            .args(["capture-pane", "-p"])
-            .output()
-            .unwrap();
-        let screen = String::from_utf8_lossy(&o.stdout).into_owned();
-        if screen.contains(want) || Instant::now() > deadline {
-            return screen;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
-
 #[test]
 fn elvish_loads_the_script_and_completes_subcommands() {
-    if std::process::Command::new("elvish")
-        .arg("-version")
-        .output()
-        .is_err()
-    {
-        panic!("elvish is not installed (apt-get install elvish)");
+    if !common::require("elvish") {
+        return;
     }
     let dir = tempfile::tempdir().unwrap();
     let script = dir.path().join("ee.elv");
-    std::fs::copy(repo().join("completions/ee.elv"), &script).unwrap();
-    let sock = dir.path().join("sock");
-    let tmux = |args: &[&str]| {
-        let ok = std::process::Command::new("tmux")
-            .arg("-S")
-            .arg(&sock)
-            .args(args)
-            .status()
-            .unwrap();
-        assert!(ok.success(), "tmux {args:?}");
-    };
-    let shell = format!(
-        "env -i HOME={} TERM=xterm PATH=/usr/bin:/bin elvish -norc",
-        dir.path().display()
-    );
-    tmux(&[
-        "-f",
-        "/dev/null",
-        "new-session",
-        "-d",
-        "-x",
-        "150",
-        "-y",
-        "40",
-        &shell,
-    ]);
+    std::fs::copy(common::repo().join("completions/ee.elv"), &script).unwrap();
+    let mut c = std::process::Command::new(common::which("elvish").unwrap());
+    c.arg("-norc")
+        .env_clear()
+        .env("HOME", dir.path())
+        .env("TERM", "xterm")
+        .env("PATH", "/usr/bin:/bin")
+        .current_dir(dir.path());
+    let mut t = Pty::start(c, 40, 150);
     // The prompt: `~> `, or `… # ` for root.
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !wait_screen(&sock, "").contains(['>', '#']) && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    t.wait_screen("the prompt", |s| s.contains(['>', '#']));
     // It loads without an error...
-    tmux(&[
-        "send-keys",
-        &format!("eval (slurp < {}); echo loaded-ok", script.display()),
-        "Enter",
-    ]);
-    let screen = wait_screen(&sock, "\nloaded-ok");
-    assert!(screen.contains("\nloaded-ok"), "{screen}");
+    t.send(&format!(
+        "eval (slurp < {}); echo loaded-ok",
+        script.display()
+    ));
+    t.press(&["Enter"]);
+    let screen = t.wait_screen("loaded-ok", |s| s.contains("\nloaded-ok"));
     assert!(!screen.contains("Exception"), "{screen}");
     // ...and TAB completes a subcommand, then that subcommand's own subcommands.
-    tmux(&["send-keys", "ee tel", "Tab"]);
-    let screen = wait_screen(&sock, "ee telemetry");
-    assert!(screen.contains("ee telemetry"), "{screen}");
+    t.send("ee tel");
+    t.press(&["Tab"]);
+    t.wait_screen("ee telemetry", |s| s.contains("ee telemetry"));
     // (Run it: `ee` is not on this shell's PATH, so nothing happens but a message.)
-    tmux(&["send-keys", "Enter"]);
+    t.press(&["Enter"]);
     // The first TAB inserts the common prefix `export`, the second lists both.
-    tmux(&["send-keys", "ee telemetry ex", "Tab"]);
-    wait_screen(&sock, "ee telemetry export");
-    tmux(&["send-keys", "Tab"]);
-    let screen = wait_screen(&sock, "export-learned");
-    let _ = std::process::Command::new("tmux")
-        .arg("-S")
-        .arg(&sock)
-        .arg("kill-server")
-        .status();
+    t.send("ee telemetry ex");
+    t.press(&["Tab"]);
+    t.wait_screen("the prefix", |s| s.contains("ee telemetry export"));
+    t.press(&["Tab"]);
+    let screen = t.wait_screen("the list", |s| {
+        s.contains("export-learned") && s.contains("Write the learned patterns")
+    });
     assert!(screen.contains("export-learned"), "{screen}");
-    assert!(screen.contains("Write the learned patterns"), "{screen}");
 }

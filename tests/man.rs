@@ -2,36 +2,12 @@
 //! `EE_REGENERATE=1 cargo test --test man`), they are lint-clean (mandoc -Tlint, else groff), and
 //! `ee man [SUBCOMMAND]` prints the right page.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command as Std;
 
-use assert_cmd::Command;
-
-fn ee() -> Command {
-    let mut c = Command::cargo_bin("ee").unwrap();
-    c.env("EARLYEXIT_NO_TELEMETRY", "1")
-        .env_remove("EARLYEXIT_OPTIONS");
-    c
-}
-
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn have(tool: &str) -> bool {
-    Std::new("sh")
-        .args(["-c", &format!("command -v {tool} >/dev/null")])
-        .status()
-        .is_ok_and(|s| s.success())
-}
-
-/// A missing tool skips the check loudly, except under CI where it fails.
-fn skip(what: &str) {
-    if std::env::var_os("CI").is_some() {
-        panic!("{what} is required under CI");
-    }
-    eprintln!("SKIPPED: {what} not installed");
-}
+mod common;
+use common::pty::{self, Pty};
+use common::{ee, have, repo, skip};
 
 fn generated() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
@@ -378,57 +354,34 @@ fn one_line_error(stderr: &[u8], needle: &str) {
 
 #[test]
 fn man_on_a_terminal_pages_through_man_dash_l() {
-    if !have("script") {
-        if std::env::var_os("CI").is_some() {
-            panic!("script (util-linux) is required under CI");
-        }
-        eprintln!("SKIPPED: script not installed");
-        return;
-    }
     let dir = tempfile::tempdir().unwrap();
     let bin = dir.path().join("bin");
     std::fs::create_dir(&bin).unwrap();
-    let fake = bin.join("man");
-    std::fs::write(
-        &fake,
-        format!(
+    common::write_exe(
+        &bin.join("man"),
+        &format!(
             "#!/bin/sh\necho \"$@\" > '{0}/args'\ncat > '{0}/page'\nexit 0\n",
             dir.path().display()
         ),
-    )
-    .unwrap();
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).unwrap();
-    let ee = assert_cmd::cargo::cargo_bin("ee");
-    // stdout is the pseudo-terminal `script` provides.
-    let o = Std::new("script")
-        .args(["-q", "-e", "-c"])
-        .arg(format!("'{}' man run", ee.display()))
-        .arg("/dev/null")
-        .env("PATH", format!("{}:/usr/bin:/bin", bin.display()))
-        .env("EARLYEXIT_NO_TELEMETRY", "1")
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    );
+    // stdout is a terminal (the common pty).
+    let on_tty = |page: &str, path: String| {
+        let mut c = Std::new(common::bin());
+        c.args(["man", page])
+            .env("PATH", path)
+            .env("EARLYEXIT_NO_TELEMETRY", "1");
+        let mut t = Pty::start(c, 24, 80);
+        let st = t.wait_exit(pty::WAIT);
+        (st, t.text())
+    };
+    let (st, out) = on_tty("run", format!("{}:/usr/bin:/bin", bin.display()));
+    assert_eq!(st, Some(0), "{out}");
     let args = std::fs::read_to_string(dir.path().join("args")).unwrap();
     assert_eq!(args.trim(), "-l -");
     let page = std::fs::read_to_string(dir.path().join("page")).unwrap();
     assert!(page.contains(".TH EE-RUN 1"), "{page}");
     // Without man on PATH the roff is printed on the terminal.
-    let script = Std::new("sh")
-        .args(["-c", "command -v script"])
-        .output()
-        .unwrap();
-    let script = String::from_utf8(script.stdout).unwrap();
-    let o = Std::new(script.trim())
-        .args(["-q", "-e", "-c"])
-        .arg(format!("'{}' man init", ee.display()))
-        .arg("/dev/null")
-        .env("PATH", dir.path())
-        .env("SHELL", "/bin/sh")
-        .env("EARLYEXIT_NO_TELEMETRY", "1")
-        .output()
-        .unwrap();
-    assert!(o.status.success());
-    assert!(String::from_utf8_lossy(&o.stdout).contains(".TH EE-INIT 1"));
+    let (st, out) = on_tty("init", dir.path().display().to_string());
+    assert_eq!(st, Some(0), "{out}");
+    assert!(out.contains(".TH EE-INIT 1"), "{out}");
 }

@@ -1,13 +1,15 @@
 //! `ee suggest --plot` and `ee stats --plot`, black-box: the charts of a fixed database (generated
-//! here, deterministically) rendered in a real terminal (tmux, private socket) at 40, 80 and 200
+//! here, deterministically) rendered on a pseudo-terminal (tests/common/pty.rs, with a screen model) at 40, 80 and 200
 //! columns are the checked-in screens in tests/plot/ (regenerate with
 //! `EE_REGENERATE=1 cargo test --test plot`); ASCII without a UTF-8 locale; colour only on a
 //! terminal without NO_COLOR; `--json` is the plotted data.
 
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
 
 use assert_cmd::Command;
+
+mod common;
+use common::pty::{self, Pty};
 
 /// Newest run of the fixed database: 2026-03-28 18:00 UTC.
 const NEWEST_MS: i64 = 1_774_720_800_000;
@@ -219,71 +221,37 @@ impl Db {
     }
 }
 
-fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+/// Run `ee ARGS` on a terminal WIDTH columns wide (60 rows) in the project, with `env` added;
+/// return the terminal once ee has exited and its screen shows `done`.
+fn on_terminal(db: &Db, width: u16, env: &[(&str, &str)], args: &str, done: &str) -> Pty {
+    let mut c = std::process::Command::new(common::bin());
+    c.args(args.split(' '))
+        .env_remove("NO_COLOR")
+        .env_remove("LC_ALL")
+        .env_remove("LC_CTYPE")
+        .env_remove("EARLYEXIT_OPTIONS")
+        .env("TERM", "xterm-256color")
+        .env("EARLYEXIT_NO_TELEMETRY", "1")
+        .env("EARLYEXIT_DB", db.path())
+        .env("HOME", db.dir.path())
+        .env("EARLYEXIT_CONFIG_DIR", db.dir.path().join("config"))
+        .envs(env.iter().copied())
+        .current_dir(db.project());
+    let mut t = Pty::start(c, 60, width);
+    assert_eq!(t.wait_exit(pty::SCREEN_WAIT), Some(0), "{}", t.text());
+    t.wait_screen(done, |s| s.contains(done));
+    t
 }
 
-/// Run `ee ARGS` in a tmux pane WIDTH columns wide and return the screen once `done` shows.
-fn screen(db: &Db, width: u16, lang: &str, args: &str, done: &str, escapes: bool) -> String {
-    let dir = tempfile::tempdir().unwrap();
-    let sock = dir.path().join("sock");
-    let ee = assert_cmd::cargo::cargo_bin("ee");
-    let cmd = format!(
-        "env -u NO_COLOR -u LC_ALL -u LC_CTYPE LANG={lang} EARLYEXIT_NO_TELEMETRY=1 \
-         EARLYEXIT_DB={} HOME={} EARLYEXIT_CONFIG_DIR={}/config {} {args}; sleep 60",
-        db.path().display(),
-        db.dir.path().display(),
-        db.dir.path().display(),
-        ee.display()
-    );
-    let tmux = |a: &[&str]| {
-        std::process::Command::new("tmux")
-            .arg("-S")
-            .arg(&sock)
-            .args(a)
-            .output()
-            .unwrap()
-    };
-    let w = width.to_string();
-    let made = tmux(&[
-        "-f",
-        "/dev/null",
-        "new-session",
-        "-d",
-        "-c",
-        &db.project().to_string_lossy(),
-        "-x",
-        &w,
-        "-y",
-        "60",
-        &cmd,
-    ]);
-    assert!(made.status.success(), "{made:?}");
-    tmux(&["set-option", "-g", "status", "off"]);
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let mut text = String::new();
-    while Instant::now() < deadline {
-        let mut a = vec!["capture-pane", "-p"];
-        if escapes {
-            a.push("-e");
-        }
-        text = String::from_utf8_lossy(&tmux(&a).stdout).into_owned();
-        if text.contains(done) {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    tmux(&["kill-server"]);
-    let lines: Vec<&str> = text.lines().map(str::trim_end).collect();
-    let end = lines
-        .iter()
-        .rposition(|l| !l.is_empty())
-        .map_or(0, |i| i + 1);
-    lines[..end].join("\n") + "\n"
+/// The screen `ee ARGS` leaves on a terminal WIDTH columns wide in locale `lang`.
+fn screen(db: &Db, width: u16, lang: &str, args: &str, done: &str) -> String {
+    let screen = on_terminal(db, width, &[("LANG", lang)], args, done).screen();
+    let lines: Vec<&str> = screen.lines().map(str::trim_end).collect();
+    lines.join("\n") + "\n"
 }
 
 fn compare(name: &str, got: &str) {
-    let path = repo().join("tests/plot").join(name);
+    let path = common::repo().join("tests/plot").join(name);
     if std::env::var_os("EE_REGENERATE").is_some() {
         std::fs::write(&path, got).unwrap();
     }
@@ -302,18 +270,25 @@ fn widest(s: &str) -> usize {
 fn stats_plot_screens() {
     let db = Db::fixed();
     for w in [40u16, 80, 200] {
-        let got = screen(&db, w, "C.UTF-8", "stats --plot", "Most time saved", false);
+        let got = screen(&db, w, "C.UTF-8", "stats --plot", "Most time saved");
         assert!(widest(&got) <= w as usize, "{got}");
         assert!(got.contains('█'), "{got}");
         compare(&format!("stats-{w}.txt"), &got);
     }
     // No UTF-8 locale: ASCII only.
-    let got = screen(&db, 80, "C", "stats --plot", "Most time saved", false);
+    let got = screen(&db, 80, "C", "stats --plot", "Most time saved");
     assert!(got.is_ascii(), "{got}");
     compare("stats-80-ascii.txt", &got);
     // Colour on a terminal; none into a pipe (NO_COLOR: see no_color_on_a_terminal).
-    let coloured = screen(&db, 80, "C.UTF-8", "stats --plot", "Most time saved", true);
-    assert!(coloured.contains("\x1b[32m"), "{coloured}");
+    let t = on_terminal(
+        &db,
+        80,
+        &[("LANG", "C.UTF-8")],
+        "stats --plot",
+        "Most time saved",
+    );
+    let colours = t.colours_of('█');
+    assert!(colours.contains(&vt100::Color::Idx(2)), "{colours:?}");
     let o = db
         .ee()
         .env("NO_COLOR", "1")
@@ -333,58 +308,22 @@ fn stats_plot_screens() {
 #[test]
 fn no_color_on_a_terminal() {
     let db = Db::fixed();
-    let dir = tempfile::tempdir().unwrap();
-    let sock = dir.path().join("sock");
-    let ee = assert_cmd::cargo::cargo_bin("ee");
-    let cmd = format!(
-        "env NO_COLOR=1 LANG=C.UTF-8 EARLYEXIT_DB={} HOME={} {} stats --plot; sleep 60",
-        db.path().display(),
-        db.dir.path().display(),
-        ee.display()
-    );
-    let tmux = |a: &[&str]| {
-        std::process::Command::new("tmux")
-            .arg("-S")
-            .arg(&sock)
-            .args(a)
-            .output()
-            .unwrap()
-    };
-    tmux(&[
-        "-f",
-        "/dev/null",
-        "new-session",
-        "-d",
-        "-x",
-        "80",
-        "-y",
-        "60",
-        &cmd,
-    ]);
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let mut text = String::new();
-    while Instant::now() < deadline && !text.contains("Most time saved") {
-        text = String::from_utf8_lossy(&tmux(&["capture-pane", "-p", "-e"]).stdout).into_owned();
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    tmux(&["kill-server"]);
-    assert!(text.contains("Most time saved"), "{text}");
+    let env = [("NO_COLOR", "1"), ("LANG", "C.UTF-8")];
+    let t = on_terminal(&db, 80, &env, "stats --plot", "Most time saved");
+    let text = t.screen();
     assert!(text.contains('█'), "{text}");
-    assert!(!text.contains("\x1b[32m"), "{text:?}");
+    assert_eq!(t.colours_of('█'), [vt100::Color::Default], "{text}");
+    assert!(
+        !String::from_utf8_lossy(&t.raw()).contains("\x1b[3"),
+        "{text}"
+    );
 }
 
 #[test]
 fn suggest_plot_screens() {
     let db = Db::fixed();
     for w in [40u16, 80, 200] {
-        let got = screen(
-            &db,
-            w,
-            "C.UTF-8",
-            "suggest --plot -- make",
-            "Runtimes of",
-            false,
-        );
+        let got = screen(&db, w, "C.UTF-8", "suggest --plot -- make", "Runtimes of");
         assert!(widest(&got) <= w as usize, "{got}");
         assert!(got.contains("◀ hang limit"), "{got}");
         compare(&format!("suggest-{w}.txt"), &got);

@@ -10,27 +10,8 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        let dest = to.join(e.file_name());
-        if e.file_type().unwrap().is_dir() {
-            copy_dir(&e.path(), &dest);
-        } else {
-            std::fs::copy(e.path(), dest).unwrap();
-        }
-    }
-}
-
-fn fixture(name: &str) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    let src = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures")
-        .join(name);
-    copy_dir(&src, &dir.path().join("proj"));
-    dir
-}
+mod common;
+use common::{fixture, require};
 
 fn ee(dir: &Path) -> Command {
     let mut c = Command::new(assert_cmd::cargo::cargo_bin("ee"));
@@ -100,26 +81,10 @@ fn cargo_test_cold_start_failing_run_ends_by_itself_passing_run_untouched() {
     assert!(err.contains("test result: ok"), "{err}");
 }
 
-fn have_pytest() -> bool {
-    Command::new("pytest")
-        .arg("--version")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success())
-}
-
 #[test]
 fn pytest_cold_start_failing_run_ends_by_itself_passing_run_untouched() {
-    if !have_pytest() {
-        // Like the shell tests: a loud skip locally, a failure in CI (which installs it).
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "pytest is needed (CI installs python3-pytest)"
-        );
-        eprintln!(
-            "SKIP: pytest is not installed (apt-get install python3-pytest, or pip install pytest)"
-        );
+    // Like the shell tests: a loud skip locally, a failure in CI (which installs python3-pytest).
+    if !require("pytest") {
         return;
     }
     let dir = fixture("pytest-suite");

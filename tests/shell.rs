@@ -5,15 +5,18 @@
 //!
 //! A shell that is not installed is skipped with a loud message; with `CI` set it is a failure.
 
-#[path = "shell/pty.rs"]
-mod pty;
+mod common;
 
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use pty::Pty;
+use common::pty::{self, Pty};
+// Is the tool there? Missing: loud skip locally, failure under CI.
+use common::require as have;
+// The built ee.
+use common::bin as ee;
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum Sh {
@@ -39,30 +42,6 @@ impl Sh {
     }
 }
 
-fn which(prog: &str) -> Option<PathBuf> {
-    std::env::var_os("PATH").and_then(|p| {
-        std::env::split_paths(&p)
-            .map(|d| d.join(prog))
-            .find(|f| f.is_file())
-    })
-}
-
-/// Is the tool there? Missing: loud skip locally, failure under CI.
-fn have(prog: &str) -> bool {
-    if which(prog).is_some() {
-        return true;
-    }
-    if std::env::var_os("CI").is_some() {
-        panic!("{prog} is not installed, and CI is set: install it (.ci/run does)");
-    }
-    eprintln!("\n!!!! SKIPPED: {prog} is not installed; these shell hook tests did NOT run !!!!\n");
-    false
-}
-
-fn ee() -> PathBuf {
-    assert_cmd::cargo::cargo_bin("ee")
-}
-
 /// A temporary home with the probe programs, a config dir with routes, and the shell's rc file.
 struct Home {
     dir: tempfile::TempDir,
@@ -75,7 +54,7 @@ impl Home {
         let h = Home { dir, sh };
         let bin = h.path().join("bin");
         fs::create_dir_all(&bin).unwrap();
-        let probe = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/shell/probe.sh");
+        let probe = common::repo().join("tests/shell/probe.sh");
         for name in ["eeprobe", "eetool", "eenew", "eealias", "eeinl", "eeenv"] {
             std::os::unix::fs::symlink(&probe, bin.join(name)).unwrap();
         }

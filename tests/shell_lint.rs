@@ -13,18 +13,8 @@ use assert_cmd::Command as Ee;
 use earlyexit::cli::Shell;
 use earlyexit::shell::routes::{parse_route, Stamp};
 
-fn have(prog: &str) -> bool {
-    let found = std::env::var_os("PATH")
-        .is_some_and(|p| std::env::split_paths(&p).any(|d| d.join(prog).is_file()));
-    if found {
-        return true;
-    }
-    if std::env::var_os("CI").is_some() {
-        panic!("{prog} is not installed, and CI is set: install it (.ci/run does)");
-    }
-    eprintln!("\n!!!! SKIPPED: {prog} is not installed; this lint did NOT run !!!!\n");
-    false
-}
+mod common;
+use common::require;
 
 fn shipped(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -69,7 +59,7 @@ fn check(prog: &str, args: &[&str], file: &Path) {
 
 #[test]
 fn shellcheck_bash_and_zsh() {
-    if !have("shellcheck") {
+    if !require("shellcheck") {
         return;
     }
     let d = tempfile::tempdir().unwrap();
@@ -91,15 +81,15 @@ fn shellcheck_bash_and_zsh() {
 #[test]
 fn syntax_bash_zsh_fish() {
     let d = tempfile::tempdir().unwrap();
-    if have("bash") {
+    if require("bash") {
         check("bash", &["-n"], &shipped("ee.bash"));
         check("bash", &["-n"], &rendered(Shell::Bash, d.path()));
     }
-    if have("zsh") {
+    if require("zsh") {
         check("zsh", &["-n"], &shipped("ee.zsh"));
         check("zsh", &["-n"], &rendered(Shell::Zsh, d.path()));
     }
-    if have("fish") {
+    if require("fish") {
         check("fish", &["--no-execute"], &shipped("ee.fish"));
         check("fish", &["--no-execute"], &rendered(Shell::Fish, d.path()));
     }
@@ -107,7 +97,7 @@ fn syntax_bash_zsh_fish() {
 
 #[test]
 fn fish_indent_leaves_the_file_unchanged() {
-    if !have("fish_indent") {
+    if !require("fish_indent") {
         return;
     }
     let src = fs::read(shipped("ee.fish")).unwrap();
@@ -136,7 +126,7 @@ fn full_init_output_parses() {
         ("zsh", "zsh", &["-n"][..]),
         ("fish", "fish", &["--no-execute"][..]),
     ] {
-        if !have(prog) {
+        if !require(prog) {
             continue;
         }
         let out = Ee::cargo_bin("ee")

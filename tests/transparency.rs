@@ -7,18 +7,15 @@
 //! shell, ee and the child see a real controlling terminal, as at an interactive prompt.
 
 use std::fs;
-use std::io::Read;
-use std::os::fd::OwnedFd;
 use std::os::unix::fs::PermissionsExt;
-use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-fn ee_path() -> PathBuf {
-    assert_cmd::cargo::cargo_bin("ee")
-}
+mod common;
+use common::bin as ee_path;
+use common::pty::Pty;
+use common::require;
 
 /// A scratch directory with ee's own state kept inside it.
 struct Scratch {
@@ -96,93 +93,24 @@ impl Session {
     }
 }
 
-/// Run `sh -c script` as the session leader of a new `rows`x`cols` pty; give up after `wait`.
+/// Run `sh -c script` as the session leader of a new `rows`x`cols` pty (the common driver);
+/// give up after `wait`.
 fn in_pty(s: &Scratch, script: &str, rows: u16, cols: u16, wait: Duration) -> Session {
-    let ws = nix::pty::Winsize {
-        ws_row: rows,
-        ws_col: cols,
-        ws_xpixel: 0,
-        ws_ypixel: 0,
-    };
-    let pty = nix::pty::openpty(Some(&ws), None).expect("openpty");
-    let master: OwnedFd = pty.master;
-    let slave: OwnedFd = pty.slave;
     let mut cmd = Command::new("sh");
     cmd.arg("-c")
         .arg(script)
         .env_clear()
         .envs(s.env())
         .current_dir(s.path());
-    cmd.stdin(Stdio::from(slave.try_clone().unwrap()))
-        .stdout(Stdio::from(slave.try_clone().unwrap()))
-        .stderr(Stdio::from(slave));
-    // SAFETY: only async-signal-safe calls (setsid, ioctl) between fork and exec.
-    unsafe {
-        cmd.pre_exec(|| {
-            nix::unistd::setsid().map_err(std::io::Error::from)?;
-            nix::ioctl_write_int_bad!(tiocsctty, nix::libc::TIOCSCTTY);
-            tiocsctty(0, 0).map_err(std::io::Error::from)?;
-            Ok(())
-        });
+    let mut t = Pty::start(cmd, rows, cols);
+    let status = t.try_wait_exit(wait).flatten();
+    Session {
+        status,
+        screen: t.raw(),
     }
-    let mut child = cmd.spawn().expect("spawn sh");
-    drop(cmd);
-    let screen = Arc::new(Mutex::new(Vec::new()));
-    let mut reader = fs::File::from(master);
-    let sink = screen.clone();
-    let done = Arc::new(Mutex::new(false));
-    let done2 = done.clone();
-    std::thread::spawn(move || {
-        let mut buf = [0u8; 4096];
-        while let Ok(n) = reader.read(&mut buf) {
-            if n == 0 {
-                break;
-            }
-            sink.lock().unwrap().extend_from_slice(&buf[..n]);
-        }
-        *done2.lock().unwrap() = true;
-    });
-    let end = Instant::now() + wait;
-    let status = loop {
-        if let Some(st) = child.try_wait().unwrap() {
-            break st.code();
-        }
-        if Instant::now() > end {
-            let pid = nix::unistd::Pid::from_raw(child.id() as i32);
-            let _ = nix::sys::signal::killpg(pid, nix::sys::signal::Signal::SIGKILL);
-            let _ = child.kill();
-            let _ = child.wait();
-            break None;
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    // What is still in flight (until every holder of the terminal is gone, at most a moment).
-    let drain_end = Instant::now() + Duration::from_millis(500);
-    while !*done.lock().unwrap() && Instant::now() < drain_end {
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    let screen = screen.lock().unwrap().clone();
-    Session { status, screen }
 }
 
 const WAIT: Duration = Duration::from_secs(30);
-
-fn have(prog: &str) -> bool {
-    let ok = Command::new(prog)
-        .arg("--version")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if !ok {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "{prog} is needed in CI (see .ci/run)"
-        );
-        eprintln!("SKIP: {prog} is not installed");
-    }
-    ok
-}
 
 // ---------------------------------------------------------------------------------------------
 // Streams and terminals
@@ -268,7 +196,7 @@ fn interleaved_stdout_and_stderr_keep_their_order_on_a_terminal() {
 /// `ee run -- git log > f` starts no pager and writes what the bare command writes.
 #[test]
 fn git_log_into_a_file_starts_no_pager() {
-    if !have("git") {
+    if !require("git") {
         return;
     }
     let s = Scratch::new();
@@ -322,7 +250,7 @@ sh ./build.sh 2> bare.log
 /// terminal's 120.
 #[test]
 fn command_substitution_and_tee_see_a_pipe_and_80_columns() {
-    if !have("python3") {
+    if !require("python3") {
         return;
     }
     let s = Scratch::new();
@@ -427,7 +355,7 @@ stty -a
 /// The same with a real interactive program: the Python REPL, in raw mode at its prompt.
 #[test]
 fn terminal_restored_after_python_repl_timeout() {
-    if !have("python3") {
+    if !require("python3") {
         return;
     }
     let s = Scratch::new();

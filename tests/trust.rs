@@ -11,26 +11,12 @@ use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        let dest = to.join(e.file_name());
-        if e.file_type().unwrap().is_dir() {
-            copy_dir(&e.path(), &dest);
-        } else {
-            std::fs::copy(e.path(), dest).unwrap();
-        }
-    }
-}
+mod common;
+use common::require;
 
 /// A temporary directory holding the fixture as `proj/` (its own project root: a `.git`).
 fn fixture(name: &str) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    let src = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures")
-        .join(name);
-    copy_dir(&src, &dir.path().join("proj"));
+    let dir = common::fixture(name);
     std::fs::create_dir_all(dir.path().join("proj/.git")).unwrap();
     std::fs::create_dir_all(dir.path().join("config")).unwrap();
     dir
@@ -95,23 +81,6 @@ fn run_merged(mut c: Command, args: &[&str], file: &Path) -> Run {
 
 /// Passing (P) and failing (F) runs, interleaved the way a developer goes red and green.
 const SEQUENCE: &str = "FPFPFFPFFPFPFFP";
-
-fn have_pytest() -> bool {
-    let ok = Command::new("pytest")
-        .arg("--version")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if !ok {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "pytest is needed (CI installs python3-pytest)"
-        );
-        eprintln!("SKIP: pytest is not installed");
-    }
-    ok
-}
 
 /// What every stop must show: the notice on its own line naming source and undo, and the
 /// failing test's own message.
@@ -200,7 +169,7 @@ fn cargo_test_15_interleaved_runs_passing_stays_passing_failing_stopped_with_its
 
 #[test]
 fn pytest_noisy_passing_runs_keep_their_status_through_15_interleaved_runs() {
-    if !have_pytest() {
+    if !require("pytest") {
         return;
     }
     let dir = fixture("pytest-noisy");
@@ -248,7 +217,7 @@ fn pytest_noisy_passing_runs_keep_their_status_through_15_interleaved_runs() {
 
 #[test]
 fn pytest_new_failing_suite_stopped_within_six_runs_with_the_assertion_shown() {
-    if !have_pytest() {
+    if !require("pytest") {
         return;
     }
     let dir = fixture("pytest-suite");

@@ -1,17 +1,13 @@
-//! `--watch`, interactive learning, through a real terminal (script(1) provides the pty): Ctrl-C,
+//! `--watch`, interactive learning, through a real terminal (the common pty driver): Ctrl-C,
 //! the suggestion, the confirmation, and the next `ee run` applying what was stored.
 
-use std::io::{Read, Write};
+use std::io::Read;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-fn ee_path() -> std::path::PathBuf {
-    assert_cmd::cargo::cargo_bin("ee")
-}
-
-fn have_script() -> bool {
-    Command::new("script").arg("--version").output().is_ok()
-}
+mod common;
+use common::bin as ee_path;
+use common::pty::{self, Pty};
 
 struct Env {
     dir: tempfile::TempDir,
@@ -41,51 +37,27 @@ impl Env {
         c
     }
 
-    /// Run `ee --watch -- ./suite.sh` in a terminal, press Ctrl-C, then type `answers`.
+    /// Run `ee --watch -- ./suite.sh` on a terminal, press Ctrl-C once the failure shows, then
+    /// type each of `answers` at the next question; returns what the terminal received.
     fn watch(&self, answers: &[&str]) -> String {
-        let line = format!("{} --watch -- ./suite.sh", ee_path().display());
-        let mut child = self
-            .cmd(std::path::Path::new("script"))
-            .args(["-qec", &line, "/dev/null"])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut stdin = child.stdin.take().unwrap();
-        std::thread::sleep(Duration::from_millis(1200));
-        stdin.write_all(b"\x03").unwrap();
-        stdin.flush().unwrap();
+        let mut c = self.cmd(&ee_path());
+        c.args(["--watch", "--", "./suite.sh"]);
+        let mut t = Pty::start(c, 24, 200);
+        t.expect("FAILED test_b");
+        // (ee has shown the line; give it a moment to have noted it too.)
+        std::thread::sleep(Duration::from_millis(300));
+        t.press(&["C-c"]);
         for a in answers {
-            std::thread::sleep(Duration::from_millis(700));
-            stdin.write_all(a.as_bytes()).unwrap();
-            stdin.flush().unwrap();
+            t.expect_re(r"\[[Yy]/[Nn]\] ");
+            t.send(a);
         }
-        std::thread::sleep(Duration::from_millis(700));
-        drop(stdin);
-        let t = Instant::now();
-        let mut out = String::new();
-        child
-            .stdout
-            .take()
-            .unwrap()
-            .read_to_string(&mut out)
-            .unwrap();
-        while child.try_wait().unwrap().is_none() && t.elapsed() < Duration::from_secs(10) {
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        let _ = child.kill();
-        out
+        t.wait_exit(pty::WAIT);
+        t.text()
     }
 }
 
 #[test]
 fn watch_suggests_and_stores_on_confirmation() {
-    if !have_script() {
-        assert!(std::env::var_os("CI").is_none(), "script(1) is missing");
-        eprintln!("SKIP: script(1) not installed");
-        return;
-    }
     let env = Env::new();
     let out = env.watch(&["y\n", "\n"]);
     assert!(out.contains("last error-like lines:"), "{out}");
@@ -124,10 +96,6 @@ fn watch_suggests_and_stores_on_confirmation() {
 
 #[test]
 fn watch_declined_stores_nothing_and_timeout_can_be_pinned() {
-    if !have_script() {
-        assert!(std::env::var_os("CI").is_none(), "script(1) is missing");
-        return;
-    }
     let env = Env::new();
     let out = env.watch(&["n\n", "n\n"]);
     assert!(out.contains("nothing stored"), "{out}");

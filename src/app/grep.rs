@@ -1,15 +1,16 @@
 //! The grep face: `cmd | ee PATTERN` and `ee PATTERN [--] COMMAND`.
 
-use crate::app::{runner, CmdResult, Fail};
+use crate::app::options::{self, pattern_spec};
+use crate::app::{runner, Exit, Fail, RunResult};
 use crate::cli::GrepArgs;
 use crate::engine::outcome::{grep_exit_code, Mode};
-use crate::engine::plan::{pattern_spec, Plan};
 
-pub fn run(a: GrepArgs) -> CmdResult {
+pub fn run(a: GrepArgs) -> RunResult {
     if a.list_profiles {
         return super::profile::run(crate::cli::ProfileArgs {
             action: crate::cli::ProfileAction::List,
-        });
+        })
+        .map(Exit::Code);
     }
     let mut spec = pattern_spec(a.main_pattern(), &a.engine);
     if !a.profile.is_empty() {
@@ -31,9 +32,9 @@ pub fn run(a: GrepArgs) -> CmdResult {
                 "--test-pattern reads a log on stdin and runs nothing: drop the command",
             ));
         }
-        let plan = Plan::new(spec, &a.engine, false, None).map_err(|e| Fail::usage(e.0))?;
+        let plan = options::plan(spec, &a.engine, false, None).map_err(|e| Fail::usage(e.0))?;
         super::hints::before_run(&a);
-        return super::testpattern::run(&plan);
+        return super::testpattern::run(&plan, a.engine.json).map(Exit::Code);
     }
     if !command_mode
         && !spec.decides()
@@ -45,17 +46,17 @@ pub fn run(a: GrepArgs) -> CmdResult {
     {
         return Err(Fail::usage("nothing to watch for: give a PATTERN, a COMMAND after --, or a timeout (see 'ee --help')"));
     }
-    let plan = Plan::new(spec, &a.engine, command_mode, None).map_err(|e| Fail::usage(e.0))?;
+    let plan = options::plan(spec, &a.engine, command_mode, None).map_err(|e| Fail::usage(e.0))?;
     super::hints::before_run(&a);
     let mode = if command_mode {
         Mode::Command
     } else {
         Mode::Pipe
     };
-    let mut outcome =
-        runner::execute(&plan, &a.command, mode).map_err(|e| runner::spawn_fail(e, false))?;
+    let mut outcome = runner::execute(&plan, &a.engine, &a.command, mode)
+        .map_err(|e| runner::spawn_fail(e, false))?;
     outcome.exit_code = grep_exit_code(&outcome, a.engine.unix_exit_codes);
-    Ok(runner::finish(&plan, &outcome))
+    Ok(runner::finish(&a.engine, &outcome))
 }
 
 /// `--profile NAME`: the named profiles' error patterns, in order.

@@ -18,14 +18,12 @@ pub fn run(a: InitArgs) -> CmdResult {
         .map_err(Fail::usage)?;
     // EARLYEXIT_ROUTES='pytest, cargo test': more inline routes. A bad one is skipped with a
     // warning, so a typo in the environment never leaves a shell without its hook.
-    if let Ok(env) = std::env::var("EARLYEXIT_ROUTES") {
-        for name in env.split(',').map(str::trim).filter(|s| !s.is_empty()) {
-            match routes::parse_route(name) {
-                Ok(r) if !inline.contains(&r) => inline.push(r),
-                Ok(_) => {}
-                Err(e) if !a.reload => note(false, &format!("EARLYEXIT_ROUTES: {e}")),
-                Err(_) => {}
-            }
+    for name in crate::paths::env_routes() {
+        match routes::parse_route(&name) {
+            Ok(r) if !inline.contains(&r) => inline.push(r),
+            Ok(_) => {}
+            Err(e) if !a.reload => note(false, &format!("EARLYEXIT_ROUTES: {e}")),
+            Err(_) => {}
         }
     }
     let loaded = routes::load_for_hooks();

@@ -88,8 +88,7 @@ fn prepare_dir(dir: &Path) -> Result<(), Fail> {
             parent.display()
         )));
     }
-    std::fs::create_dir(dir)
-        .map_err(|e| Fail::usage(format!("cannot create {}: {e}", dir.display())))
+    std::fs::create_dir(dir).map_err(|e| Fail::io(format!("cannot create {}: {e}", dir.display())))
 }
 
 /// Write every page into `dir`, printing each path written; returns the path of `ee.1`.
@@ -98,7 +97,7 @@ fn install(dir: &Path) -> Result<PathBuf, Fail> {
     for p in man::pages() {
         let path = dir.join(&p.file);
         std::fs::write(&path, p.roff)
-            .map_err(|e| Fail::usage(format!("cannot write {}: {e}", path.display())))?;
+            .map_err(|e| Fail::io(format!("cannot write {}: {e}", path.display())))?;
         outln!("wrote {}", path.display());
         if p.file == "ee.1" {
             main = path;
@@ -114,7 +113,7 @@ fn install_for_user() -> CmdResult {
     })?;
     let dir = root.join("man1");
     std::fs::create_dir_all(&dir)
-        .map_err(|e| Fail::usage(format!("cannot create {}: {e}", dir.display())))?;
+        .map_err(|e| Fail::io(format!("cannot create {}: {e}", dir.display())))?;
     let main = install(&dir)?;
     let export = format!("export MANPATH=\"{}:$MANPATH\"", in_double_quotes(&root));
     let found = Command::new("man")

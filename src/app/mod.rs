@@ -14,6 +14,7 @@ pub mod grep;
 pub mod hints;
 pub mod init;
 pub mod man;
+pub mod options;
 pub mod profile;
 pub mod record;
 pub mod route;
@@ -31,9 +32,10 @@ pub const EXIT_USAGE: i32 = 3;
 /// Exit status for usage errors of `ee run` (coreutils `timeout` convention).
 pub const EXIT_RUN_USAGE: i32 = 125;
 
-/// Set when the run ended by SIGINT: ee then ends by SIGINT too (see `reraise_sigint`).
-pub static RERAISE_SIGINT: std::sync::atomic::AtomicBool =
-    std::sync::atomic::AtomicBool::new(false);
+/// Exit status for I/O failures (a file, a directory or stdin that cannot be read or written):
+/// the same 3 as usage errors, as documented ("3 usage error" in each subcommand's table), but
+/// named apart so a message is never taken for the user's mistake in the code.
+pub const EXIT_IO: i32 = 3;
 
 /// An error reported as one line on stderr, with the exit status to use.
 #[derive(Debug)]
@@ -52,9 +54,26 @@ impl Fail {
     pub fn usage(msg: impl Into<String>) -> Fail {
         Fail::new(EXIT_USAGE, msg)
     }
+    /// A file, a directory or stdin that cannot be read or written.
+    pub fn io(msg: impl Into<String>) -> Fail {
+        Fail::new(EXIT_IO, msg)
+    }
 }
 
 pub type CmdResult = Result<i32, Fail>;
+
+/// How a watched run (the grep face or `ee run`) ends ee.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    /// Exit with this status.
+    Code(i32),
+    /// The run ended by SIGINT: ee ends by SIGINT too (see `signals::reraise_sigint`), and exits
+    /// with this status only if that does not end it.
+    Sigint(i32),
+}
+
+/// The result of a watched run.
+pub type RunResult = Result<Exit, Fail>;
 
 /// Run ee with the process's arguments; returns the exit status.
 pub fn main() -> i32 {
@@ -64,11 +83,12 @@ pub fn main() -> i32 {
         Ok(cli) => dispatch(cli),
         Err(f) => Err(f),
     };
-    if RERAISE_SIGINT.load(std::sync::atomic::Ordering::Relaxed) {
-        crate::engine::supervisor::signals::reraise_sigint();
-    }
     match code {
-        Ok(c) => crate::output::finish(c, false),
+        Ok(Exit::Code(c)) => crate::output::finish(c, false),
+        Ok(Exit::Sigint(c)) => {
+            crate::engine::supervisor::signals::reraise_sigint();
+            crate::output::finish(c, false)
+        }
         Err(f) => {
             if !f.msg.is_empty() {
                 crate::engine::printer::note(false, &f.msg);
@@ -83,10 +103,10 @@ pub fn main() -> i32 {
     }
 }
 
-fn dispatch(cli: Cli) -> CmdResult {
-    match cli.command {
-        None => grep::run(cli.grep),
-        Some(Command::Run(a)) => run::run(*a),
+fn dispatch(cli: Cli) -> RunResult {
+    let code = match cli.command {
+        None => return grep::run(cli.grep),
+        Some(Command::Run(a)) => return run::run(*a),
         Some(Command::Init(a)) => init::run(a),
         Some(Command::Route(a)) => route::run(a),
         Some(Command::Suggest(a)) => suggest::run(a),
@@ -98,7 +118,8 @@ fn dispatch(cli: Cli) -> CmdResult {
         Some(Command::Completions(a)) => completions::run(a),
         Some(Command::Man(a)) => man::run(a),
         Some(Command::Complete(a)) => completions::complete(a),
-    }
+    };
+    code.map(Exit::Code)
 }
 
 /// Parse the arguments: prepend `EARLYEXIT_OPTIONS`, make the grep face's `--` optional, and turn

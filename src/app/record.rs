@@ -16,8 +16,9 @@ use std::time::{Duration, UNIX_EPOCH};
 use rusqlite::Transaction;
 
 use crate::context::{self, RunContext};
+use crate::engine::matcher::Class;
 use crate::engine::outcome::{
-    ChildStatus, LimitsUsed, MatchRecord, Mode, Outcome, PatternsUsed, StreamStats,
+    ChildStatus, LimitsUsed, MatchRecord, Mode, Observed, Outcome, PatternsUsed, StreamStats,
 };
 use crate::engine::policy::Reason;
 use crate::engine::printer::note;
@@ -169,12 +170,7 @@ fn learning_view(e: &Entry) -> Outcome {
         offset: e.offset_s,
         stream: e.stream.clone(),
         line_no: e.line_no,
-        kind: match e.kind.as_str() {
-            "success" => "success",
-            "error" => "error",
-            "observed" => "observed",
-            _ => "match",
-        },
+        kind: Class::from_name(&e.kind).unwrap_or(Class::Match),
         pattern: e.pattern.clone(),
         line: e.line.clone(),
         matched: e.matched.clone(),
@@ -206,39 +202,41 @@ fn learning_view(e: &Entry) -> Outcome {
             hang_quiet: None,
         },
         exit_code: e.exit_code,
-        child: match (e.child_exit, e.child_signal) {
-            (Some(c), _) => Some(ChildStatus::Exited(c)),
-            (None, Some(s)) => Some(ChildStatus::Signaled(s)),
-            _ => None,
+        run: Observed {
+            child: match (e.child_exit, e.child_signal) {
+                (Some(c), _) => Some(ChildStatus::Exited(c)),
+                (None, Some(s)) => Some(ChildStatus::Signaled(s)),
+                _ => None,
+            },
+            reason: Reason::from_name(&e.reason, e.signal),
+            total: secs(e.total_s),
+            to_first_output: e.first_output_s.map(secs),
+            to_first_match: e.first_match_s.map(secs),
+            match_count: e.match_count,
+            stdout: StreamStats {
+                lines: e.stdout_lines,
+                bytes: e.stdout_bytes,
+            },
+            stderr: StreamStats {
+                lines: e.stderr_lines,
+                bytes: e.stderr_bytes,
+            },
+            stopped_early: e.stopped_early,
+            detached: e.detached,
+            matches: e
+                .events
+                .iter()
+                .filter(|e| e.kind != Class::Observed.as_str())
+                .map(rec)
+                .collect(),
+            observed: e
+                .events
+                .iter()
+                .filter(|e| e.kind == Class::Observed.as_str())
+                .map(rec)
+                .collect(),
+            ends_line: true,
         },
-        reason: Reason::from_name(&e.reason, e.signal),
-        total: secs(e.total_s),
-        to_first_output: e.first_output_s.map(secs),
-        to_first_match: e.first_match_s.map(secs),
-        match_count: e.match_count,
-        stdout: StreamStats {
-            lines: e.stdout_lines,
-            bytes: e.stdout_bytes,
-        },
-        stderr: StreamStats {
-            lines: e.stderr_lines,
-            bytes: e.stderr_bytes,
-        },
-        stopped_early: e.stopped_early,
-        detached: e.detached,
-        matches: e
-            .events
-            .iter()
-            .filter(|e| e.kind != "observed")
-            .map(rec)
-            .collect(),
-        observed: e
-            .events
-            .iter()
-            .filter(|e| e.kind == "observed")
-            .map(rec)
-            .collect(),
-        ends_line: true,
     }
 }
 

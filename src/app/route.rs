@@ -14,12 +14,7 @@ fn parse_all(names: &[String]) -> Result<Vec<Route>, Fail> {
 }
 
 pub fn run(a: RouteArgs) -> CmdResult {
-    let path = routes::routes_path().ok_or_else(|| {
-        Fail::new(
-            1,
-            "cannot find the configuration directory (set EARLYEXIT_CONFIG_DIR or HOME)",
-        )
-    })?;
+    let path = routes::routes_path().ok_or_else(|| Fail::new(1, crate::paths::NO_CONFIG_DIR))?;
     match a.action {
         RouteAction::Add { names } => {
             let rs = parse_all(&names)?;

@@ -7,11 +7,11 @@ use std::time::Duration;
 
 mod rerun;
 
-use crate::app::{runner, CmdResult, Fail};
+use crate::app::options::{self, pattern_spec};
+use crate::app::{runner, Exit, Fail, RunResult};
 use crate::cli::RunArgs;
 use crate::context::RunContext;
 use crate::engine::outcome::{run_exit_code, Mode, Outcome};
-use crate::engine::plan::{pattern_spec, Plan};
 use crate::engine::policy::Reason;
 use crate::engine::printer::note;
 use crate::learn::{self, Advice};
@@ -56,7 +56,7 @@ pub fn context_of(command: &[std::ffi::OsString]) -> RunContext {
     RunContext::new(&argv, &std::env::current_dir().unwrap_or_default())
 }
 
-pub fn run(a: RunArgs) -> CmdResult {
+pub fn run(a: RunArgs) -> RunResult {
     let record = !a.engine.no_telemetry && !a.dry_run;
     if record && !crate::store::disabled_by_env() {
         // Open the store while the context is worked out; the lookup then uses it.
@@ -78,7 +78,7 @@ pub fn run(a: RunArgs) -> CmdResult {
     let user_spec = spec.clone();
     spec.error.extend(applied.patterns.iter().cloned());
     spec.observe = advice.observe.clone();
-    let mut plan = match Plan::new(spec, &a.engine, true, Some(applied.quiet)) {
+    let mut plan = match options::plan(spec, &a.engine, true, Some(applied.quiet)) {
         Ok(p) => p,
         Err(e) => {
             // The user's own patterns are at fault: a usage error. Otherwise a stored pattern
@@ -88,7 +88,7 @@ pub fn run(a: RunArgs) -> CmdResult {
                 .iter()
                 .map(|s| s.to_string())
                 .collect();
-            let plan = Plan::new(spec, &a.engine, true, Some(applied.quiet))
+            let plan = options::plan(spec, &a.engine, true, Some(applied.quiet))
                 .map_err(|e| Fail::usage(e.0))?;
             note(
                 a.engine.quiet,
@@ -112,20 +112,20 @@ pub fn run(a: RunArgs) -> CmdResult {
     plan.highlight_only_when_always();
     if a.dry_run {
         dry_run(&a, &ctx, &advice, &applied);
-        return Ok(0);
+        return Ok(Exit::Code(0));
     }
-    let mut outcome =
-        runner::execute(&plan, &a.command, Mode::Run).map_err(|e| runner::spawn_fail(e, true))?;
+    let mut outcome = runner::execute(&plan, &a.engine, &a.command, Mode::Run)
+        .map_err(|e| runner::spawn_fail(e, true))?;
     outcome.exit_code = run_exit_code(&outcome);
     if outcome.stopped_early {
         let on_pattern = matches!(outcome.reason, Reason::Match | Reason::ErrorMatch);
         let again = rerun::plan(&outcome, advice.profile.as_deref()).filter(|_| on_pattern);
         notice(&outcome, a.engine.quiet, &advice, again.as_ref());
         if let Some(r) = again {
-            rerun::run(&r, plan.opts.json, a.engine.quiet);
+            rerun::run(&r, a.engine.json, a.engine.quiet);
         }
     }
-    let code = runner::finish(&plan, &outcome);
+    let code = runner::finish(&a.engine, &outcome);
     crate::team::after_run();
     Ok(code)
 }
@@ -216,7 +216,10 @@ fn notice(o: &Outcome, quiet: bool, advice: &Advice, again: Option<&rerun::Rerun
         .unwrap_or("the command");
     let what = match o.reason {
         Reason::Match | Reason::ErrorMatch => {
-            let m = o.matches.iter().find(|m| m.kind != "observed");
+            let m = o
+                .matches
+                .iter()
+                .find(|m| m.kind != crate::engine::matcher::Class::Observed);
             let origin = |p: &str| {
                 if !o.patterns.learned {
                     return "your pattern".to_string();

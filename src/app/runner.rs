@@ -4,20 +4,26 @@
 use std::ffi::OsString;
 use std::time::SystemTime;
 
-use crate::app::Fail;
+use crate::app::{Exit, Fail};
+use crate::cli::EngineOpts;
 use crate::engine::outcome::{Mode, Outcome};
 use crate::engine::plan::Plan;
 use crate::engine::policy::Reason;
 use crate::engine::supervisor::{self, Observed, SpawnError};
 
 /// Run the plan. `argv` empty means pipe mode.
-pub fn execute(plan: &Plan, argv: &[OsString], mode: Mode) -> Result<Outcome, SpawnError> {
+pub fn execute(
+    plan: &Plan,
+    o: &EngineOpts,
+    argv: &[OsString],
+    mode: Mode,
+) -> Result<Outcome, SpawnError> {
     let started = SystemTime::now();
-    if !plan.opts.no_telemetry && !crate::store::disabled_by_env() {
+    if !o.no_telemetry && !crate::store::disabled_by_env() {
         // Open the store while the command runs (a no-op when `ee run` already did).
         crate::store::prepare();
     }
-    let setup = plan.setup(argv, plan.opts.json, mode == Mode::Run);
+    let setup = plan.setup(argv, o.json, mode == Mode::Run);
     let obs: Observed = if argv.is_empty() {
         supervisor::watch_stdin(&setup).map_err(|e| SpawnError::Other(e.to_string()))?
     } else {
@@ -37,39 +43,28 @@ pub fn execute(plan: &Plan, argv: &[OsString], mode: Mode) -> Result<Outcome, Sp
         patterns: plan.patterns.clone(),
         limits: plan.limits_used,
         exit_code: 0,
-        child: obs.child,
-        reason: obs.reason,
-        total: obs.total,
-        to_first_output: obs.to_first_output,
-        to_first_match: obs.to_first_match,
-        match_count: obs.match_count,
-        stdout: obs.stdout,
-        stderr: obs.stderr,
-        stopped_early: obs.stopped_early,
-        detached: obs.detached,
-        matches: obs.matches,
-        observed: obs.observed,
-        ends_line: obs.ends_line,
+        run: obs,
     })
 }
 
-/// Print the JSON report (when asked) and record the run; returns the exit status.
-pub fn finish(plan: &Plan, outcome: &Outcome) -> i32 {
-    if plan.opts.json {
+/// Print the JSON report (when asked) and record the run; returns how ee ends.
+pub fn finish(o: &EngineOpts, outcome: &Outcome) -> Exit {
+    if o.json {
         let mut s = outcome.to_json().to_string();
         s.push('\n');
         crate::output::write_bytes(s.as_bytes());
     }
-    if !plan.opts.no_telemetry && !crate::store::disabled_by_env() {
-        super::record::record(outcome, plan.opts.quiet);
+    if !o.no_telemetry && !crate::store::disabled_by_env() {
+        super::record::record(outcome, o.quiet);
     }
-    if plan.opts.watch && matches!(outcome.reason, Reason::Interrupted(_)) {
-        super::teach::offer(outcome, plan.opts.quiet);
+    if o.watch && matches!(outcome.reason, Reason::Interrupted(_)) {
+        super::teach::offer(outcome, o.quiet);
     }
-    if outcome.reason == Reason::Interrupted(nix::sys::signal::Signal::SIGINT as i32) {
-        super::RERAISE_SIGINT.store(true, std::sync::atomic::Ordering::Relaxed);
+    if outcome.ended_by_sigint() {
+        Exit::Sigint(outcome.exit_code)
+    } else {
+        Exit::Code(outcome.exit_code)
     }
-    outcome.exit_code
 }
 
 /// One-line message for a command that could not be started, with the face's exit status.

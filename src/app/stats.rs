@@ -4,9 +4,10 @@
 
 use crate::app::{CmdResult, Fail};
 use crate::cli::StatsArgs;
+use crate::paths::db_path;
 use crate::store::db::Store;
 use crate::store::report::{self, human_duration, Stats};
-use crate::store::{db_path, spool};
+use crate::store::spool;
 
 /// Exit status when the database cannot be read.
 const EXIT_DB: i32 = 1;

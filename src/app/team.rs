@@ -153,8 +153,8 @@ fn status() -> CmdResult {
         }
         Err(e) => return Err(Fail::usage(format!("team: {e}"))),
     };
-    let from = if std::env::var("EARLYEXIT_TEAM_DB").is_ok_and(|v| !v.trim().is_empty()) {
-        "EARLYEXIT_TEAM_DB".to_string()
+    let from = if crate::paths::team_db_url().is_some() {
+        crate::paths::TEAM_DB.to_string()
     } else {
         config::path().map_or(String::new(), |p| p.display().to_string())
     };
@@ -349,7 +349,7 @@ fn sync(background: bool) -> CmdResult {
 
 /// Hidden `EARLYEXIT_TRACE_TEAM=1`: each sync phase's time on stderr (for scripts/bench-team).
 fn trace(t0: &mut std::time::Instant, what: &str) {
-    if std::env::var_os("EARLYEXIT_TRACE_TEAM").is_some() {
+    if crate::paths::trace_team() {
         eprintln!("ee: team: {what} {:.3}s", t0.elapsed().as_secs_f64());
         *t0 = std::time::Instant::now();
     }
@@ -395,7 +395,7 @@ fn sync_locked(store: &mut Store, s: &config::Settings, t: config::Target) -> Re
         )));
     }
     server::claim(&mut client, &machine).map_err(unreachable)?;
-    let fault = std::env::var("EARLYEXIT_TEAM_FAULT").unwrap_or_default();
+    let fault = crate::paths::team_fault();
     for seq in local::outbox_seqs(conn).map_err(ldb)? {
         let (rows, runs) = local::outbox_batch(conn, seq).map_err(ldb)?;
         let fresh =

@@ -5,9 +5,10 @@ use std::io::{self, BufRead, IsTerminal, Write};
 
 use crate::app::{CmdResult, Fail};
 use crate::cli::{ExportFormat, TelemetryAction, TelemetryArgs};
+use crate::paths::db_path;
 use crate::store::db::Store;
 use crate::store::report::{self, ExportError};
-use crate::store::{db_path, spool};
+use crate::store::spool;
 
 /// Exit status when the database cannot be used, or `check` finds a problem.
 const EXIT_DB: i32 = 1;
@@ -221,16 +222,16 @@ fn import_learned(file: &std::path::Path, force: bool) -> CmdResult {
         let mut t = String::new();
         let max = crate::learn::transfer::MAX_DOCUMENT;
         io::Read::read_to_string(&mut io::Read::take(io::stdin(), max + 1), &mut t)
-            .map_err(|e| Fail::usage(format!("cannot read stdin: {e}")))?;
+            .map_err(|e| Fail::io(format!("cannot read stdin: {e}")))?;
         t
     } else {
         let name = crate::escape::escape(&file.to_string_lossy()).into_owned();
         let max = crate::learn::transfer::MAX_DOCUMENT;
-        let f = std::fs::File::open(file)
-            .map_err(|e| Fail::usage(format!("cannot read {name}: {e}")))?;
+        let f =
+            std::fs::File::open(file).map_err(|e| Fail::io(format!("cannot read {name}: {e}")))?;
         let mut t = String::new();
         io::Read::read_to_string(&mut io::Read::take(f, max + 1), &mut t)
-            .map_err(|e| Fail::usage(format!("cannot read {name}: {e}")))?;
+            .map_err(|e| Fail::io(format!("cannot read {name}: {e}")))?;
         t
     };
     let name = crate::escape::escape(&file.to_string_lossy()).into_owned();

@@ -10,7 +10,7 @@ use crate::engine::plan::Plan;
 /// How many first-match line numbers are listed.
 const FIRST: usize = 10;
 
-pub fn run(plan: &Plan) -> CmdResult {
+pub fn run(plan: &Plan, json: bool) -> CmdResult {
     let m: &Matcher = &plan.matcher;
     if m.is_empty() {
         return Err(Fail::usage("--test-pattern needs a PATTERN, -e or -s"));
@@ -19,7 +19,7 @@ pub fn run(plan: &Plan) -> CmdResult {
     std::io::stdin()
         .lock()
         .read_to_end(&mut input)
-        .map_err(|e| Fail::new(3, format!("cannot read stdin: {e}")))?;
+        .map_err(|e| Fail::io(format!("cannot read stdin: {e}")))?;
     let (mut lines, mut excluded) = (0u64, 0u64);
     let mut counts = [0u64; 3]; // match, error, success
     let mut first: Vec<(u64, &'static str, String)> = Vec::new();
@@ -56,7 +56,7 @@ pub fn run(plan: &Plan) -> CmdResult {
         }
     }
     let matched: u64 = counts.iter().sum();
-    if plan.opts.json {
+    if json {
         let v = serde_json::json!({
             "lines": lines,
             "matched": matched,

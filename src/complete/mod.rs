@@ -13,7 +13,7 @@ use std::path::PathBuf;
 
 use clap::{Arg, CommandFactory};
 
-use crate::cli::{find_long, find_short, nvalues, takes_value, Cli, Shell};
+use crate::cli::{find_long, option_value, takes_value, Cli, Shell};
 
 mod bash;
 pub mod scripts;
@@ -77,114 +77,7 @@ pub fn split_line(shell: Shell, line: &str, point: usize) -> Line {
     while !line.is_char_boundary(point) {
         point -= 1;
     }
-    let b: Vec<char> = line.chars().collect();
-    // Byte offsets of each char.
-    let offs: Vec<usize> = line.char_indices().map(|(i, _)| i).collect();
-    let off = |ci: usize| offs.get(ci).copied().unwrap_or(line.len());
-
-    // Words of the simple command under the cursor: a separator before the cursor starts a new
-    // command, the first one after it ends the one we want.
-    let mut words: Vec<Word> = Vec::new();
-    let mut skip_next = false;
-    let mut i = 0;
-    loop {
-        while i < b.len() && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n') {
-            i += 1;
-        }
-        if i >= b.len() {
-            break;
-        }
-        let c = b[i];
-        if matches!(c, ';' | '&' | '|' | '(' | ')') {
-            if off(i) >= point {
-                break;
-            }
-            i += 1;
-            words.clear();
-            skip_next = false;
-            continue;
-        }
-        if matches!(c, '<' | '>') {
-            while i < b.len() && matches!(b[i], '<' | '>' | '&') {
-                i += 1;
-            }
-            skip_next = true;
-            continue;
-        }
-        let start = i;
-        let mut value = String::new();
-        let mut quote: Option<char> = None;
-        while i < b.len() {
-            let c = b[i];
-            // An unterminated quote under the cursor ends there: the rest is more words.
-            if quote.is_some() && off(i) == point && i > start {
-                let rest_closes = b[i..].contains(&quote.unwrap_or('\''));
-                if !rest_closes {
-                    break;
-                }
-            }
-            match quote {
-                None => {
-                    if matches!(
-                        c,
-                        ' ' | '\t' | '\n' | ';' | '&' | '|' | '(' | ')' | '<' | '>'
-                    ) {
-                        break;
-                    }
-                    if c == '\'' || c == '"' {
-                        quote = Some(c);
-                    } else if c == '\\' {
-                        i += 1;
-                        if i < b.len() && b[i] != '\n' {
-                            value.push(b[i]);
-                        }
-                    } else {
-                        value.push(c);
-                    }
-                }
-                Some('\'') => {
-                    if c == '\'' {
-                        quote = None;
-                    } else if shell == Shell::Fish
-                        && c == '\\'
-                        && i + 1 < b.len()
-                        && matches!(b[i + 1], '\'' | '\\')
-                    {
-                        i += 1;
-                        value.push(b[i]);
-                    } else {
-                        value.push(c);
-                    }
-                }
-                Some(_) => {
-                    if c == '"' {
-                        quote = None;
-                    } else if c == '\\'
-                        && i + 1 < b.len()
-                        && matches!(b[i + 1], '"' | '\\' | '$' | '`')
-                    {
-                        i += 1;
-                        value.push(b[i]);
-                    } else {
-                        value.push(c);
-                    }
-                }
-            }
-            i += 1;
-        }
-        let (s, e) = (off(start), off(i));
-        let word = Word {
-            raw: line[s..e].to_string(),
-            value,
-            start: s,
-            end: e,
-        };
-        if skip_next {
-            skip_next = false;
-        } else {
-            words.push(word);
-        }
-    }
+    let mut words = command_words(shell, line, point);
     // The word under the cursor, cut at the cursor; or a new empty word.
     let cword = match words
         .iter()
@@ -234,40 +127,120 @@ pub fn split_line(shell: Shell, line: &str, point: usize) -> Line {
     }
 }
 
-/// The unquoted value of a single (possibly unterminated) word.
-fn split_line_value(shell: Shell, raw: &str) -> String {
-    let b: Vec<char> = raw.chars().collect();
-    let mut value = String::new();
-    let mut quote: Option<char> = None;
+/// The words of the simple command under the cursor: a separator before the cursor starts a new
+/// command, the first one after it ends the one we want. Redirections are left out.
+fn command_words(shell: Shell, line: &str, point: usize) -> Vec<Word> {
+    let b: Vec<char> = line.chars().collect();
+    // Byte offsets of each char.
+    let offs: Vec<usize> = line.char_indices().map(|(i, _)| i).collect();
+    let off = |ci: usize| offs.get(ci).copied().unwrap_or(line.len());
+    let mut words: Vec<Word> = Vec::new();
+    let mut skip_next = false;
     let mut i = 0;
-    while i < b.len() {
+    loop {
+        while i < b.len() && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n') {
+            i += 1;
+        }
+        if i >= b.len() {
+            break;
+        }
         let c = b[i];
-        let next = b.get(i + 1).copied();
-        match quote {
-            None if c == '\'' || c == '"' => quote = Some(c),
+        if matches!(c, ';' | '&' | '|' | '(' | ')') {
+            if off(i) >= point {
+                break;
+            }
+            i += 1;
+            words.clear();
+            skip_next = false;
+            continue;
+        }
+        if matches!(c, '<' | '>') {
+            while i < b.len() && matches!(b[i], '<' | '>' | '&') {
+                i += 1;
+            }
+            skip_next = true;
+            continue;
+        }
+        let start = i;
+        let mut u = Unquote::default();
+        while i < b.len() {
+            let c = b[i];
+            match u.quote {
+                // An unterminated quote under the cursor ends there: the rest is more words.
+                Some(q) if off(i) == point && i > start && !b[i..].contains(&q) => break,
+                None if matches!(
+                    c,
+                    ' ' | '\t' | '\n' | ';' | '&' | '|' | '(' | ')' | '<' | '>'
+                ) =>
+                {
+                    break
+                }
+                _ => i += u.take(shell, c, b.get(i + 1).copied()),
+            }
+        }
+        let (s, e) = (off(start), off(i));
+        if skip_next {
+            skip_next = false;
+        } else {
+            words.push(Word {
+                raw: line[s..e].to_string(),
+                value: u.value,
+                start: s,
+                end: e,
+            });
+        }
+    }
+    words
+}
+
+/// Shell unquoting, one character at a time: the quote open so far and the value read.
+#[derive(Default)]
+struct Unquote {
+    quote: Option<char>,
+    value: String,
+}
+
+impl Unquote {
+    /// Read `c` (`next` is the character after it); returns how many characters were used (2 when
+    /// `c` escapes `next`). A backslash-newline outside quotes is a line continuation: nothing.
+    fn take(&mut self, shell: Shell, c: char, next: Option<char>) -> usize {
+        match self.quote {
+            None if c == '\'' || c == '"' => self.quote = Some(c),
             None if c == '\\' => {
                 if let Some(n) = next {
-                    value.push(n);
-                    i += 1;
+                    if n != '\n' {
+                        self.value.push(n);
+                    }
+                    return 2;
                 }
             }
-            Some('\'') if c == '\'' => quote = None,
+            Some('\'') if c == '\'' => self.quote = None,
             Some('\'')
                 if shell == Shell::Fish && c == '\\' && matches!(next, Some('\'' | '\\')) =>
             {
-                value.push(next.unwrap_or(c));
-                i += 1;
+                self.value.push(next.unwrap_or(c));
+                return 2;
             }
-            Some('"') if c == '"' => quote = None,
+            Some('"') if c == '"' => self.quote = None,
             Some('"') if c == '\\' && matches!(next, Some('"' | '\\' | '$' | '`')) => {
-                value.push(next.unwrap_or(c));
-                i += 1;
+                self.value.push(next.unwrap_or(c));
+                return 2;
             }
-            _ => value.push(c),
+            _ => self.value.push(c),
         }
-        i += 1;
+        1
     }
-    value
+}
+
+/// The unquoted value of a single (possibly unterminated) word.
+fn split_line_value(shell: Shell, raw: &str) -> String {
+    let b: Vec<char> = raw.chars().collect();
+    let mut u = Unquote::default();
+    let mut i = 0;
+    while i < b.len() {
+        i += u.take(shell, b[i], b.get(i + 1).copied());
+    }
+    u.value
 }
 
 fn is_ee(w: &str) -> bool {
@@ -375,63 +348,22 @@ fn walk(
                 Some(i + 1),
             );
         }
-        if let Some(long) = w.strip_prefix("--").filter(|l| !l.is_empty()) {
-            let (name, val) = match long.split_once('=') {
-                Some((n, _)) => (n, true),
-                None => (long, false),
-            };
-            let arg = find_long(cmd, name);
-            if name == "pattern" {
+        if w.len() > 1 && w.starts_with('-') {
+            if w == "--pattern" || w.starts_with("--pattern=") {
                 pattern_opt = true;
             }
             if at {
-                return match (arg, val) {
-                    (Some(a), true) if takes_value(&a) => (
-                        Some(Expect::Value {
-                            arg: a,
-                            prefix: format!("--{name}="),
-                        }),
-                        None,
-                    ),
-                    _ => (Some(Expect::Options(cmd.clone())), None),
+                return (Some(option_at_cursor(cmd, w)), None);
+            }
+            let (arg, n) = option_value(cmd, w).unwrap_or((None, 0));
+            if let Some(a) = arg.filter(|_| cword.is_some_and(|c| c > i && c <= i + n)) {
+                let exp = Expect::Value {
+                    arg: a,
+                    prefix: String::new(),
                 };
+                return (Some(exp), None);
             }
-            if let Some(a) = arg.filter(|a| takes_value(a) && !val) {
-                let n = nvalues(&a);
-                if cword.is_some_and(|c| c > i && c <= i + n) {
-                    return (
-                        Some(Expect::Value {
-                            arg: a,
-                            prefix: String::new(),
-                        }),
-                        None,
-                    );
-                }
-                i += n;
-            }
-        } else if w.len() > 1 && w.starts_with('-') {
-            if at {
-                return (Some(Expect::Options(cmd.clone())), None);
-            }
-            let chars: Vec<char> = w[1..].chars().collect();
-            for (k, c) in chars.iter().enumerate() {
-                if let Some(a) = find_short(cmd, *c).filter(takes_value) {
-                    if k + 1 == chars.len() {
-                        let n = nvalues(&a);
-                        if cword.is_some_and(|c| c > i && c <= i + n) {
-                            return (
-                                Some(Expect::Value {
-                                    arg: a,
-                                    prefix: String::new(),
-                                }),
-                                None,
-                            );
-                        }
-                        i += n;
-                    }
-                    break;
-                }
-            }
+            i += n;
         } else if at && w == "-" {
             return (Some(Expect::Options(cmd.clone())), None);
         } else {
@@ -468,6 +400,18 @@ fn walk(
         i += 1;
     }
     (None, None)
+}
+
+/// What an option word under the cursor expects: the value of `--name=`, else more options.
+fn option_at_cursor(cmd: &clap::Command, w: &str) -> Expect {
+    let attached = w.strip_prefix("--").and_then(|l| l.split_once('='));
+    match attached.and_then(|(name, _)| Some((name, find_long(cmd, name)?))) {
+        Some((name, a)) if takes_value(&a) => Expect::Value {
+            arg: a,
+            prefix: format!("--{name}="),
+        },
+        _ => Expect::Options(cmd.clone()),
+    }
 }
 
 /// Is this argument one whose value is a pattern to suggest?
@@ -948,6 +892,21 @@ mod tests {
         let l = split_line(Shell::Fish, r"ee 'it\'s' ", 11);
         assert_eq!(l.words[1].value, "it's");
         assert_eq!(l.cword, 2);
+    }
+
+    #[test]
+    fn the_word_under_the_cursor_is_unquoted_as_the_others() {
+        // A backslash-newline is a line continuation in both (it was kept as a newline in the
+        // word under the cursor only).
+        let line = "ee -e ab\\\ncd 'x y' \"p\\\"q\" ";
+        let whole = split_line(Shell::Bash, line, line.len());
+        for k in 1..4 {
+            let w = &whole.words[k];
+            let cut = split_line(Shell::Bash, line, w.end);
+            assert_eq!(cut.cword, k);
+            assert_eq!(cut.words[k].value, w.value, "{line:?} word {k}");
+        }
+        assert_eq!(whole.words[2].value, "abcd");
     }
 
     #[test]

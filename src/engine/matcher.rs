@@ -102,14 +102,38 @@ pub enum Class {
     Observed,
 }
 
+/// Every class with its name as reported and stored (`kind` in `--json`, in the database and in
+/// `--test-pattern`): the one table both directions read, in declaration order.
+const CLASS_NAMES: [(Class, &str); 4] = [
+    (Class::Match, "match"),
+    (Class::Success, "success"),
+    (Class::Error, "error"),
+    (Class::Observed, "observed"),
+];
+
 impl Class {
     pub fn as_str(self) -> &'static str {
-        match self {
-            Class::Match => "match",
-            Class::Success => "success",
-            Class::Error => "error",
-            Class::Observed => "observed",
-        }
+        CLASS_NAMES[self as usize].1
+    }
+
+    /// The class named `name` (as [`Class::as_str`] spells it).
+    pub fn from_name(name: &str) -> Option<Class> {
+        CLASS_NAMES
+            .iter()
+            .find(|(_, n)| *n == name)
+            .map(|(c, _)| *c)
+    }
+}
+
+impl std::fmt::Display for Class {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl serde::Serialize for Class {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
     }
 }
 
@@ -493,6 +517,16 @@ pub fn strip_ansi_stream(buf: &[u8], out: &mut Vec<u8>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn class_names_round_trip() {
+        for (i, (c, name)) in CLASS_NAMES.iter().enumerate() {
+            assert_eq!(*c as usize, i, "CLASS_NAMES is in declaration order");
+            assert_eq!(c.as_str(), *name);
+            assert_eq!(Class::from_name(name), Some(*c));
+        }
+        assert_eq!(Class::from_name("nonsense"), None);
+    }
 
     fn spec(main: &str) -> PatternSpec {
         PatternSpec {

@@ -1,15 +1,18 @@
 //! What one run produced: the data handed to the exit-status policy, the `--json` report and the
 //! telemetry store. Plain data plus the two exit-status tables (grep face and `ee run` face).
+//! The run itself is described once, by the supervisor's [`Observed`]; an [`Outcome`] holds it
+//! with what the app knows around it.
 
+use std::ops::{Deref, DerefMut};
 use std::time::{Duration, SystemTime};
 
 use serde::Serialize;
 
+use crate::engine::matcher::Class;
 use crate::engine::policy::Reason;
 
 /// Which face ran.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
     /// `cmd | ee PATTERN`
     Pipe,
@@ -30,8 +33,7 @@ impl Mode {
 }
 
 /// How the child ended, when there was one and it was reaped.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ChildStatus {
     Exited(i32),
     Signaled(i32),
@@ -65,8 +67,9 @@ pub struct MatchRecord {
     pub offset: f64,
     pub stream: String,
     pub line_no: u64,
-    /// `match`, `success`, `error` or `observed`.
-    pub kind: &'static str,
+    /// Which pattern set matched (reported and stored by its name: `match`, `success`, `error`
+    /// or `observed`).
+    pub kind: Class,
     pub pattern: String,
     pub line: String,
     pub matched: String,
@@ -99,38 +102,56 @@ pub struct LimitsUsed {
     pub hang_quiet: Option<f64>,
 }
 
-/// Everything known about a finished run.
-#[derive(Debug, Clone, Serialize)]
-pub struct Outcome {
-    pub mode: Mode,
-    /// Command words (lossy UTF-8); empty in pipe mode.
-    pub argv: Vec<String>,
-    #[serde(skip)]
-    pub started: SystemTime,
-    pub cwd: String,
-    pub patterns: PatternsUsed,
-    pub limits: LimitsUsed,
-    pub exit_code: i32,
-    pub child: Option<ChildStatus>,
-    #[serde(skip)]
+/// What the supervisor observed of one run.
+#[derive(Debug, Clone)]
+pub struct Observed {
     pub reason: Reason,
+    pub child: Option<ChildStatus>,
+    /// ee stopped the child (or stopped reading) before it ended by itself.
+    pub stopped_early: bool,
+    /// ee left the child running (`--detach`).
+    pub detached: bool,
     pub total: Duration,
     pub to_first_output: Option<Duration>,
     pub to_first_match: Option<Duration>,
     pub match_count: u64,
     pub stdout: StreamStats,
     pub stderr: StreamStats,
-    /// ee stopped the child (or stopped reading) before it ended by itself.
-    pub stopped_early: bool,
-    /// ee left the child running (`--detach`).
-    pub detached: bool,
     /// Matches of deciding patterns, in order (capped).
     pub matches: Vec<MatchRecord>,
     /// Error-like lines seen by the observation lexicon (capped).
     pub observed: Vec<MatchRecord>,
-    /// The last byte passed through ended a line: ee's own notice needs no line break first.
-    #[serde(skip)]
+    /// The last byte passed through ended a line (or none was written): ee's own notice needs
+    /// no line break first.
     pub ends_line: bool,
+}
+
+/// Everything known about a finished run: the observed run and what the app adds around it.
+/// It dereferences to its [`Observed`], so `outcome.reason` reads the run's own field.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    pub mode: Mode,
+    /// Command words (lossy UTF-8); empty in pipe mode.
+    pub argv: Vec<String>,
+    pub started: SystemTime,
+    pub cwd: String,
+    pub patterns: PatternsUsed,
+    pub limits: LimitsUsed,
+    pub exit_code: i32,
+    pub run: Observed,
+}
+
+impl Deref for Outcome {
+    type Target = Observed;
+    fn deref(&self) -> &Observed {
+        &self.run
+    }
+}
+
+impl DerefMut for Outcome {
+    fn deref_mut(&mut self) -> &mut Observed {
+        &mut self.run
+    }
 }
 
 /// Most match records kept per run.
@@ -204,6 +225,12 @@ fn round3(x: f64) -> f64 {
 }
 
 impl Outcome {
+    /// The run ended by Ctrl-C's SIGINT (passed on to the child, or in pipe mode to ee): ee then
+    /// ends by SIGINT too, so the shell abandons a command list as for the bare command.
+    pub fn ended_by_sigint(&self) -> bool {
+        self.reason == Reason::Interrupted(nix::sys::signal::Signal::SIGINT as i32)
+    }
+
     /// The `--json` report.
     pub fn to_json(&self) -> serde_json::Value {
         let first = self.matches.first();
@@ -248,19 +275,21 @@ mod tests {
             patterns: PatternsUsed::default(),
             limits: LimitsUsed::default(),
             exit_code: 0,
-            child: Some(child),
-            reason,
-            total: Duration::ZERO,
-            to_first_output: None,
-            to_first_match: None,
-            match_count: 1,
-            stdout: StreamStats::default(),
-            stderr: StreamStats::default(),
-            stopped_early: stopped,
-            detached: false,
-            matches: Vec::new(),
-            observed: Vec::new(),
-            ends_line: true,
+            run: Observed {
+                child: Some(child),
+                reason,
+                total: Duration::ZERO,
+                to_first_output: None,
+                to_first_match: None,
+                match_count: 1,
+                stdout: StreamStats::default(),
+                stderr: StreamStats::default(),
+                stopped_early: stopped,
+                detached: false,
+                matches: Vec::new(),
+                observed: Vec::new(),
+                ends_line: true,
+            },
         }
     }
 

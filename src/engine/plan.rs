@@ -1,22 +1,82 @@
-//! From parsed options to what the engine needs: the compiled matcher, the limits and the
+//! From the run's options to what the engine needs: the compiled matcher, the limits and the
 //! supervisor setup. Shared by the grep face and `ee run`; the only place defaults that differ
-//! between pipe and command mode are decided.
+//! between pipe and command mode are decided. [`Options`] is the engine's own copy of the
+//! options (filled from the command line by `app::options`), so nothing here knows the argument parser.
 
 use std::ffi::OsString;
 use std::time::Duration;
 
-use crate::cli::{EngineOpts, When};
+use std::path::PathBuf;
+
 use crate::engine::matcher::{compile_plain, Matcher, PatternError, PatternSpec};
 use crate::engine::outcome::{LimitsUsed, PatternsUsed};
-use crate::engine::policy::{Guard, Limits, StuckSpec};
+use crate::engine::policy::{Guard, Limits, OnUnexpected, StuckSpec};
 use crate::engine::printer::{Decor, HighlightSource};
 use crate::engine::supervisor::logs::{self, LogDir, LogSpec};
 use crate::engine::supervisor::{Detach, Setup};
+use crate::engine::When;
 
 /// Default `--delay-exit` in command mode.
 pub const DEFAULT_DELAY_COMMAND: Duration = Duration::from_secs(10);
 /// Default quiet gap that ends the delay early in `ee run`.
 pub const DEFAULT_QUIET_RUN: Duration = Duration::from_millis(300);
+
+/// The options of one run that the engine acts on (the grep face's and `ee run`'s shared ones,
+/// minus what only the app reads: `--json`, `--no-telemetry`, `--watch`…).
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    // Matching (the patterns themselves and their flags are in the `PatternSpec`).
+    pub ignore_case: bool,
+    pub max_count: u64,
+    pub stdout_only: bool,
+    pub stderr_only: bool,
+    // Context.
+    pub before: usize,
+    pub context: Option<u64>,
+    pub delay_exit: Option<Duration>,
+    pub delay_exit_after_lines: u64,
+    pub delay_exit_quiet: Option<Duration>,
+    // Time.
+    pub timeout: Option<Duration>,
+    pub idle_timeout: Option<Duration>,
+    pub first_output_timeout: Option<Duration>,
+    pub stderr_idle_exit: Option<Duration>,
+    // Stuck detection.
+    pub max_repeat: Option<u64>,
+    pub stuck_ignore_timestamps: bool,
+    pub stuck_pattern: Option<String>,
+    pub progress_pattern: Option<String>,
+    pub transition_states: Option<String>,
+    // Process.
+    pub kill_after: Duration,
+    pub pty: When,
+    pub detach: bool,
+    pub pid_file: Option<PathBuf>,
+    pub detach_on_timeout: bool,
+    // Output.
+    pub color: When,
+    pub line_number: bool,
+    pub quiet: bool,
+    pub progress: bool,
+    // Extra descriptors.
+    pub fd: Vec<i32>,
+    /// Pairs: descriptor number, pattern.
+    pub fd_pattern: Vec<String>,
+    pub fd_prefix: bool,
+    // Allowlist and blocklist.
+    pub expect: Vec<String>,
+    pub expect_only: bool,
+    pub expect_all: bool,
+    pub unexpected: Vec<String>,
+    pub on_unexpected: OnUnexpected,
+    // Logs and input.
+    pub log: bool,
+    pub file_prefix: Option<String>,
+    pub log_dir: Option<PathBuf>,
+    pub append: bool,
+    pub gzip: bool,
+    pub decompress: bool,
+}
 
 /// A fully resolved run.
 pub struct Plan {
@@ -26,28 +86,13 @@ pub struct Plan {
     pub limits: Limits,
     pub patterns: PatternsUsed,
     pub limits_used: LimitsUsed,
-    pub opts: EngineOpts,
+    pub opts: Options,
     /// What `--color` highlights in passed-through lines.
     pub highlight: Option<HighlightSource>,
 }
 
-/// The pattern spec from the options and the main pattern.
-pub fn pattern_spec(main: Option<&str>, o: &EngineOpts) -> PatternSpec {
-    PatternSpec {
-        main: main.map(str::to_string),
-        success: o.success.clone(),
-        error: o.error.clone(),
-        exclude: o.exclude.clone(),
-        observe: Vec::new(),
-        ignore_case: o.ignore_case,
-        invert: o.invert,
-        word: o.word,
-        line: o.line,
-        pcre: o.pcre,
-    }
-}
-
-fn flags(o: &EngineOpts) -> String {
+/// The matching flags as recorded: `ivwxP`, those in force.
+fn flags(o: &PatternSpec) -> String {
     let mut f = String::new();
     for (on, c) in [
         (o.ignore_case, 'i'),
@@ -67,7 +112,7 @@ impl Plan {
     /// Build the plan. `command_mode` picks the default delay; `quiet` the default quiet gap.
     pub fn new(
         spec: PatternSpec,
-        o: &EngineOpts,
+        o: &Options,
         command_mode: bool,
         quiet: Option<Duration>,
     ) -> Result<Plan, PatternError> {
@@ -159,7 +204,7 @@ impl Plan {
             success: spec.success.clone(),
             error: spec.error.clone(),
             exclude: spec.exclude.clone(),
-            flags: flags(o),
+            flags: flags(&spec),
             learned: false,
         };
         let secs = |d: Option<Duration>| d.map(|d| d.as_secs_f64());
@@ -262,7 +307,7 @@ impl Plan {
 
 /// `-C N`: `-B N` and `--delay-exit-after-lines N`; in a pipe, where the delay is 0 by default,
 /// it also reads on for up to the command-mode delay so that the N lines after can come.
-fn context(o: &EngineOpts, command_mode: bool) -> EngineOpts {
+fn context(o: &Options, command_mode: bool) -> Options {
     let mut o = o.clone();
     if let Some(n) = o.context {
         o.before = usize::try_from(n).unwrap_or(usize::MAX);
@@ -295,7 +340,7 @@ fn transition_states(spec: &str) -> Result<Vec<regex::bytes::Regex>, PatternErro
 
 /// Log file prefix and its directory: `--file-prefix` (inside `--log-dir` when it has no `/`),
 /// else `DIR/ee-PROGRAM-PID` with DIR from `--log-dir` or ee's private log directory.
-fn log_prefix(o: &EngineOpts, program: &str) -> (std::path::PathBuf, LogDir) {
+fn log_prefix(o: &Options, program: &str) -> (std::path::PathBuf, LogDir) {
     let (dir, kind) = match &o.log_dir {
         Some(d) => (d.clone(), LogDir::Given(d.clone())),
         None => match logs::private_dir() {

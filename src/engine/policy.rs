@@ -9,7 +9,6 @@ use std::time::{Duration, Instant};
 
 use regex::bytes::Regex;
 
-use crate::cli::OnUnexpected;
 use crate::engine::matcher::Class;
 use crate::engine::scan::LineEvent;
 
@@ -101,6 +100,18 @@ impl StuckSpec {
     pub fn enabled(&self) -> bool {
         self.max_repeat.is_some() || self.progress.is_some()
     }
+}
+
+/// What an unexpected line does (`--on-unexpected`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum OnUnexpected {
+    /// Print a warning and go on.
+    Warn,
+    /// Go on, fail at the end (exit 5).
+    Error,
+    /// Stop at once (exit 5).
+    #[default]
+    Exit,
 }
 
 /// Allowlist / blocklist of lines.

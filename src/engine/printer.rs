@@ -10,8 +10,8 @@
 use std::io;
 use std::os::fd::{BorrowedFd, RawFd};
 
-use crate::cli::When;
 use crate::engine::matcher::Re;
+use crate::engine::When;
 
 /// grep's default match colour (bold red), as SGR parameters.
 pub const DEFAULT_MATCH_SGR: &str = "01;31";

@@ -21,7 +21,7 @@ use super::profiles::Profile;
 use super::rank::State;
 use super::stats::{Counts, CHECK_AGE, CHECK_EVERY, CONFIRM_TN, CONFIRM_TP, MAX_TIMEOUT_STOPS};
 use crate::context::RunContext;
-use crate::engine::matcher::strip_ansi;
+use crate::engine::matcher::{strip_ansi, Class};
 use crate::engine::outcome::{ChildStatus, MatchRecord, Mode, Outcome};
 use crate::engine::policy::Reason;
 
@@ -138,7 +138,7 @@ pub fn burst(o: &Outcome, failed: bool) -> Option<(f64, f64)> {
     let start = match o
         .matches
         .iter()
-        .find(|m| m.kind == "match" || m.kind == "error")
+        .find(|m| matches!(m.kind, Class::Match | Class::Error))
     {
         Some(m) => m.offset,
         None if failed => o.observed.first()?.offset,
@@ -419,7 +419,7 @@ fn stopper(o: &Outcome) -> Option<String> {
     }
     o.matches
         .iter()
-        .find(|m| m.kind == "match" || m.kind == "error")
+        .find(|m| matches!(m.kind, Class::Match | Class::Error))
         .map(|m| {
             if o.patterns.learned {
                 m.pattern.clone()
@@ -705,7 +705,7 @@ mod tests {
                     offset: t,
                     stream: "stdout".into(),
                     line_no: 1,
-                    kind: "observed",
+                    kind: Class::Observed,
                     pattern: String::new(),
                     line: String::new(),
                     matched: String::new(),

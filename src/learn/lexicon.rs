@@ -53,7 +53,7 @@ fn is_anchor(tok: &str) -> bool {
 /// One token as a regex: numbers, hex ids and paths abstracted away, the rest escaped.
 fn token_regex(tok: &str) -> String {
     // A word that could be a secret never becomes part of a stored, exported pattern.
-    if tok.contains('/') || tok.contains('\\') || crate::store::redact::secret_like(tok) {
+    if tok.contains('/') || tok.contains('\\') || crate::redact::secret_like(tok) {
         return r"\S+".to_string();
     }
     let hexish = tok.len() >= 6

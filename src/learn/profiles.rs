@@ -152,17 +152,9 @@ pub fn builtin() -> Vec<Profile> {
         .collect()
 }
 
-/// ee's configuration directory: `EARLYEXIT_CONFIG_DIR`, else `<config dir>/earlyexit`.
-pub fn config_dir() -> Option<PathBuf> {
-    match std::env::var_os("EARLYEXIT_CONFIG_DIR") {
-        Some(d) if !d.is_empty() => Some(PathBuf::from(d)),
-        _ => dirs::config_dir().map(|d| d.join("earlyexit")),
-    }
-}
-
 /// Where user profiles live.
 pub fn user_dir() -> Option<PathBuf> {
-    config_dir().map(|d| d.join("profiles"))
+    crate::paths::profiles_dir()
 }
 
 /// Load one user profile file.

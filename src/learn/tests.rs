@@ -10,7 +10,10 @@ use super::aggregates::{self, Feedback};
 use super::update;
 use super::Advice;
 use crate::context::RunContext;
-use crate::engine::outcome::{ChildStatus, LimitsUsed, MatchRecord, Mode, Outcome, PatternsUsed};
+use crate::engine::matcher::Class;
+use crate::engine::outcome::{
+    ChildStatus, LimitsUsed, MatchRecord, Mode, Observed, Outcome, PatternsUsed,
+};
 use crate::engine::policy::Reason;
 
 /// The learning tables as the store's migrations leave them (the store owns the migrations;
@@ -101,7 +104,7 @@ fn rec(offset: f64, kind: &'static str, pattern: &str, line: &str) -> MatchRecor
         offset,
         stream: "stdout".into(),
         line_no: 1,
-        kind,
+        kind: Class::from_name(kind).expect("a class name"),
         pattern: pattern.into(),
         line: line.into(),
         matched: line.into(),
@@ -118,19 +121,21 @@ pub(crate) fn outcome(argv: &[&str], code: i32, total: f64, observed: Vec<MatchR
         patterns: PatternsUsed::default(),
         limits: LimitsUsed::default(),
         exit_code: code,
-        child: Some(ChildStatus::Exited(code)),
-        reason: Reason::Completed,
-        total: Duration::from_secs_f64(total),
-        to_first_output: None,
-        to_first_match: None,
-        match_count: 0,
-        stdout: Default::default(),
-        stderr: Default::default(),
-        stopped_early: false,
-        detached: false,
-        matches: Vec::new(),
-        observed,
-        ends_line: true,
+        run: Observed {
+            child: Some(ChildStatus::Exited(code)),
+            reason: Reason::Completed,
+            total: Duration::from_secs_f64(total),
+            to_first_output: None,
+            to_first_match: None,
+            match_count: 0,
+            stdout: Default::default(),
+            stderr: Default::default(),
+            stopped_early: false,
+            detached: false,
+            matches: Vec::new(),
+            observed,
+            ends_line: true,
+        },
     }
 }
 

@@ -144,21 +144,13 @@ pub fn parse_text(text: &str) -> Parsed {
     p
 }
 
-/// ee's configuration directory: `$EARLYEXIT_CONFIG_DIR`, else `<config dir>/earlyexit`.
-pub fn config_dir() -> Option<PathBuf> {
-    match std::env::var_os("EARLYEXIT_CONFIG_DIR") {
-        Some(d) if !d.is_empty() => Some(PathBuf::from(d)),
-        _ => dirs::config_dir().map(|d| d.join("earlyexit")),
-    }
-}
-
 /// The routes file.
 pub fn routes_path() -> Option<PathBuf> {
-    config_dir().map(|d| d.join("routes"))
+    crate::paths::routes_file()
 }
 
 fn no_dir() -> String {
-    "cannot find the configuration directory (set EARLYEXIT_CONFIG_DIR or HOME)".to_string()
+    crate::paths::NO_CONFIG_DIR.to_string()
 }
 
 /// Read the routes file; a missing file is no routes.

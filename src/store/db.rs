@@ -134,8 +134,7 @@ pub const RUN_WAIT: Duration = Duration::from_millis(10);
 /// The lock wait: `EARLYEXIT_DB_TIMEOUT` seconds (clamped to [`MAX_TIMEOUT`]), else
 /// [`DEFAULT_TIMEOUT`].
 pub fn busy_timeout() -> Duration {
-    std::env::var("EARLYEXIT_DB_TIMEOUT")
-        .ok()
+    crate::paths::db_timeout()
         .and_then(|v| parse_timeout(&v))
         .unwrap_or(DEFAULT_TIMEOUT)
 }
@@ -151,15 +150,9 @@ pub fn parse_timeout(v: &str) -> Option<Duration> {
 
 /// Retention limits: (newest executions kept, age in days); 0 means no limit.
 pub fn retention_limits() -> (u64, u64) {
-    let get = |name: &str, default: u64| {
-        std::env::var(name)
-            .ok()
-            .and_then(|v| v.trim().parse::<u64>().ok())
-            .unwrap_or(default)
-    };
     (
-        get("EARLYEXIT_TELEMETRY_KEEP", DEFAULT_KEEP),
-        get("EARLYEXIT_TELEMETRY_KEEP_DAYS", DEFAULT_KEEP_DAYS),
+        crate::paths::telemetry_keep().unwrap_or(DEFAULT_KEEP),
+        crate::paths::telemetry_keep_days().unwrap_or(DEFAULT_KEEP_DAYS),
     )
 }
 

@@ -6,10 +6,10 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
 
-use super::redact::{cap, redact_argv, redact_text};
 use crate::context;
 use crate::engine::outcome::{ChildStatus, MatchRecord, Outcome};
 use crate::engine::policy::Reason;
+use crate::redact::{cap, redact_argv, redact_text};
 
 /// Longest stored matched line, matched text and context line (bytes).
 pub const MAX_LINE: usize = 1000;
@@ -120,7 +120,7 @@ impl Entry {
         let argv = redact_argv(&o.argv);
         let cwd = std::path::Path::new(&o.cwd);
         // The same words as at lookup (`RunContext::new`), so the keys agree.
-        let key = context::command_key(&super::redact::redact_argv_for_key(&o.argv));
+        let key = context::command_key(&crate::redact::redact_argv_for_key(&o.argv));
         let project = (!o.cwd.is_empty()).then(|| context::project(cwd));
         let (child_exit, child_signal) = match o.child {
             Some(ChildStatus::Exited(c)) => (Some(c), None),

@@ -12,22 +12,13 @@
 pub mod db;
 pub mod entry;
 pub mod migrations;
-pub mod redact;
 pub mod report;
 pub mod schema;
 pub mod spool;
 
-use std::path::PathBuf;
-
 use db::{Store, StoreError};
 
-/// The database path: `EARLYEXIT_DB`, else `<data dir>/earlyexit/telemetry.db`.
-pub fn db_path() -> Option<PathBuf> {
-    match std::env::var_os("EARLYEXIT_DB") {
-        Some(p) if !p.is_empty() => Some(PathBuf::from(p)),
-        _ => dirs::data_dir().map(|d| d.join("earlyexit").join("telemetry.db")),
-    }
-}
+pub use crate::paths::db_path;
 
 /// The store being opened for this process's run: on a thread started while the command runs
 /// ([`prepare`]), or already open from `ee run`'s lookup ([`with_lookup`]).
@@ -108,5 +99,5 @@ pub fn with_lookup<R>(record: bool, f: impl FnOnce(Option<&rusqlite::Connection>
 
 /// True when telemetry is disabled for this process (`EARLYEXIT_NO_TELEMETRY=1`).
 pub fn disabled_by_env() -> bool {
-    std::env::var_os("EARLYEXIT_NO_TELEMETRY").is_some_and(|v| !v.is_empty() && v != "0")
+    crate::paths::telemetry_disabled()
 }

@@ -27,13 +27,11 @@ pub struct Settings {
 
 /// The settings file: `<config dir>/team.json`.
 pub fn path() -> Option<PathBuf> {
-    crate::shell::routes::config_dir().map(|d| d.join("team.json"))
+    crate::paths::team_config_file()
 }
 
 fn env_url() -> Option<String> {
-    std::env::var("EARLYEXIT_TEAM_DB")
-        .ok()
-        .filter(|v| !v.trim().is_empty())
+    crate::paths::team_db_url()
 }
 
 /// True when a team database is configured (cheap: an environment lookup and one `stat`).
@@ -46,7 +44,7 @@ pub fn load() -> Result<Option<Settings>, String> {
     if let Some(url) = env_url() {
         return Ok(Some(Settings {
             url,
-            share_runs: std::env::var("EARLYEXIT_TEAM_SHARE_RUNS").is_ok_and(|v| v == "1"),
+            share_runs: crate::paths::team_share_runs(),
         }));
     }
     let Some(p) = path() else {
@@ -63,8 +61,7 @@ pub fn load() -> Result<Option<Settings>, String> {
 
 /// Write the settings file (mode 0600, replaced atomically).
 pub fn save(s: &Settings) -> Result<PathBuf, String> {
-    let p = path()
-        .ok_or("cannot find the configuration directory (set EARLYEXIT_CONFIG_DIR or HOME)")?;
+    let p = path().ok_or(crate::paths::NO_CONFIG_DIR)?;
     let dir = p.parent().expect("a file in a directory");
     std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     let tmp = p.with_extension("json.tmp");

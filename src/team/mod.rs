@@ -31,11 +31,7 @@ pub fn stamp_path(db: &std::path::Path) -> PathBuf {
 }
 
 fn sync_interval() -> Duration {
-    std::env::var("EARLYEXIT_TEAM_SYNC_INTERVAL")
-        .ok()
-        .and_then(|v| v.parse::<f64>().ok())
-        .filter(|v| v.is_finite() && *v >= 0.0)
-        .map_or(SYNC_INTERVAL, Duration::from_secs_f64)
+    crate::paths::team_sync_interval().unwrap_or(SYNC_INTERVAL)
 }
 
 /// After a run: when a team database is configured and the last sync attempt is older than the
@@ -45,7 +41,7 @@ pub fn after_run() {
     if crate::store::disabled_by_env() || !config::configured() {
         return;
     }
-    let Some(db) = crate::store::db_path() else {
+    let Some(db) = crate::paths::db_path() else {
         return;
     };
     let stamp = stamp_path(&db);

@@ -105,7 +105,7 @@ impl AsFdOwned for std::io::Stderr {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::outcome::{MatchRecord, Mode, PatternsUsed};
+    use crate::engine::outcome::{MatchRecord, Mode, Observed, PatternsUsed};
     use std::time::SystemTime;
 
     fn stopped(argv: &[&str], lines: &[&str]) -> Outcome {
@@ -117,31 +117,33 @@ mod tests {
             patterns: PatternsUsed::default(),
             limits: Default::default(),
             exit_code: 1,
-            child: None,
-            reason: crate::engine::policy::Reason::ErrorMatch,
-            total: Duration::ZERO,
-            to_first_output: None,
-            to_first_match: None,
-            match_count: 1,
-            stdout: Default::default(),
-            stderr: Default::default(),
-            stopped_early: true,
-            detached: false,
-            matches: lines
-                .iter()
-                .map(|l| MatchRecord {
-                    offset: 0.1,
-                    stream: "stdout".into(),
-                    line_no: 1,
-                    kind: "error",
-                    pattern: String::new(),
-                    line: l.to_string(),
-                    matched: String::new(),
-                    context: Vec::new(),
-                })
-                .collect(),
-            observed: Vec::new(),
-            ends_line: true,
+            run: Observed {
+                child: None,
+                reason: crate::engine::policy::Reason::ErrorMatch,
+                total: Duration::ZERO,
+                to_first_output: None,
+                to_first_match: None,
+                match_count: 1,
+                stdout: Default::default(),
+                stderr: Default::default(),
+                stopped_early: true,
+                detached: false,
+                matches: lines
+                    .iter()
+                    .map(|l| MatchRecord {
+                        offset: 0.1,
+                        stream: "stdout".into(),
+                        line_no: 1,
+                        kind: crate::engine::matcher::Class::Error,
+                        pattern: String::new(),
+                        line: l.to_string(),
+                        matched: String::new(),
+                        context: Vec::new(),
+                    })
+                    .collect(),
+                observed: Vec::new(),
+                ends_line: true,
+            },
         }
     }
 

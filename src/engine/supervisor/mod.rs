@@ -11,7 +11,7 @@
 //! `reaper`), and the terminal's modes put back after a child that did not exit by itself.
 
 mod decompress;
-mod engine;
+mod feed;
 mod foreground;
 pub mod logs;
 mod pty;
@@ -33,14 +33,15 @@ use nix::sys::signal::{kill, killpg, Signal};
 use nix::sys::wait::{waitpid, WaitStatus};
 use nix::unistd::{getpgrp, getpid, setpgid, tcsetpgrp, Pid};
 
-use crate::cli::When;
 use crate::engine::matcher::Matcher;
-use crate::engine::outcome::{ChildStatus, MatchRecord, StreamStats};
+use crate::engine::outcome::ChildStatus;
+pub use crate::engine::outcome::Observed;
 use crate::engine::policy::{Limits, Policy, Reason};
 use crate::engine::printer::{is_tty, note, Decor, Out};
 use crate::engine::scan::{Scanner, Stream};
+use crate::engine::When;
 
-use engine::{Channel, Engine};
+use feed::{Channel, Feed};
 use logs::{LogSink, LogSpec};
 
 /// How long ee keeps reading after the child exited, for output still in flight or held by a
@@ -87,26 +88,6 @@ pub struct Setup<'a> {
     /// Pipe mode: decompress gzip/bzip2/xz input (`-Z`).
     pub decompress: bool,
     pub quiet: bool,
-}
-
-/// What the supervisor observed.
-#[derive(Debug)]
-pub struct Observed {
-    pub reason: Reason,
-    pub child: Option<ChildStatus>,
-    pub stopped_early: bool,
-    /// The child was left running (`--detach`).
-    pub detached: bool,
-    pub total: Duration,
-    pub to_first_output: Option<Duration>,
-    pub to_first_match: Option<Duration>,
-    pub match_count: u64,
-    pub stdout: StreamStats,
-    pub stderr: StreamStats,
-    pub matches: Vec<MatchRecord>,
-    pub observed: Vec<MatchRecord>,
-    /// The last byte ee passed through ended a line (or none was written).
-    pub ends_line: bool,
 }
 
 /// The command could not be started.
@@ -192,7 +173,7 @@ pub fn watch_stdin(setup: &Setup) -> io::Result<Observed> {
         out,
         log: logs.pop().flatten(),
     };
-    let mut eng = Engine::new(
+    let mut feed = Feed::new(
         Policy::new(setup.limits.clone(), start),
         vec![chan],
         setup.quiet,
@@ -210,7 +191,7 @@ pub fn watch_stdin(setup: &Setup) -> io::Result<Observed> {
         match decompress::sniff(&head) {
             Some(f) => decoder = Some(decompress::start(f, head)?),
             None if head.is_empty() => {}
-            None => eng.chunk(0, &head, Instant::now()),
+            None => feed.chunk(0, &head, Instant::now()),
         }
     }
     // SAFETY: fd 0 stays open for the whole run.
@@ -219,13 +200,13 @@ pub fn watch_stdin(setup: &Setup) -> io::Result<Observed> {
         None => unsafe { BorrowedFd::borrow_raw(0) },
     };
     let mut eof = false;
-    while !eng.policy.stop {
+    while !feed.policy.stop {
         let now = Instant::now();
         let mut fds = [
             PollFd::new(input, PollFlags::POLLIN),
             PollFd::new(sigs.read.as_fd(), PollFlags::POLLIN),
         ];
-        let deadline = min_deadline(eng.policy.next_deadline(), eng.progress_deadline(now));
+        let deadline = min_deadline(feed.policy.next_deadline(), feed.progress_deadline(now));
         match poll(&mut fds, poll_timeout(deadline, now)) {
             Err(nix::errno::Errno::EINTR) => continue,
             Err(e) => return Err(e.into()),
@@ -236,25 +217,25 @@ pub fn watch_stdin(setup: &Setup) -> io::Result<Observed> {
         if sig_ready {
             for s in sigs.drain() {
                 if signals::FORWARDED.iter().any(|f| *f as i32 == s) {
-                    eng.policy.force(Reason::Interrupted(s));
+                    feed.policy.force(Reason::Interrupted(s));
                 }
             }
         }
-        if in_ready && !eng.policy.stop {
+        if in_ready && !feed.policy.stop {
             match nix::unistd::read(input.as_raw_fd(), &mut buf) {
                 Ok(0) => eof = true,
-                Ok(n) => eng.chunk(0, &buf[..n], Instant::now()),
+                Ok(n) => feed.chunk(0, &buf[..n], Instant::now()),
                 Err(nix::errno::Errno::EINTR) | Err(nix::errno::Errno::EAGAIN) => {}
                 Err(_) => eof = true,
             }
         }
         if eof {
-            eng.eof(0, Instant::now());
+            feed.eof(0, Instant::now());
             break;
         }
         let now = Instant::now();
-        eng.policy.on_tick(now);
-        eng.draw_progress(now, false);
+        feed.policy.on_tick(now);
+        feed.draw_progress(now, false);
     }
     if let Some(d) = &decoder {
         if let Some(e) = d.error.lock().unwrap_or_else(|p| p.into_inner()).take() {
@@ -262,7 +243,7 @@ pub fn watch_stdin(setup: &Setup) -> io::Result<Observed> {
         }
     }
     let end = Instant::now();
-    Ok(eng.finish(natural_reason(setup.matcher, None), None, !eof, end))
+    Ok(feed.finish(natural_reason(setup.matcher, None), None, !eof, end))
 }
 
 /// Gives the terminal back to ee's process group when dropped.
@@ -502,7 +483,7 @@ pub fn watch_command(setup: &Setup) -> Result<Observed, SpawnError> {
             log,
         });
     }
-    let mut eng = Engine::new(
+    let mut feed = Feed::new(
         Policy::new(setup.limits.clone(), start),
         chans,
         setup.quiet,
@@ -522,7 +503,7 @@ pub fn watch_command(setup: &Setup) -> Result<Observed, SpawnError> {
 
     loop {
         let now = Instant::now();
-        let mut deadline = min_deadline(eng.policy.next_deadline(), eng.progress_deadline(now));
+        let mut deadline = min_deadline(feed.policy.next_deadline(), feed.progress_deadline(now));
         if let Some((_, at)) = exited {
             deadline = min_deadline(deadline, Some(at + EXIT_GRACE));
         }
@@ -543,7 +524,7 @@ pub fn watch_command(setup: &Setup) -> Result<Observed, SpawnError> {
             }
             let polled = poll(&mut fds, poll_timeout(deadline, now));
             if let Some(paused) = foreground::stopped_for(job, deadline, now) {
-                eng.policy.pause(paused);
+                feed.policy.pause(paused);
             }
             match polled {
                 Err(nix::errno::Errno::EINTR) => (Vec::new(), true),
@@ -580,11 +561,11 @@ pub fn watch_command(setup: &Setup) -> Result<Observed, SpawnError> {
                             foreground::signal(pid, job, sig);
                         }
                     }
-                    eng.policy.force(Reason::Interrupted(s));
+                    feed.policy.force(Reason::Interrupted(s));
                     term_sent.get_or_insert(Instant::now());
                     stopped_early = true;
                 } else {
-                    eng.policy.force(Reason::Interrupted(s));
+                    feed.policy.force(Reason::Interrupted(s));
                 }
             }
         }
@@ -595,13 +576,13 @@ pub fn watch_command(setup: &Setup) -> Result<Observed, SpawnError> {
             match nix::unistd::read(fd.as_raw_fd(), &mut buf) {
                 Ok(0) | Err(nix::errno::Errno::EIO) => {
                     masters[i] = None;
-                    eng.eof(i, Instant::now());
+                    feed.eof(i, Instant::now());
                 }
-                Ok(n) => eng.chunk(i, &buf[..n], Instant::now()),
+                Ok(n) => feed.chunk(i, &buf[..n], Instant::now()),
                 Err(nix::errno::Errno::EINTR) | Err(nix::errno::Errno::EAGAIN) => {}
                 Err(_) => {
                     masters[i] = None;
-                    eng.eof(i, Instant::now());
+                    feed.eof(i, Instant::now());
                 }
             }
         }
@@ -615,33 +596,33 @@ pub fn watch_command(setup: &Setup) -> Result<Observed, SpawnError> {
             if exited.is_none() && sys::stopped(pid) {
                 if let Some(fd) = tty {
                     let paused = suspend_with_child(fd, pid);
-                    eng.policy.pause(paused);
+                    feed.policy.pause(paused);
                 }
             }
             if tty.is_some() {
                 last_ws = resize_if_changed(&masters, last_ws, pid);
             }
         }
-        if !eng.policy.stop {
-            eng.policy.on_tick(now);
+        if !feed.policy.stop {
+            feed.policy.on_tick(now);
         }
-        eng.draw_progress(now, false);
+        feed.draw_progress(now, false);
         if exited.is_none() && term_sent.is_none() {
             // Detaching happens at the decision itself: there is no trace to wait for.
             let d = &setup.detach;
-            let detach = eng.policy.reason.is_some_and(|r| {
+            let detach = feed.policy.reason.is_some_and(|r| {
                 (d.on_match
                     && matches!(r, Reason::Match | Reason::ErrorMatch | Reason::SuccessMatch))
                     || (d.on_timeout && r.is_timeout())
             });
             if detach {
                 drop(guard);
-                return Ok(detach_child(eng, masters, pid, &setup.detach, setup.quiet));
+                return Ok(detach_child(feed, masters, pid, &setup.detach, setup.quiet));
             }
         }
-        if eng.policy.stop && exited.is_none() && term_sent.is_none() {
+        if feed.policy.stop && exited.is_none() && term_sent.is_none() {
             // A tool that reports its failures when interrupted (pytest) gets Ctrl-C's SIGINT.
-            let sig = if eng.policy.limits.interrupt_stop {
+            let sig = if feed.policy.limits.interrupt_stop {
                 Signal::SIGINT
             } else {
                 Signal::SIGTERM
@@ -649,7 +630,7 @@ pub fn watch_command(setup: &Setup) -> Result<Observed, SpawnError> {
             foreground::signal(pid, job, sig);
             foreground::signal(pid, job, Signal::SIGCONT);
             own_stop = !matches!(
-                eng.policy.reason,
+                feed.policy.reason,
                 Some(Reason::Interrupted(_) | Reason::OutputClosed)
             );
             // Descendants that left the group get SIGTERM now; those in it had `sig` (a tool
@@ -693,7 +674,7 @@ pub fn watch_command(setup: &Setup) -> Result<Observed, SpawnError> {
     if let (Some(m), true) = (modes, term_sent.is_some() || killed_by_signal) {
         m.restore();
     }
-    Ok(eng.finish(
+    Ok(feed.finish(
         natural_reason(setup.matcher, status),
         status,
         stopped_early,
@@ -705,7 +686,7 @@ pub fn watch_command(setup: &Setup) -> Result<Observed, SpawnError> {
 /// session) keeps reading its output, into the logs when there are any, so the child never gets
 /// SIGPIPE or EIO; ee writes the PID file, says where the child is, and returns.
 fn detach_child(
-    mut eng: Engine,
+    mut feed: Feed,
     masters: Vec<Option<OwnedFd>>,
     pid: Pid,
     d: &Detach,
@@ -722,7 +703,7 @@ fn detach_child(
             );
         }
     }
-    let logs: Vec<Option<LogSink>> = eng.chans.iter_mut().map(|c| c.log.take()).collect();
+    let logs: Vec<Option<LogSink>> = feed.chans.iter_mut().map(|c| c.log.take()).collect();
     // SAFETY: ee is single-threaded in command mode; the child only reads, writes and exits.
     match unsafe { nix::unistd::fork() } {
         Ok(nix::unistd::ForkResult::Child) => {
@@ -749,8 +730,8 @@ fn detach_child(
     }
     note(quiet, &format!("detached: pid {pid}, process group {pgid}"));
     let end = Instant::now();
-    let reason = eng.policy.reason.unwrap_or(Reason::Match);
-    let mut obs = eng.finish(reason, None, false, end);
+    let reason = feed.policy.reason.unwrap_or(Reason::Match);
+    let mut obs = feed.finish(reason, None, false, end);
     obs.detached = true;
     obs
 }

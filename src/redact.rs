@@ -21,6 +21,26 @@ use crate::context::is_assignment;
 /// What replaces a secret.
 pub const MASK: &str = "***";
 
+/// Parts of a name (option, variable, setting) that make its value a secret; in a text, a hint
+/// that it may hold one.
+const SECRET_WORDS: &[&str] = &[
+    "pass",
+    "pwd",
+    "token",
+    "secret",
+    "key",
+    "auth",
+    "credential",
+    "cookie",
+    "session",
+    "signature",
+    "private",
+    "bearer",
+    "jwt",
+    "webhook",
+    "dsn",
+];
+
 /// Names (of options, variables, settings) whose value is a secret (`--api-key`, `--password`,
 /// `--auth-token`, `DB_PASS`, `AccountKey`, …).
 pub fn secret_name(name: &str) -> bool {
@@ -39,25 +59,7 @@ pub fn secret_name(name: &str) -> bool {
     if !n.contains("authoriz") {
         n = n.replace("author", "");
     }
-    [
-        "pass",
-        "pwd",
-        "token",
-        "secret",
-        "key",
-        "auth",
-        "credential",
-        "cookie",
-        "session",
-        "signature",
-        "private",
-        "bearer",
-        "jwt",
-        "webhook",
-        "dsn",
-    ]
-    .iter()
-    .any(|w| n.contains(w))
+    SECRET_WORDS.iter().any(|w| n.contains(w))
 }
 
 /// Programs that run the command after them (their own options skipped): the shared list in
@@ -465,52 +467,44 @@ fn redact_script(script: &str, depth: u8, full: bool) -> String {
     redact_env_text(&word(full, script))
 }
 
-/// Cheap pre-check: could this text hold a secret the regexes look for?
+/// Besides [`SECRET_WORDS`], what hints at a secret the regexes look for: credentials in URLs,
+/// `Basic` auth, `sig=`, and the prefixes of well-known token shapes.
+const TEXT_HINTS: &[&str] = &[
+    "://",
+    "basic ",
+    "ghp_",
+    "gho_",
+    "ghu_",
+    "ghs_",
+    "ghr_",
+    "github_pat",
+    "xox",
+    "akia",
+    "asia",
+    "sk-",
+    "sk_",
+    "rk_",
+    "glpat-",
+    "sig=",
+    "npm_",
+    "eyj",
+    "aiza",
+    "hf_",
+    "pypi-",
+    "dckr_",
+    "sg.",
+    "shp",
+    "dop_v1_",
+];
+
+/// Cheap pre-check: could this text hold a secret the regexes look for? (A `private` alone
+/// never did before [`SECRET_WORDS`] was shared; it only costs a regex pass.)
 fn hint(text: &str) -> bool {
     let lower = text.to_ascii_lowercase();
-    [
-        "://",
-        "pass",
-        "pwd",
-        "token",
-        "secret",
-        "key",
-        "auth",
-        "credential",
-        "bearer",
-        "basic ",
-        "ghp_",
-        "gho_",
-        "ghu_",
-        "ghs_",
-        "ghr_",
-        "github_pat",
-        "xox",
-        "akia",
-        "asia",
-        "sk-",
-        "sk_",
-        "rk_",
-        "glpat-",
-        "cookie",
-        "session",
-        "signature",
-        "sig=",
-        "npm_",
-        "eyj",
-        "aiza",
-        "hf_",
-        "pypi-",
-        "dckr_",
-        "sg.",
-        "shp",
-        "dop_v1_",
-        "jwt",
-        "webhook",
-        "dsn",
-    ]
-    .iter()
-    .any(|w| lower.contains(w))
+    SECRET_WORDS
+        .iter()
+        .chain(TEXT_HINTS)
+        .any(|w| lower.contains(w))
 }
 
 struct Rx {

@@ -1,17 +1,16 @@
-//! The part of the poll loop that does not touch processes: each stream's scanner, matcher,
+//! The feed: the part of the poll loop that does not touch processes — each stream's scanner, matcher,
 //! output and log file, the policy, the match records and the progress line. Bytes in, decisions
 //! and pass-through out.
 
 use std::time::{Duration, Instant};
 
 use crate::engine::matcher::{Class, Matcher};
-use crate::engine::outcome::{ChildStatus, MatchRecord, StreamStats, MAX_RECORDS};
+use crate::engine::outcome::{ChildStatus, MatchRecord, Observed, StreamStats, MAX_RECORDS};
 use crate::engine::policy::{Policy, Reason};
 use crate::engine::printer::{note, Out, Progress};
 use crate::engine::scan::{Flow, LineEvent, Scanner, Stream};
 
 use super::logs::LogSink;
-use super::Observed;
 
 /// One watched stream.
 pub struct Channel<'a> {
@@ -21,7 +20,7 @@ pub struct Channel<'a> {
     pub log: Option<LogSink>,
 }
 
-pub struct Engine<'a> {
+pub struct Feed<'a> {
     pub policy: Policy,
     pub chans: Vec<Channel<'a>>,
     pub matches: Vec<MatchRecord>,
@@ -52,7 +51,7 @@ fn record(
         offset: offset.as_secs_f64(),
         stream: ev.stream.name(),
         line_no: ev.line_no,
-        kind: h.class.as_str(),
+        kind: h.class,
         pattern: h.pattern.to_string(),
         line: lossy(ev.line),
         matched: lossy(&ev.line[h.start..h.end]),
@@ -80,9 +79,9 @@ fn judge<'b>(
     }
 }
 
-impl<'a> Engine<'a> {
-    pub fn new(policy: Policy, chans: Vec<Channel<'a>>, quiet: bool, progress: bool) -> Engine<'a> {
-        Engine {
+impl<'a> Feed<'a> {
+    pub fn new(policy: Policy, chans: Vec<Channel<'a>>, quiet: bool, progress: bool) -> Feed<'a> {
+        Feed {
             policy,
             chans,
             matches: Vec::new(),
@@ -120,7 +119,7 @@ impl<'a> Engine<'a> {
         let stderr = self.chans[i].scanner.stream == Stream::Stderr;
         self.policy.on_output(now, stderr);
         let every = self.policy.wants_every_line();
-        let Engine {
+        let Feed {
             policy,
             chans,
             matches,
@@ -162,7 +161,7 @@ impl<'a> Engine<'a> {
             return;
         }
         let every = self.policy.wants_every_line();
-        let Engine {
+        let Feed {
             policy,
             chans,
             matches,

@@ -1,0 +1,42 @@
+//! The wrapper face: `ee run`.
+
+use std::ffi::OsString;
+
+use clap::Args;
+
+use super::grep::EngineOpts;
+
+/// Exit-status table of the wrapper face (`ee run`).
+pub const RUN_EXIT_STATUS: &str = "\
+Exit status (ee run):
+  N      the child's own exit status when it ran to the end (128+N when it died of signal N)
+  1      ee stopped it on an error pattern
+  124    a timeout stopped it (as coreutils timeout), or output stuck
+  4/5/6  detached / unexpected line / expected line missing (as in the grep face)
+  125    usage error or internal failure of ee
+  126    the command is not executable
+  127    the command was not found
+  130    interrupted (Ctrl-C)";
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Error pattern given positionally is not accepted here; use -e/--pattern
+    #[arg(long = "pattern", value_name = "PATTERN")]
+    pub pattern: Option<String>,
+    /// Apply no learned pattern or timeout
+    #[arg(long = "no-learn")]
+    pub no_learn: bool,
+    /// Print what would be applied and why, without running
+    #[arg(long = "dry-run")]
+    pub dry_run: bool,
+    #[command(flatten)]
+    pub engine: EngineOpts,
+    /// The command to run
+    #[arg(
+        value_name = "COMMAND",
+        required = true,
+        trailing_var_arg = true,
+        allow_hyphen_values = true
+    )]
+    pub command: Vec<OsString>,
+}
