@@ -226,10 +226,11 @@ fn notice(o: &Outcome, quiet: bool, advice: &Advice, again: Option<&rerun::Rerun
                 }
                 match advice.ranked.iter().find(|r| r.pattern == p) {
                     Some(r) => {
-                        let src = match r.source.strip_prefix("profile:") {
-                            Some(name) => format!("built-in profile {name}"),
-                            None if r.source == "user" => "your earlier pattern".to_string(),
-                            None => "pattern learned from failed runs".to_string(),
+                        use crate::learn::aggregates::Source;
+                        let src = match Source::parse(&r.source) {
+                            Some(Source::Profile(name)) => format!("built-in profile {name}"),
+                            Some(Source::User) => "your earlier pattern".to_string(),
+                            _ => "pattern learned from failed runs".to_string(),
                         };
                         format!("{src}; {}", r.why)
                     }

@@ -68,10 +68,9 @@ fn text(a: &Advice, ctx: &RunContext, why: &str) -> String {
         ctx.project_type,
         ctx.category
     ));
-    let learned = a
-        .ranked
-        .iter()
-        .any(|r| !r.source.starts_with("profile:") || r.tp + r.fp > 0);
+    let learned = a.ranked.iter().any(|r| {
+        crate::learn::aggregates::Source::profile_of(&r.source).is_none() || r.tp + r.fp > 0
+    });
     match (&a.profile, learned) {
         (Some(p), false) => s.push_str(&format!(
             "Cold start: no pattern learned yet, using the built-in profile `{p}`.\n"

@@ -63,6 +63,48 @@ pub struct PatternRow {
     pub last_seen: f64,
 }
 
+/// Where a candidate pattern came from. Stored (and shown in `--json`) by its name:
+/// [`Source::as_name`], read back by [`Source::parse`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    /// The user's own pattern (`-e`, a pin).
+    User,
+    /// Generalized from a failed run's error lines.
+    Mined,
+    /// A pattern profile's (built-in or the user's file), by the profile's name.
+    Profile(String),
+}
+
+/// The names of the sources without a payload; a profile's is [`PROFILE_PREFIX`] + its name.
+const SOURCE_NAMES: &[(Source, &str)] = &[(Source::User, "user"), (Source::Mined, "mined")];
+const PROFILE_PREFIX: &str = "profile:";
+
+impl Source {
+    pub fn parse(s: &str) -> Option<Source> {
+        match SOURCE_NAMES.iter().find(|(_, n)| *n == s) {
+            Some((src, _)) => Some(src.clone()),
+            None => s
+                .strip_prefix(PROFILE_PREFIX)
+                .map(|n| Source::Profile(n.to_string())),
+        }
+    }
+
+    pub fn as_name(&self) -> String {
+        match self {
+            Source::Profile(n) => format!("{PROFILE_PREFIX}{n}"),
+            unit => SOURCE_NAMES
+                .iter()
+                .find(|(s, _)| s == unit)
+                .map_or(String::new(), |(_, n)| n.to_string()),
+        }
+    }
+
+    /// The profile named by a stored source, if it is a profile's.
+    pub fn profile_of(s: &str) -> Option<&str> {
+        s.strip_prefix(PROFILE_PREFIX)
+    }
+}
+
 /// A pattern's evidence of specificity and its shadow checks, in the narrow scope only.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Evidence {
@@ -524,5 +566,16 @@ mod tests {
         for (f, n) in FEEDBACK_NAMES {
             assert_eq!((f.as_str(), Feedback::parse(n)), (*n, Some(*f)));
         }
+        for (s, n) in SOURCE_NAMES {
+            assert_eq!(
+                (s.as_name(), Source::parse(n)),
+                (n.to_string(), Some(s.clone()))
+            );
+        }
+        let p = Source::Profile("pytest".into());
+        assert_eq!(p.as_name(), "profile:pytest");
+        assert_eq!(Source::parse("profile:pytest"), Some(p));
+        assert_eq!(Source::profile_of("profile:pytest"), Some("pytest"));
+        assert_eq!(Source::parse("timeout"), None);
     }
 }

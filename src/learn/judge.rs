@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 use regex::{Regex, RegexSet};
 
 use super::aggregates::{
-    Knowledge, ScopeRow, Verdict, BURST_BREAK, KEEP_RUNS, KEEP_SAMPLES, MINE_LINES,
+    Knowledge, ScopeRow, Source, Verdict, BURST_BREAK, KEEP_RUNS, KEEP_SAMPLES, MINE_LINES,
 };
 use super::lexicon;
 use super::profiles::Profile;
@@ -443,23 +443,24 @@ fn candidates(
             .patterns
             .iter()
             .find(|r| r.pattern == p)
-            .map_or("mined".to_string(), |r| r.source.clone())
+            .map_or(Source::Mined.as_name(), |r| r.source.clone())
     };
     for p in deciding(o) {
         let src = if o.patterns.learned {
             learned_src(&p)
         } else {
-            "user".to_string()
+            Source::User.as_name()
         };
         cands.insert(p, src);
     }
     if o.mode == Mode::Run {
         for r in &known.patterns {
-            let watched = match r.source.as_str() {
-                "mined" | "user" => true,
-                s => profile.is_some_and(|p| {
-                    s == format!("profile:{}", p.name) && p.patterns.contains(&r.pattern)
-                }),
+            let watched = match Source::parse(&r.source) {
+                Some(Source::Mined | Source::User) => true,
+                Some(Source::Profile(n)) => {
+                    profile.is_some_and(|p| n == p.name && p.patterns.contains(&r.pattern))
+                }
+                None => false,
             };
             if watched {
                 cands.entry(r.pattern.clone()).or_insert(r.source.clone());
@@ -469,13 +470,13 @@ fn candidates(
             for pat in &p.patterns {
                 cands
                     .entry(pat.clone())
-                    .or_insert(format!("profile:{}", p.name));
+                    .or_insert(Source::Profile(p.name.clone()).as_name());
             }
         }
     }
     if truth == Truth::Failed && o.mode == Mode::Run {
         for p in mine(o) {
-            cands.entry(p).or_insert("mined".to_string());
+            cands.entry(p).or_insert(Source::Mined.as_name());
         }
     }
     cands
@@ -563,7 +564,7 @@ fn verdicts(
 /// and the profile's patterns are tracked in every scope. A false positive always reaches the
 /// narrow scope, where it withdraws the pattern.
 fn bump_scopes(known: &Knowledge, p: &str, src: &str, v: Verdict) -> Vec<String> {
-    if src == "mined" && !matches!(v, Verdict::Tp | Verdict::Use) {
+    if Source::parse(src) == Some(Source::Mined) && !matches!(v, Verdict::Tp | Verdict::Use) {
         known
             .scopes
             .iter()

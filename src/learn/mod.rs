@@ -93,7 +93,7 @@ pub fn advise(k: aggregates::Knowledge, ctx: &RunContext) -> Advice {
     // What the database says is applied only if it passes the full validation (compiled within
     // the size limits, not matching ordinary lines): a few compiles, for the applied ones only.
     for r in advice.ranked.iter_mut() {
-        if r.applied && !r.source.starts_with("profile:") {
+        if r.applied && aggregates::Source::profile_of(&r.source).is_none() {
             if let Err(e) = validate::pattern(&r.pattern) {
                 r.applied = false;
                 r.why = format!("refused: {e}");
@@ -127,7 +127,7 @@ pub fn complete_patterns(mut k: aggregates::Knowledge, ctx: &RunContext) -> Vec<
     let a = rank::advise(&k, fitting.as_ref());
     // The user's own earlier patterns first (their vocabulary), then in rank order.
     let mut ranked: Vec<&rank::Ranked> = a.ranked.iter().filter(|r| r.tp + r.fp > 0).collect();
-    ranked.sort_by_key(|r| r.source != "user");
+    ranked.sort_by_key(|r| aggregates::Source::parse(&r.source) != Some(aggregates::Source::User));
     let judged: Vec<(String, String)> = ranked
         .into_iter()
         .map(|r| {

@@ -279,7 +279,10 @@ pub fn advise(k: &Knowledge, profile: Option<&Profile>) -> Advice {
     }
     if let Some(p) = profile {
         for pat in &p.patterns {
-            add(pat, &format!("profile:{}", p.name));
+            add(
+                pat,
+                &super::aggregates::Source::Profile(p.name.clone()).as_name(),
+            );
         }
     }
     for s in &k.scopes {

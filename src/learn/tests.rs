@@ -83,12 +83,6 @@ CREATE TABLE IF NOT EXISTS learn_pins (
     timeout REAL,
     at      REAL NOT NULL
 ) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS learn_imports (digest TEXT PRIMARY KEY, at REAL NOT NULL);
-CREATE TABLE IF NOT EXISTS learn_imported_scopes (
-    scope TEXT PRIMARY KEY, runs INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS learn_imported_patterns (
-    scope TEXT NOT NULL, pattern TEXT NOT NULL, n INTEGER NOT NULL DEFAULT 0,
-    PRIMARY KEY (scope, pattern)) WITHOUT ROWID;
 ";
 
 fn advise(c: Option<&Connection>, ctx: &RunContext) -> Advice {
@@ -497,4 +491,57 @@ fn a_pattern_that_matches_only_at_the_end_is_not_worth_a_stop() {
     let r = &a.ranked[0];
     assert_eq!(r.state, super::rank::State::Confirmed);
     assert!(r.why.contains("too late to be worth a stop"), "{}", r.why);
+}
+
+/// A `missed` feedback counts the applied patterns that did not match as misses, stores them in
+/// their own column, and a later feedback on the same run undoes exactly them; a row written in
+/// the old one-column form ("missed\n<JSON>", by a build from before) is undone the same way.
+#[test]
+fn missed_feedback_is_stored_apart_and_undone_in_both_forms() {
+    let mut c = db();
+    let argv = ["./suite.sh"];
+    // A failed run in which no pattern was judged; `^BOOM` would have been applied.
+    record(&mut c, 1, &outcome(&argv, 1, 1.0, Vec::new()));
+    let fneg = |c: &Connection| -> i64 {
+        c.query_row(
+            "SELECT coalesce(sum(fneg), 0) FROM learn_patterns WHERE pattern = '^BOOM'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap()
+    };
+    let applied = [("^BOOM".to_string(), "mined".to_string())];
+    let tx = c.transaction().unwrap();
+    aggregates::apply_feedback(&tx, Some(1), Feedback::Missed, &applied).unwrap();
+    tx.commit().unwrap();
+    let scopes = fneg(&c);
+    assert!(scopes > 0, "the miss is counted");
+    let stored: (String, String) = c
+        .query_row(
+            "SELECT feedback, feedback_missed FROM learn_runs WHERE run_id = 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert_eq!(stored, ("missed".into(), r#"[["^BOOM","mined"]]"#.into()));
+    let tx = c.transaction().unwrap();
+    aggregates::apply_feedback(&tx, Some(1), Feedback::Good, &[]).unwrap();
+    tx.commit().unwrap();
+    assert_eq!(fneg(&c), 0, "undone from the new column");
+
+    // The old form, as a build from before the column wrote it.
+    let tx = c.transaction().unwrap();
+    aggregates::apply_feedback(&tx, Some(1), Feedback::Missed, &applied).unwrap();
+    tx.commit().unwrap();
+    c.execute(
+        "UPDATE learn_runs SET feedback = 'missed' || char(10) || feedback_missed, \
+         feedback_missed = NULL WHERE run_id = 1",
+        [],
+    )
+    .unwrap();
+    assert_eq!(fneg(&c), scopes);
+    let tx = c.transaction().unwrap();
+    aggregates::apply_feedback(&tx, Some(1), Feedback::Good, &[]).unwrap();
+    tx.commit().unwrap();
+    assert_eq!(fneg(&c), 0, "undone from the old form");
 }

@@ -198,7 +198,7 @@ pub fn pattern(p: &str) -> Result<(), String> {
 /// A pattern's source label: `user`, `mined` or `profile:<name>`.
 pub fn source(s: &str) -> Result<(), String> {
     plain_text("source", s, 100)?;
-    if s == "user" || s == "mined" || s.starts_with("profile:") {
+    if super::aggregates::Source::parse(s).is_some() {
         Ok(())
     } else {
         Err(format!(

@@ -5,6 +5,7 @@
 
 use super::identity;
 use super::local::{Ev, INTS};
+use crate::learn::aggregates::Source;
 
 /// Longest scope name accepted.
 pub const MAX_SCOPE: usize = 512;
@@ -114,13 +115,16 @@ pub fn pattern(p: &str) -> Result<(), String> {
 fn numbers(e: &Ev) -> Result<(), String> {
     let source_ok = e.source.len() <= 64
         && ((e.pattern.is_empty() && e.source.is_empty())
-            || e.source == "user"
-            || e.source == "mined"
-            || e.source.strip_prefix("profile:").is_some_and(|n| {
-                !n.is_empty()
-                    && n.bytes()
-                        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.')
-            }));
+            || match Source::parse(&e.source) {
+                Some(Source::User | Source::Mined) => true,
+                Some(Source::Profile(n)) => {
+                    !n.is_empty()
+                        && n.bytes().all(|b| {
+                            b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.'
+                        })
+                }
+                None => false,
+            });
     if !source_ok {
         return Err(format!(
             "unknown pattern source: {:.40}",
