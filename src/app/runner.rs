@@ -15,7 +15,7 @@ pub fn execute(plan: &Plan, argv: &[OsString], mode: Mode) -> Result<Outcome, Sp
     let started = SystemTime::now();
     if !plan.opts.no_telemetry && !crate::store::disabled_by_env() {
         // Open the store while the command runs (a no-op when `ee run` already did).
-        crate::store::prepare();
+        crate::store::prepare(argv);
     }
     let setup = plan.setup(argv, plan.opts.json, mode == Mode::Run);
     let obs: Observed = if argv.is_empty() {
