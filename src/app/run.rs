@@ -60,7 +60,7 @@ pub fn run(a: RunArgs) -> RunResult {
     let record = !a.engine.no_telemetry && !a.dry_run;
     if record && !crate::store::disabled_by_env() {
         // Open the store while the context is worked out; the lookup then uses it.
-        crate::store::prepare();
+        crate::store::prepare(&a.command);
     }
     let ctx = context_of(&a.command);
     let t0 = std::time::Instant::now();

@@ -21,7 +21,7 @@ pub fn execute(
     let started = SystemTime::now();
     if !o.no_telemetry && !crate::store::disabled_by_env() {
         // Open the store while the command runs (a no-op when `ee run` already did).
-        crate::store::prepare();
+        crate::store::prepare(argv);
     }
     let setup = plan.setup(argv, o.json, mode == Mode::Run);
     let obs: Observed = if argv.is_empty() {

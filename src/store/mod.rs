@@ -16,14 +16,21 @@ pub mod report;
 pub mod schema;
 pub mod spool;
 
+use std::path::PathBuf;
+
 use db::{Store, StoreError};
 
 pub use crate::paths::db_path;
 
 /// The store being opened for this process's run: on a thread started while the command runs
-/// ([`prepare`]), or already open from `ee run`'s lookup ([`with_lookup`]).
+/// ([`prepare`]), or already open from `ee run`'s lookup ([`with_lookup`]) or an earlier record.
 enum Pending {
-    Opening(std::thread::JoinHandle<Result<Store, StoreError>>),
+    /// The thread, and where to send it the command words once they are known: with them it
+    /// also prepares the learning lookup's statements (see [`prepare`]).
+    Opening(
+        std::thread::JoinHandle<Result<Store, StoreError>>,
+        Option<std::sync::mpsc::Sender<Vec<String>>>,
+    ),
     Open(Result<Store, StoreError>),
 }
 
@@ -35,24 +42,135 @@ pub fn take_pending() -> Option<Result<Store, StoreError>> {
     let p = PENDING.lock().ok()?.take()?;
     match p {
         Pending::Open(r) => Some(r),
-        Pending::Opening(h) => h.join().ok(),
+        // Dropping the sender first: the thread no longer waits for command words.
+        Pending::Opening(h, tx) => {
+            drop(tx);
+            h.join().ok()
+        }
     }
 }
 
+/// Leave the store open until the process ends, which comes next: closing only finalizes the
+/// prepared statements and frees the connection (checkpoints are off on close, the WAL already
+/// holds the commit), a fifth of the recording's work after the command ended (issue 16).
+pub fn keep(store: Store) {
+    std::mem::forget(store);
+}
+
 /// Start opening the store on a thread, so that opening, reading the schema and preparing
-/// overlap with the command; only the insert and the commit remain after it ends. The thread
-/// blocks all signals (they are the supervisor's business).
-pub fn prepare() {
+/// overlap with the command; only the insert and the commit remain after it ends. With the
+/// command words (`argv`), the thread also prepares the statements the learning update (and
+/// `ee run`'s lookup) reads with, for the command's scopes. The thread blocks all signals (they
+/// are the supervisor's business).
+pub fn prepare(argv: &[std::ffi::OsString]) {
+    let words = || {
+        argv.iter()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect()
+    };
+    let Ok(mut slot) = PENDING.lock() else {
+        return;
+    };
+    match slot.as_mut() {
+        // Started early (see `prepare_early`): hand it the command words.
+        Some(Pending::Opening(_, tx)) => {
+            if let Some(tx) = tx.take() {
+                if !argv.is_empty() {
+                    let _ = tx.send(words());
+                }
+            }
+            return;
+        }
+        Some(Pending::Open(_)) => return,
+        None => {}
+    }
+    let Some(path) = db_path() else {
+        return;
+    };
+    let (tx, rx) = std::sync::mpsc::channel();
+    if !argv.is_empty() {
+        let _ = tx.send(words());
+    }
+    if let Some(h) = spawn_open(path, rx) {
+        *slot = Some(Pending::Opening(h, None));
+    }
+}
+
+/// Start opening the store before the arguments are parsed, for a command line that plainly
+/// runs a command with telemetry on (`ee run -- CMD`, `ee -- CMD`, `ee [OPTIONS] PATTERN`): the
+/// open then overlaps clap's parsing too. Only an existing database is opened this way (a failed
+/// parse must not create one), and nothing is written; [`settle`] joins it before exit.
+pub fn prepare_early(args: &[std::ffi::OsString]) {
+    if disabled_by_env() || !plainly_records(args) {
+        return;
+    }
+    let Some(path) = db_path() else {
+        return;
+    };
+    if !path.is_file() {
+        return;
+    }
     let Ok(mut slot) = PENDING.lock() else {
         return;
     };
     if slot.is_some() {
         return;
     }
-    let Some(path) = db_path() else {
-        return;
+    let (tx, rx) = std::sync::mpsc::channel();
+    if let Some(h) = spawn_open(path, rx) {
+        *slot = Some(Pending::Opening(h, Some(tx)));
+    }
+}
+
+/// True for argument lists that surely record a run if they parse: the grep face or `ee run`,
+/// with none of the options that turn telemetry off or run nothing, here or in
+/// `EARLYEXIT_OPTIONS` (any doubt: false, and the store is opened after parsing as before).
+fn plainly_records(args: &[std::ffi::OsString]) -> bool {
+    let Some(first) = args.get(1).and_then(|a| a.to_str()) else {
+        return false;
     };
-    let spawned = std::thread::Builder::new()
+    let start = if first == "run" {
+        2
+    } else if crate::cli::SUBCOMMANDS.contains(&first) {
+        return false;
+    } else {
+        1
+    };
+    let spoils = |w: &str| {
+        w.starts_with("--no-telemetry")
+            || w.starts_with("--dry-run")
+            || w.starts_with("--help")
+            || w.starts_with("--version")
+            || w.starts_with("--test-pattern")
+            || w.starts_with("--list-profiles")
+            || w.starts_with("--complete")
+            || (w.starts_with('-') && !w.starts_with("--") && (w.contains('h') || w.contains('V')))
+    };
+    if let Some(env) = std::env::var_os("EARLYEXIT_OPTIONS") {
+        let env = env.to_string_lossy();
+        if env.split_whitespace().any(spoils) {
+            return false;
+        }
+    }
+    for a in &args[start..] {
+        let Some(w) = a.to_str() else {
+            return false;
+        };
+        if w == "--" {
+            return true;
+        }
+        if spoils(w) {
+            return false;
+        }
+    }
+    true
+}
+
+fn spawn_open(
+    path: PathBuf,
+    rx: std::sync::mpsc::Receiver<Vec<String>>,
+) -> Option<std::thread::JoinHandle<Result<Store, StoreError>>> {
+    std::thread::Builder::new()
         .name("ee-store".into())
         .spawn(move || {
             let all = nix::sys::signal::SigSet::all();
@@ -61,10 +179,41 @@ pub fn prepare() {
                 Some(&all),
                 None,
             );
-            Store::open_for_run(&path)
-        });
-    if let Ok(h) = spawned {
-        *slot = Some(Pending::Opening(h));
+            let store = Store::open_for_run(&path)?;
+            if let Ok(argv) = rx.recv() {
+                warm_learning(&store, &argv);
+            }
+            Ok(store)
+        })
+        .ok()
+}
+
+/// Prepare (into the connection's statement cache) what the learning update and lookup read
+/// with for this command's scopes, by reading them once: parsing those statements is most of
+/// the work left after the command ends otherwise.
+fn warm_learning(store: &Store, argv: &[String]) {
+    if let Some(warm) = WARM.get() {
+        warm(store, argv);
+    }
+}
+
+/// What [`warm_learning`] runs: set by the application (the store does not know the learning
+/// module's statements), before [`prepare_early`].
+pub static WARM: std::sync::OnceLock<fn(&Store, &[String])> = std::sync::OnceLock::new();
+
+/// Wait for a store still being opened on a thread (started by [`prepare_early`] for a command
+/// line that then did not record): the process must not end in the middle of an open.
+pub fn settle() {
+    let pending = PENDING.lock().ok().and_then(|mut s| {
+        if matches!(s.as_ref(), Some(Pending::Opening(..))) {
+            s.take()
+        } else {
+            None
+        }
+    });
+    if let Some(Pending::Opening(h, tx)) = pending {
+        drop(tx);
+        let _ = h.join();
     }
 }
 
