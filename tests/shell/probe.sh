@@ -1,7 +1,7 @@
 #!/bin/sh
 # Test program for the shell hook tests: says what it got and who its parent is (`via=ee` when the
 # hook routed it through `ee run`, `via=bash|zsh|fish` when the shell ran it directly).
-via() { echo "via=$(cat /proc/$PPID/comm)"; }
+via() { e=$(readlink /proc/$PPID/exe); echo "via=${e##*/}"; }
 case "$1" in
   via) via ;;
   nest) echo "nest-$(via)"; eval "$NEST" ;;
