@@ -542,6 +542,17 @@ fn as_typed(sh: Sh) {
         let via = if routed { "ee" } else { sh.name() };
         assert_has(&out, &format!("via={via}"));
     }
+    // The hook's marker and fish's shims directory never reach the command, routed or not.
+    for (cmd, via) in [("eeprobe hookenv", "ee"), ("eetool hookenv", sh.name())] {
+        let (out, _) = s.run(cmd);
+        assert_has(&out, "hook=[]");
+        assert_has(
+            &out,
+            &format!("path1=[{}]", home.path().join("bin").display()),
+        );
+        assert_has(&out, &format!("via={via}"));
+    }
+
     // After Ctrl-C too, the command runs as before (the wrapping left nothing behind).
     s.p.line("eeprobe sleep");
     s.p.expect("sleeping");

@@ -6,6 +6,7 @@ case "$1" in
   via) via ;;
   nest) echo "nest-$(via)"; eval "$NEST" ;;
   exit) exit "$2" ;;
+  hookenv) echo "hook=[${EARLYEXIT_HOOK-}${EARLYEXIT_HOOK_SHIMS-}] path1=[${PATH%%:*}]"; via ;;
   stdin) while IFS= read -r l; do echo "got=$l"; done; via ;;
   color) if [ -t 1 ]; then printf '\033[31mRED\033[0m\n'; else echo PLAIN; fi ;;
   ask) printf 'Continue? [y/N] '; read -r ans; echo "answer=$ans"; via ;;
