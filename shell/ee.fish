@@ -33,13 +33,15 @@ function __ee_preexec
     and contains -- "$EARLYEXIT_DISABLE" '' 0
     and test -x "$__ee_bin" -a -n "$__ee_shims"
     or return
-    set -l w (string split -n ' ' -- (string replace -ra '[\s;|&()<>]+' ' ' -- $argv[1]))
+    set -l w (string match -ar -- '[^\s;|&()<>]+' $argv[1])
     set -l on
     for p in $__ee_defined
         contains -- $p $w
         or continue
-        string match -qr -- '(^|[\s;|&(])command(\s+-\S+)*\s+'(string escape --style=regex -- $p)'(\s|$)' $argv[1]
-        and return
+        if contains -- command $w
+            string match -qr -- '(^|[\s;|&(])command(\s+-\S+)*\s+'(string escape --style=regex -- $p)'(\s|$)' $argv[1]
+            and return
+        end
         set -a on $p
     end
     set -q on[1]
