@@ -7,6 +7,7 @@
 
 __ee_bin='@EE_BIN@'
 __ee_inline=('@EE_INLINE@')
+__ee_undo=()
 
 # Succeeds when "$@" (program, arguments) is routed: the program alone, or with its first argument.
 __ee_routed() {
@@ -30,12 +31,46 @@ __ee_dispatch() {
   fi
   local __ee_active="${__ee_active-} $1"
   if [[ -z ${EARLYEXIT_ROUTED-} && ${EARLYEXIT_DISABLE:-0} == 0 && -x $__ee_bin ]] && __ee_routed "$@"; then
-    EARLYEXIT_ROUTED=1 "$__ee_bin" run -- "$@"
+    if [[ $- != *h* ]]; then
+      # (hashing off: no way to run ee under the program's name)
+      EARLYEXIT_ROUTED=1 "$__ee_bin" run -- "$@"
+      return
+    fi
+    local IFS=$'\n'
+    local -x EARLYEXIT_HOOK="${__ee_routes[*]}"
+    __ee_as_typed 1 "$@"
   else
-    command "$@"
+    __ee_as_typed 0 "$@"
   fi
 }
 
+# Runs "$@" as the command line `NAME ARGS...` itself, so that the job table (`jobs`, `fg`, the
+# "Stopped" line) shows what was typed: NAME's wrapper is set aside for that line and, when
+# routed ($1 = 1), NAME is hashed to ee's path (ee, started as NAME with EARLYEXIT_HOOK set, runs
+# `ee run -- NAME ARGS...`). The wrapper is restored after, or by the next prompt when Ctrl-C
+# abandoned the rest of the line.
+__ee_as_typed() {
+  local routed=$1 line
+  shift
+  printf -v line '%q ' "$@"
+  __ee_undo=("$1" "$routed")
+  shopt -q expand_aliases && __ee_undo+=(aliases)
+  shopt -u expand_aliases
+  unset -f "$1"
+  if ((routed)); then hash -p "$__ee_bin" "$1"; fi
+  eval "$line"
+  set -- $?
+  __ee_restore
+  return "$1"
+}
+
+__ee_restore() {
+  local p=${__ee_undo[0]}
+  if ((__ee_undo[1])); then hash -d "$p" 2>/dev/null; fi
+  [[ ${__ee_undo[2]-} == aliases ]] && shopt -s expand_aliases
+  __ee_undo=()
+  eval "function $p { __ee_dispatch $p \"\$@\"; }"
+}
 # Define one wrapper function per routed program; remove wrappers of programs no longer routed.
 __ee_define() {
   local r p new=" "
@@ -74,6 +109,7 @@ __ee_reload() {
 # Runs before each prompt: builtin file tests only, unless the routes file changed.
 __ee_prompt() {
   local s=$?
+  if ((${#__ee_undo[@]})); then __ee_restore; fi
   if [[ $__ee_stamp == - ]]; then
     :
   elif [[ -z $__ee_stamp ]]; then

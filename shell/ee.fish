@@ -7,6 +7,7 @@
 
 set -g __ee_bin '@EE_BIN@'
 set -g __ee_inline '@EE_INLINE@'
+set -g __ee_shims '@EE_SHIMS@'
 
 # Succeeds when $argv (program, arguments) is routed: the program alone, or with its first argument.
 function __ee_routed
@@ -16,39 +17,70 @@ function __ee_routed
     and contains -- "$argv[1] $argv[2]" $__ee_routes
 end
 
-# Every wrapper calls this with its own name first. Without an ee binary (uninstalled), the
-# command runs bare: the hook never stands between the user and the command.
-function __ee_dispatch
-    if not set -q EARLYEXIT_ROUTED; and contains -- "$EARLYEXIT_DISABLE" '' 0; and test -x $__ee_bin; and __ee_routed $argv
-        EARLYEXIT_ROUTED=1 $__ee_bin run -- $argv
-    else
-        command $argv
+# No function stands in a routed command's place (fish would run a pipeline holding one in its
+# own process group, where Ctrl-Z does nothing, and name the job by the function's inner line).
+# Before a command line that names a routed program, the shims directory (links to ee named after
+# the routed programs, kept by ee) goes first in PATH for that line, with EARLYEXIT_HOOK (the
+# routes) and EARLYEXIT_HOOK_SHIMS (this shell's pid and the directory) exported. ee, started as
+# the program, takes the directory out of PATH again and runs `ee run -- NAME ARGS...` when the
+# command is routed (`cargo test`, not `cargo build`; not with EARLYEXIT_DISABLE=1; only when this
+# shell started it, never from a script), the bare program otherwise. A line with `command NAME`
+# for a routed NAME is left alone (the bypass). Without an ee binary (uninstalled) nothing
+# changes: the hook never stands between the user and the command.
+function __ee_preexec
+    set -q __ee_defined[1]
+    and not set -q EARLYEXIT_ROUTED
+    and contains -- "$EARLYEXIT_DISABLE" '' 0
+    and test -x "$__ee_bin" -a -n "$__ee_shims"
+    or return
+    set -l w (string match -ar -- '[^\s;|&()<>]+' $argv[1])
+    set -l on
+    for p in $__ee_defined
+        contains -- $p $w
+        or continue
+        if contains -- command $w
+            string match -qr -- '(^|[\s;|&(])command(\s+-\S+)*\s+'(string escape --style=regex -- $p)'(\s|$)' $argv[1]
+            and return
+        end
+        set -a on $p
     end
+    set -q on[1]
+    or return
+    set -g __ee_on 1
+    set -gx PATH $__ee_shims $PATH
+    set -gx EARLYEXIT_HOOK (string join \n -- $__ee_active_routes | string collect)
+    set -gx EARLYEXIT_HOOK_SHIMS "$fish_pid:$__ee_shims"
 end
 
-# Define one wrapper function per routed program; remove wrappers of programs no longer routed.
+# After the line: PATH as it was.
+function __ee_postexec
+    set -q __ee_on
+    or return
+    set -e __ee_on
+    set -l i (contains -i -- $__ee_shims $PATH)
+    and set -e PATH[$i[1]]
+    set -e EARLYEXIT_HOOK
+    set -e EARLYEXIT_HOOK_SHIMS
+end
+
+# Which programs are routed (the routes' first words), and their routes. A program with a fish
+# function or alias of its own is left alone.
 function __ee_define
     set -l new
+    set -l active
     for r in $__ee_routes
         set -l p (string split -m1 ' ' -- $r)[1]
-        # ee validated the names already; a wrapper is only ever made for a plain word.
+        # ee validated the names already; a shim is only ever used for a plain word.
         string match -qr '^[A-Za-z0-9_][A-Za-z0-9_.+-]*$' -- $p
         or continue
-        contains -- $p $new
+        functions -q $p
         and continue
-        if functions -q $p; and not contains -- $p $__ee_defined
-            continue
-        end
-        set -a new $p
-        function $p --description 'routed through ee (earlyexit)'
-            __ee_dispatch (status current-function) $argv
-        end
-    end
-    for p in $__ee_defined
+        set -a active $r
         contains -- $p $new
-        or functions -e $p
+        or set -a new $p
     end
     set -g __ee_defined $new
+    set -g __ee_active_routes $active
 end
 
 # Called by ee (at load and after a change): routes file, load stamp, routes from the file.
@@ -66,6 +98,12 @@ function __ee_reload
 end
 
 if status is-interactive; and not set -q EARLYEXIT_ROUTED
+    function __ee_preexec_event --on-event fish_preexec
+        __ee_preexec $argv
+    end
+    function __ee_postexec_event --on-event fish_postexec
+        __ee_postexec
+    end
     # Runs before each prompt: builtin file tests only, unless the routes file changed.
     function __ee_prompt --on-event fish_prompt
         if test "$__ee_stamp" = -

@@ -6,7 +6,7 @@
 # Route changes are picked up at the next prompt; an unchanged prompt costs one file test.
 
 typeset -g __ee_bin='@EE_BIN@'
-typeset -ga __ee_inline
+typeset -ga __ee_inline __ee_hashed
 __ee_inline=('@EE_INLINE@')
 
 # Succeeds when "$@" (program, arguments) is routed: the program alone, or with its first argument.
@@ -21,38 +21,52 @@ __ee_routed() {
   return 1
 }
 
-# Every wrapper calls this with its own name first. Without an ee binary (uninstalled), the
-# command runs bare: the hook never stands between the user and the command. A wrapper the shell
-# re-enters while it runs (through a handler such as command_not_found_handle, which runs in a
-# forked copy of the shell) stops there instead of recursing.
-__ee_dispatch() {
-  if [[ " ${__ee_active-} " == *" $1 "* ]]; then
-    printf '%s: %s: not run again inside its own ee wrapper\n' "zsh" "$1" >&2
-    return 127
-  fi
-  local __ee_active="${__ee_active-} $1"
-  if [[ -z ${EARLYEXIT_ROUTED-} && ${EARLYEXIT_DISABLE:-0} == 0 && -x $__ee_bin ]] && __ee_routed "$@"; then
-    EARLYEXIT_ROUTED=1 "$__ee_bin" run -- "$@"
-  else
-    command "$@"
-  fi
+# No function stands in a routed command's place: before each command line (preexec), each
+# routed program named on the line is resolved to ee's path for that line only (`hash
+# NAME=PATH`), with EARLYEXIT_HOOK (the routes) exported. ee, started as NAME, runs `ee run --
+# NAME ARGS...` when the command is routed (`cargo test`, not `cargo build`; not with
+# EARLYEXIT_DISABLE=1) and replaces itself with the bare program otherwise. The shell thus runs
+# an external command as typed: `jobs`, `fg`, `time` and job control in pipelines treat it as
+# the bare command. A name following `command` on the line is left alone (the bypass). Without
+# an ee binary (uninstalled) nothing is hashed: the hook never stands between the user and the
+# command.
+__ee_preexec() {
+  emulate -L zsh
+  [[ -z ${EARLYEXIT_ROUTED-} && ${EARLYEXIT_DISABLE:-0} == 0 && -x $__ee_bin ]] || return 0
+  local p
+  local -a w
+  # shellcheck disable=SC2296 # zsh flags: (z) splits the line as the shell does
+  w=("${(z)3}")
+  for p in "${__ee_defined[@]}"; do
+    # shellcheck disable=SC2004 # zsh subscript flags need the ${...} form
+    (( ${w[(Ie)$p]} )) || continue
+    [[ " ${w[*]} " == *" command $p "* ]] && continue
+    hash -- "$p=$__ee_bin"
+    __ee_hashed+=("$p")
+  done
+  # shellcheck disable=SC2296 # (F) joins with newlines
+  (( ${#__ee_hashed} )) && export EARLYEXIT_HOOK="${(F)__ee_routes}"
+  return 0
 }
 
-# Define one wrapper function per routed program; remove wrappers of programs no longer routed.
+# After the line (at the next prompt): the names resolve through PATH again.
+__ee_unhash() {
+  unhash -- "${__ee_hashed[@]}" 2>/dev/null
+  __ee_hashed=()
+  unset EARLYEXIT_HOOK
+}
+
+# Which programs are routed (the routes' first words).
 __ee_define() {
   emulate -L zsh
   local r p
   local -a new
   for r in "${__ee_routes[@]}"; do
     p=${r%% *}
-    # ee validated the names already; a wrapper is only ever made for a plain word.
+    # ee validated the names already; only a plain word is ever hashed.
     [[ $p == [A-Za-z0-9_]* && $p != *[^A-Za-z0-9_.+-]* ]] || continue
     (( ${new[(Ie)$p]} )) && continue
     new+=("$p")
-    eval "function $p { __ee_dispatch $p \"\$@\" }"
-  done
-  for p in "${__ee_defined[@]}"; do
-    (( ${new[(Ie)$p]} )) || unfunction -- "$p" 2>/dev/null
   done
   typeset -ga __ee_defined
   __ee_defined=("${new[@]}")
@@ -82,6 +96,7 @@ __ee_reload() {
 __ee_precmd() {
   local s=$?
   emulate -L zsh
+  (( ${#__ee_hashed} )) && __ee_unhash
   if [[ $__ee_stamp == - ]]; then
     :
   elif [[ -z $__ee_stamp ]]; then
@@ -94,7 +109,9 @@ __ee_precmd() {
 
 if [[ -o interactive && -z ${EARLYEXIT_ROUTED-} ]]; then
   __ee_load '@EE_LOAD@'
-  typeset -ga precmd_functions
+  typeset -ga precmd_functions preexec_functions
   # shellcheck disable=SC2004 # zsh subscript flags need the ${...} form
   (( ${precmd_functions[(Ie)__ee_precmd]} )) || precmd_functions+=(__ee_precmd)
+  # shellcheck disable=SC2004
+  (( ${preexec_functions[(Ie)__ee_preexec]} )) || preexec_functions+=(__ee_preexec)
 fi

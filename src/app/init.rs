@@ -27,6 +27,11 @@ pub fn run(a: InitArgs) -> CmdResult {
         }
     }
     let loaded = routes::load_for_hooks();
+    if a.shell == crate::cli::Shell::Fish {
+        if let Ok(bin) = std::env::current_exe() {
+            shell::make_shims(&bin, inline.iter().chain(&loaded.routes));
+        }
+    }
     let text = if a.reload {
         shell::render_reload(
             a.shell,

@@ -84,7 +84,8 @@ pub fn prepare_early(args: &[OsString]) {
 }
 
 pub fn main() -> i32 {
-    let args: Vec<OsString> = std::env::args_os().collect();
+    // (A hook may have started ee in a routed program's place: see shell::entry.)
+    let args = crate::shell::entry::args(std::env::args_os().collect());
     let is_run = args.get(1).is_some_and(|a| a == "run");
     let code = match parse(args) {
         Ok(cli) => dispatch(cli),

@@ -1,11 +1,12 @@
 #!/bin/sh
 # Test program for the shell hook tests: says what it got and who its parent is (`via=ee` when the
 # hook routed it through `ee run`, `via=bash|zsh|fish` when the shell ran it directly).
-via() { echo "via=$(cat /proc/$PPID/comm)"; }
+via() { e=$(readlink /proc/$PPID/exe); echo "via=${e##*/}"; }
 case "$1" in
   via) via ;;
   nest) echo "nest-$(via)"; eval "$NEST" ;;
   exit) exit "$2" ;;
+  hookenv) echo "hook=[${EARLYEXIT_HOOK-}${EARLYEXIT_HOOK_SHIMS-}] path1=[${PATH%%:*}]"; via ;;
   stdin) while IFS= read -r l; do echo "got=$l"; done; via ;;
   color) if [ -t 1 ]; then printf '\033[31mRED\033[0m\n'; else echo PLAIN; fi ;;
   ask) printf 'Continue? [y/N] '; read -r ans; echo "answer=$ans"; via ;;

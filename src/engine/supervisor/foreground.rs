@@ -5,7 +5,9 @@
 //!   gets its own process group and the terminal, so prompts, Ctrl-C and Ctrl-Z behave as for the
 //!   bare command (ee follows a stopped child and stops itself, see `suspend_with_child`).
 //! - ee is one process of a foreground job that others share (`pytest | tail`, where the shell's
-//!   job group is led by the pipeline's subshell, not by ee): the child stays in that group, so
+//!   job group is led by the pipeline's subshell, or by ee itself when the shell ran it as the
+//!   pipeline's first command, as the zsh and fish hooks have it do; a leader whose standard
+//!   output is a pipe is taken as such a pipeline): the child stays in that group, so
 //!   the shell's own job control reaches every process of the job at once — Ctrl-Z stops ee, the
 //!   child and `tail` together, `fg` continues them, Ctrl-C interrupts them; ee takes nothing.
 //!   ee signals the child and its descendants one by one (never its own group, which holds the
@@ -54,10 +56,18 @@ pub fn decide() -> Job {
         is_tty(fd) && tcgetpgrp(unsafe { BorrowedFd::borrow_raw(fd) }).ok() == Some(group)
     });
     match fg {
-        Some(fd) if group == getpid() => Job::Lead(fd),
+        Some(fd) if group == getpid() && !stdout_is_pipe() => Job::Lead(fd),
         Some(_) => Job::Shared,
         None => Job::Own,
     }
+}
+
+/// Is ee's standard output a pipe (ee leading `pytest | tail`, rather than `pytest` alone)?
+fn stdout_is_pipe() -> bool {
+    nix::sys::stat::fstat(1).is_ok_and(|st| {
+        nix::sys::stat::SFlag::from_bits_truncate(st.st_mode) & nix::sys::stat::SFlag::S_IFMT
+            == nix::sys::stat::SFlag::S_IFIFO
+    })
 }
 
 /// Send `sig` to the child and everything it started: its group, or (shared job) the child and
