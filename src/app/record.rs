@@ -243,6 +243,18 @@ fn learning_view(e: &Entry) -> Outcome {
     }
 }
 
+/// Read once what the learning update and lookup read for this command's scopes, on the store's
+/// opening thread, so their statements are prepared before the command ends (issue 16).
+pub fn warm(store: &Store, argv: &[String]) {
+    let cwd = std::env::current_dir().unwrap_or_default();
+    let ctx = RunContext::new(argv, &cwd);
+    if ctx.program.is_empty() {
+        return;
+    }
+    let scopes = crate::learn::aggregates::scopes(&ctx);
+    let _ = crate::learn::db::load(store.conn(), &scopes);
+}
+
 #[cfg(test)]
 mod tests {
     use rusqlite::Connection;
@@ -286,16 +298,4 @@ mod tests {
         assert_eq!(learn_tables(&migrated), learn_tables(&tests));
         assert!(learn_tables(&tests).len() >= 7);
     }
-}
-
-/// Read once what the learning update and lookup read for this command's scopes, on the store's
-/// opening thread, so their statements are prepared before the command ends (issue 16).
-pub fn warm(store: &Store, argv: &[String]) {
-    let cwd = std::env::current_dir().unwrap_or_default();
-    let ctx = RunContext::new(argv, &cwd);
-    if ctx.program.is_empty() {
-        return;
-    }
-    let scopes = crate::learn::aggregates::scopes(&ctx);
-    let _ = crate::learn::db::load(store.conn(), &scopes);
 }
