@@ -1,11 +1,6 @@
-//! Entry point of the `ee` binary: everything happens in `app::main`. For a command line that
-//! plainly records a run, the telemetry store starts opening on a thread before the arguments
-//! are parsed (see `app::prepare_early`), so that the open overlaps the parsing.
+//! Entry point of the `ee` binary: everything happens in `app::entry` (which starts opening the
+//! telemetry store early for a command line that plainly records, see `app::prepare_early`).
 
 fn main() {
-    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
-    earlyexit::app::prepare_early(&args);
-    let code = earlyexit::app::main();
-    earlyexit::store::settle();
-    std::process::exit(code);
+    earlyexit::app::entry();
 }

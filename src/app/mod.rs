@@ -75,7 +75,6 @@ pub enum Exit {
 /// The result of a watched run.
 pub type RunResult = Result<Exit, Fail>;
 
-/// Run ee with the process's arguments; returns the exit status.
 /// Start opening the store before the arguments are parsed (see `store::prepare_early`), with
 /// the learning warm-up the store runs on its thread.
 pub fn prepare_early(args: &[OsString]) {
@@ -83,9 +82,19 @@ pub fn prepare_early(args: &[OsString]) {
     crate::store::prepare_early(args);
 }
 
-pub fn main() -> i32 {
-    // (A hook may have started ee in a routed program's place: see shell::entry.)
+/// The whole life of the `ee` (and `earlyexit`) process. A hook may have started ee in a routed
+/// program's place (see `shell::entry`): that is settled first, so the early store open sees
+/// the command line ee will run, and a program let through bare starts no store thread.
+pub fn entry() -> ! {
     let args = crate::shell::entry::args(std::env::args_os().collect());
+    prepare_early(&args);
+    let code = main(args);
+    crate::store::settle();
+    std::process::exit(code);
+}
+
+/// Run ee with these arguments (program name first); returns the exit status.
+pub fn main(args: Vec<OsString>) -> i32 {
     let is_run = args.get(1).is_some_and(|a| a == "run");
     let code = match parse(args) {
         Ok(cli) => dispatch(cli),
