@@ -4,6 +4,8 @@
 //! `--no-telemetry`, `--dry-run`, `--help`, in the arguments or in `EARLYEXIT_OPTIONS`), and the
 //! next run must see the previous one (read-your-last-run).
 
+mod common;
+
 use std::path::PathBuf;
 
 use assert_cmd::Command;
@@ -21,20 +23,18 @@ impl Env {
         }
     }
     fn db(&self) -> PathBuf {
-        self.dir.path().join("db").join("telemetry.db")
+        common::db_in(self.dir.path())
     }
     fn ee(&self) -> Command {
-        let mut c = Command::cargo_bin("ee").unwrap();
-        c.env("EARLYEXIT_DB", self.db())
+        let mut c = std::process::Command::new(common::bin());
+        common::record_in(&mut c, self.dir.path())
             .env("HOME", self.dir.path())
             .env("XDG_DATA_HOME", self.dir.path().join("xdg-data"))
+            .env("XDG_STATE_HOME", self.dir.path().join("xdg-state"))
             .env("XDG_CONFIG_HOME", self.dir.path().join("xdg-config"))
-            .env("EARLYEXIT_CONFIG_DIR", self.dir.path().join("config"))
-            .env_remove("EARLYEXIT_NO_TELEMETRY")
-            .env_remove("EARLYEXIT_OPTIONS")
             .env_remove("EARLYEXIT_DB_TIMEOUT")
             .current_dir(self.dir.path());
-        c
+        Command::from_std(c)
     }
     fn runs(&self) -> i64 {
         let c = Connection::open(self.db()).unwrap();
