@@ -86,6 +86,29 @@ impl Sandbox {
                 .code(1);
         }
     }
+    /// For a failed TAB: what the engine answers now for `line` with the cursor after `word`,
+    /// and the state of the database files.
+    fn why_no_candidates(&self, line: &str, word: &str) -> String {
+        let point = line.find(word).unwrap() + word.len();
+        let out = self
+            .ee()
+            .args(["__complete", "bash"])
+            .arg(format!("--point={point}"))
+            .arg(format!("--line={line}"))
+            .arg(format!("--word={word}"))
+            .output()
+            .unwrap();
+        let files: Vec<String> = std::fs::read_dir(self.dir.path())
+            .unwrap()
+            .flatten()
+            .filter_map(|e| Some(format!("{:?} {}", e.file_name(), e.metadata().ok()?.len())))
+            .collect();
+        format!(
+            "the engine answers now: {:?} (stderr {:?}); files: {files:?}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    }
     fn complete(&self, shell: &str, line: &str) -> String {
         let point = line.find('^').unwrap();
         let text = line.replacen('^', "", 1);
@@ -504,16 +527,21 @@ fn shell_session(s: &Sandbox, shell: &str) -> Term {
 
 /// Type `ee -e F -- CMD`, put the cursor after `F`, press TAB, wait for the completed line, then
 /// replace `ee` by `printf '<%s>\n'` and run the line: the pattern must come out as one argument.
-fn tab_then_run(t: &mut Term, cmd: &str, expect_arg: &str) -> String {
-    t.text(&format!("ee -e F -- {cmd}"));
+fn tab_then_run(s: &Sandbox, t: &mut Term, cmd: &str, expect_arg: &str) -> String {
+    let line = format!("ee -e F -- {cmd}");
+    t.text(&line);
     for _ in 0..(4 + cmd.len()) {
         t.keys(&["Left"]);
     }
     t.keys(&["Tab"]);
-    let before = t.wait("the completion", |s| {
-        let l = s.lines().next().unwrap_or("");
-        l.contains("FAILED") && l.len() > 20
-    });
+    let before = t.p.wait_screen_or(
+        "the completion",
+        |s| {
+            let l = s.lines().next().unwrap_or("");
+            l.contains("FAILED") && l.len() > 20
+        },
+        || s.why_no_candidates(&line, "F"),
+    );
     t.keys(&["C-a", "C-d", "C-d"]);
     t.text("printf '<%s>\\n'");
     t.keys(&["Enter"]);
@@ -530,7 +558,7 @@ fn learned_pattern_in(shell: &str) {
     s.fake("pytest", "FAILED tests/test_a.py::test_one - assert 1 == 2");
     s.learn("pytest", "FAILED|ERROR");
     let mut t = shell_session(&s, shell);
-    let line = tab_then_run(&mut t, "pytest", "FAILED|ERROR");
+    let line = tab_then_run(&s, &mut t, "pytest", "FAILED|ERROR");
     let quoted = match shell {
         "bash" => r"FAILED\|ERROR",
         _ => "FAILED\\|ERROR",
@@ -555,7 +583,7 @@ fn malicious_pattern_in(shell: &str) {
     s.fake("evil", "FAILED here");
     s.learn("evil", &evil);
     let mut t = shell_session(&s, shell);
-    tab_then_run(&mut t, "evil", &evil);
+    tab_then_run(&s, &mut t, "evil", &evil);
     std::thread::sleep(Duration::from_millis(300));
     let made: Vec<_> = std::fs::read_dir(&pwn).unwrap().collect();
     assert!(made.is_empty(), "the pattern executed something in {shell}");

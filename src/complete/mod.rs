@@ -767,14 +767,20 @@ pub fn render(shell: Shell, line: &Line, reply: &Reply) -> String {
     out
 }
 
+/// How long a TAB waits for a database another process holds (a background checkpoint after
+/// a run, a writer): short enough to feel immediate, long enough for a checkpoint.
+const LOOKUP_WAIT: std::time::Duration = std::time::Duration::from_millis(200);
+
 /// Candidates for a pattern value, from the default database (never created, never waited on for
 /// long): error patterns learned for the command (else the learner's fallbacks); success and
 /// exclude patterns given before with the same command.
 pub fn learned_patterns(kind: PatternKind, argv: &[String]) -> Vec<(String, String)> {
     let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
     let ctx = crate::context::RunContext::new(argv, &cwd);
-    // A TAB must answer at once: wait only briefly for a writer.
-    let conn = crate::store::db::open_lookup(std::time::Duration::from_millis(20));
+    // A TAB must answer at once, yet outlast a background checkpoint (its fsyncs, or the log
+    // recovery of its open, keep readers out for a moment on a slow disk): a TAB that finds the
+    // database busy offers nothing at all.
+    let conn = crate::store::db::open_lookup(LOOKUP_WAIT);
     match kind {
         PatternKind::Error => crate::learn::complete_patterns(
             crate::team::lookup::knowledge(conn.as_ref(), &ctx),

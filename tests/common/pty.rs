@@ -330,6 +330,17 @@ impl Pty {
 
     /// Wait (up to [`SCREEN_WAIT`]) until the screen satisfies `ok`; return that screen.
     pub fn wait_screen(&self, what: &str, ok: impl Fn(&str) -> bool) -> String {
+        self.wait_screen_or(what, ok, String::new)
+    }
+
+    /// [`Pty::wait_screen`], adding `why()` (what the test can find out about the cause: a
+    /// program's answer, a file's state) to the failure message.
+    pub fn wait_screen_or(
+        &self,
+        what: &str,
+        ok: impl Fn(&str) -> bool,
+        why: impl FnOnce() -> String,
+    ) -> String {
         let end = Instant::now() + SCREEN_WAIT;
         loop {
             let sc = self.screen();
@@ -339,9 +350,10 @@ impl Pty {
             let eof = self.buf.lock().unwrap().eof;
             if eof || Instant::now() > end {
                 panic!(
-                    "{}: timed out waiting for {what}{}; screen:\n{sc}",
+                    "{}: timed out waiting for {what}{}; screen:\n{sc}\n{}",
                     self.name,
-                    if eof { " (terminal closed)" } else { "" }
+                    if eof { " (terminal closed)" } else { "" },
+                    why()
                 );
             }
             std::thread::sleep(Duration::from_millis(50));
