@@ -118,22 +118,9 @@ impl<'a> Feed<'a> {
         }
         let stderr = self.chans[i].scanner.stream == Stream::Stderr;
         self.policy.on_output(now, stderr);
-        let every = self.policy.wants_every_line();
-        let Feed {
-            policy,
-            chans,
-            matches,
-            observed,
-            ..
-        } = self;
-        let ch = &mut chans[i];
-        let end = ch.scanner.feed(
-            buf,
-            ch.matcher,
-            every,
-            &mut judge(policy, matches, observed, now),
-        );
-        let end = end.unwrap_or(buf.len());
+        let end = self
+            .scan(i, now, |sc, m, every, judge| sc.feed(buf, m, every, judge))
+            .unwrap_or(buf.len());
         self.pcre_failed();
         if let Some(p) = &mut self.progress {
             p.erase();
@@ -143,6 +130,31 @@ impl<'a> Feed<'a> {
         }
         self.warn();
         self.draw_progress(now, false);
+    }
+
+    /// Hand stream `i`'s scanner its matcher and a judge of each line it yields (`step` is
+    /// the scanner call: feed a chunk, or finish the last line).
+    fn scan<R>(
+        &mut self,
+        i: usize,
+        now: Instant,
+        step: impl FnOnce(&mut Scanner, &Matcher, bool, &mut dyn FnMut(LineEvent) -> Flow) -> R,
+    ) -> R {
+        let every = self.policy.wants_every_line();
+        let Feed {
+            policy,
+            chans,
+            matches,
+            observed,
+            ..
+        } = self;
+        let ch = &mut chans[i];
+        step(
+            &mut ch.scanner,
+            ch.matcher,
+            every,
+            &mut judge(policy, matches, observed, now),
+        )
     }
 
     fn warn(&mut self) {
@@ -160,20 +172,7 @@ impl<'a> Feed<'a> {
         if self.policy.stop {
             return;
         }
-        let every = self.policy.wants_every_line();
-        let Feed {
-            policy,
-            chans,
-            matches,
-            observed,
-            ..
-        } = self;
-        let ch = &mut chans[i];
-        ch.scanner.finish(
-            ch.matcher,
-            every,
-            &mut judge(policy, matches, observed, now),
-        );
+        self.scan(i, now, |sc, m, every, judge| sc.finish(m, every, judge));
         self.pcre_failed();
         self.warn();
     }
