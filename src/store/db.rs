@@ -218,8 +218,7 @@ pub fn repair_side_files(db: &Path) -> Vec<String> {
         return Vec::new();
     };
     let want = m.mode() & 0o7777;
-    // SAFETY: geteuid cannot fail.
-    let uid = unsafe { nix::libc::geteuid() };
+    let uid = nix::unistd::geteuid().as_raw();
     let mut fixed = Vec::new();
     for s in ["-wal", "-shm"] {
         let p = with_suffix(db, s);

@@ -127,18 +127,13 @@ fn make_private_dir(dir: &Path) -> io::Result<()> {
     if !m.is_dir() {
         return Err(io::Error::other("not a directory"));
     }
-    if m.uid() != euid() {
+    if m.uid() != nix::unistd::geteuid().as_raw() {
         return Err(io::Error::other("it belongs to another user"));
     }
     if m.mode() & 0o077 != 0 {
         std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
     }
     Ok(())
-}
-
-fn euid() -> u32 {
-    // SAFETY: geteuid cannot fail and touches no memory.
-    unsafe { nix::libc::geteuid() }
 }
 
 /// Open a file ee writes on the user's behalf (a log, the PID file) for writing, safely in a
@@ -163,7 +158,7 @@ pub fn open_private(path: &Path, append: bool) -> io::Result<File> {
     if !m.file_type().is_file() {
         return Err(io::Error::other("not a regular file"));
     }
-    if m.uid() != euid() {
+    if m.uid() != nix::unistd::geteuid().as_raw() {
         return Err(io::Error::other("it belongs to another user"));
     }
     if m.nlink() > 1 {
