@@ -212,7 +212,7 @@ fn notice(o: &Outcome, quiet: bool, advice: &Advice, again: Option<&rerun::Rerun
     let prog = o
         .argv
         .first()
-        .map(|p| p.rsplit('/').next().unwrap_or(p))
+        .map(|p| crate::context::basename(p))
         .unwrap_or("the command");
     let what = match o.reason {
         Reason::Match | Reason::ErrorMatch => {

@@ -39,7 +39,7 @@ pub fn plan(o: &Outcome, profile: Option<&str>) -> Option<Rerun> {
     let cmd = &argv[start..];
     match profile? {
         "cargo-test" => {
-            let prog = cmd.first()?.rsplit('/').next()?;
+            let prog = crate::context::basename(cmd.first()?);
             if prog != "cargo" || cmd.iter().any(|w| w == "nextest") {
                 return None;
             }
