@@ -346,53 +346,6 @@ pub fn render_runtimes(r: &Runtimes, st: Style) -> String {
     s
 }
 
-/// `ee suggest --plot [--json]`.
-pub fn suggest(
-    conn: Option<&Connection>,
-    key: &str,
-    timeout: Option<&crate::learn::rank::TimeoutAdvice>,
-    json: bool,
-) -> crate::app::CmdResult {
-    let (normal, failed) = runtimes(conn, key);
-    let r = histogram(
-        key,
-        normal,
-        failed,
-        timeout.map(|t| t.seconds),
-        timeout.is_some_and(|t| t.applied),
-        12,
-    );
-    let out = if json {
-        format!("{}\n", serde_json::to_string(&r).unwrap_or_default())
-    } else {
-        render_runtimes(&r, Style::for_stdout())
-    };
-    crate::output::write_bytes(out.as_bytes());
-    Ok(0)
-}
-
-/// `ee stats --plot [--json]`: read-only, creates nothing.
-pub fn stats(json: bool) -> crate::app::CmdResult {
-    let conn = crate::store::db::open_lookup(std::time::Duration::from_millis(2000));
-    let a = match &conn {
-        Some(c) => activity(c).map_err(|e| {
-            crate::app::Fail::new(1, format!("cannot read the telemetry database: {e}"))
-        })?,
-        None => Activity {
-            days: Vec::new(),
-            weeks: Vec::new(),
-            top_commands: Vec::new(),
-        },
-    };
-    let out = if json {
-        format!("{}\n", serde_json::to_string(&a).unwrap_or_default())
-    } else {
-        render_activity(&a, Style::for_stdout())
-    };
-    crate::output::write_bytes(out.as_bytes());
-    Ok(0)
-}
-
 // ---------------------------------------------------------------------------------------------
 // ee stats --plot
 

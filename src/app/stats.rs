@@ -12,9 +12,32 @@ use crate::store::spool;
 /// Exit status when the database cannot be read.
 const EXIT_DB: i32 = 1;
 
+/// `ee stats --plot [--json]`: runs per day, time saved per week, the commands that saved most.
+/// Read-only, creates nothing.
+fn plot(json: bool) -> CmdResult {
+    use crate::plot::{activity, render_activity, Activity, Style};
+    let conn = crate::store::db::open_lookup(std::time::Duration::from_millis(2000));
+    let a = match &conn {
+        Some(c) => activity(c)
+            .map_err(|e| Fail::new(EXIT_DB, format!("cannot read the telemetry database: {e}")))?,
+        None => Activity {
+            days: Vec::new(),
+            weeks: Vec::new(),
+            top_commands: Vec::new(),
+        },
+    };
+    let out = if json {
+        format!("{}\n", serde_json::to_string(&a).unwrap_or_default())
+    } else {
+        render_activity(&a, Style::for_stdout())
+    };
+    crate::output::write_bytes(out.as_bytes());
+    Ok(0)
+}
+
 pub fn run(a: StatsArgs) -> CmdResult {
     if a.plot {
-        return crate::plot::stats(a.json);
+        return plot(a.json);
     }
     let path = db_path().ok_or_else(|| {
         Fail::new(

@@ -37,7 +37,7 @@ pub fn run(a: SuggestArgs) -> CmdResult {
     let conn = crate::store::db::open_lookup(std::time::Duration::from_millis(200));
     let advice = crate::learn::advise(crate::team::lookup::knowledge(conn.as_ref(), &ctx), &ctx);
     if a.plot {
-        return crate::plot::suggest(conn.as_ref(), &ctx.key, advice.timeout.as_ref(), a.json);
+        return plot(conn.as_ref(), &ctx.key, advice.timeout.as_ref(), a.json);
     }
     let why = rationale(&advice, &ctx.key, ctx.project_type);
     let out = if a.json {
@@ -153,4 +153,30 @@ fn text(a: &Advice, ctx: &RunContext, why: &str) -> String {
     s.push_str(&thresholds());
     s.push('\n');
     s
+}
+
+/// `ee suggest --plot [--json]`: the command's runtimes as a histogram, the hang limit marked.
+fn plot(
+    conn: Option<&rusqlite::Connection>,
+    key: &str,
+    timeout: Option<&crate::learn::rank::TimeoutAdvice>,
+    json: bool,
+) -> CmdResult {
+    use crate::plot::{histogram, render_runtimes, runtimes, Style};
+    let (normal, failed) = runtimes(conn, key);
+    let r = histogram(
+        key,
+        normal,
+        failed,
+        timeout.map(|t| t.seconds),
+        timeout.is_some_and(|t| t.applied),
+        12,
+    );
+    let out = if json {
+        format!("{}\n", serde_json::to_string(&r).unwrap_or_default())
+    } else {
+        render_runtimes(&r, Style::for_stdout())
+    };
+    crate::output::write_bytes(out.as_bytes());
+    Ok(0)
 }
