@@ -180,7 +180,7 @@ pub fn replies(
     if has_expansion(word_so_far) {
         return Vec::new();
     }
-    let lead = super::split_line_value(crate::cli::Shell::Bash, before_region);
+    let lead = super::line::split_line_value(crate::cli::Shell::Bash, before_region);
     let rest = &line[point..];
     let close = region
         .quote
