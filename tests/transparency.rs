@@ -709,3 +709,58 @@ fn a_natural_exit_leaves_background_jobs_alone() {
         assert!(alive(p), "background job {p} was ended");
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Job control: the terminal handed over after the spawn
+
+/// A job-control shell that, like fish (posix_spawn), starts the job in its own process group
+/// and hands it the terminal only afterwards (`DELAY` seconds later; `never`: a background
+/// job). The child of `ee run` reports whether it holds the terminal's foreground.
+const LATE_SHELL: &str = r#"
+import os, signal, sys, time
+signal.signal(signal.SIGTTOU, signal.SIG_IGN)
+probe = "import os; print('FOREGROUND' if os.tcgetpgrp(0) == os.getpgrp() else 'BACKGROUND', flush=True)"
+pid = os.fork()
+if pid == 0:
+    os.setpgid(0, 0)
+    os.execv(os.environ["EE"], ["ee", "run", "--", sys.executable, "-c", probe])
+try:
+    os.setpgid(pid, pid)
+except OSError:
+    pass
+if sys.argv[1] != "never":
+    time.sleep(float(sys.argv[1]))
+    os.tcsetpgrp(0, pid)
+_, st = os.waitpid(pid, 0)
+os.tcsetpgrp(0, os.getpgrp())
+print("status", os.waitstatus_to_exitcode(st), flush=True)
+"#;
+
+/// fish hands a job the terminal after spawning it: ee, started before that, must still lead
+/// the job and give its child the terminal (else Ctrl-Z reaches ee alone and the shell waits for
+/// a stop that never comes). A background job, which is never handed the terminal, stays one.
+#[test]
+fn a_job_handed_the_terminal_after_its_start_still_gets_it() {
+    if !require("python3") {
+        return;
+    }
+    let s = Scratch::new();
+    s.write("late.py", LATE_SHELL);
+    for _ in 0..3 {
+        let t = in_pty(&s, "exec python3 late.py 0.02", 24, 80, WAIT);
+        let out = t.text();
+        assert_eq!(t.status, Some(0), "{out}");
+        assert!(
+            out.contains("FOREGROUND") && out.contains("status 0"),
+            "{out}"
+        );
+    }
+    let t0 = Instant::now();
+    let t = in_pty(&s, "exec python3 late.py never", 24, 80, WAIT);
+    let out = t.text();
+    assert!(
+        out.contains("BACKGROUND") && out.contains("status 0"),
+        "{out}"
+    );
+    assert!(t0.elapsed() < Duration::from_secs(10), "{:?}", t0.elapsed());
+}

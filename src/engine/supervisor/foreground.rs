@@ -18,7 +18,7 @@ use std::os::fd::BorrowedFd;
 use std::time::{Duration, Instant};
 
 use nix::sys::signal::{kill, killpg, Signal};
-use nix::unistd::{getpgrp, getpid, tcgetpgrp, Pid};
+use nix::unistd::{getpgid, getpgrp, getpid, getppid, tcgetpgrp, Pid};
 
 use crate::engine::printer::is_tty;
 
@@ -48,17 +48,40 @@ impl Job {
     }
 }
 
+/// How long ee, leading its own process group while its shell still holds the terminal, waits
+/// for the shell to hand the terminal over: fish spawns a job and gives it the terminal only
+/// afterwards, so ee can start first. A background job (never handed the terminal) pays this
+/// once at its start; a foreground one only until the shell's `tcsetpgrp` lands.
+const HANDOVER_WAIT: Duration = Duration::from_millis(100);
+
 /// Decide from the standard descriptors and ee's process group.
 pub fn decide() -> Job {
     let group = getpgrp();
-    let fg = [0, 1, 2].into_iter().find(|&fd| {
-        // SAFETY: standard descriptors.
-        is_tty(fd) && tcgetpgrp(unsafe { BorrowedFd::borrow_raw(fd) }).ok() == Some(group)
-    });
-    match fg {
-        Some(fd) if group == getpid() && !stdout_is_pipe() => Job::Lead(fd),
-        Some(_) => Job::Shared,
-        None => Job::Own,
+    let leader = group == getpid();
+    let deadline = Instant::now() + HANDOVER_WAIT;
+    loop {
+        let mut shell_holds_it = false;
+        for fd in [0, 1, 2] {
+            if !is_tty(fd) {
+                continue;
+            }
+            // SAFETY: standard descriptors.
+            match tcgetpgrp(unsafe { BorrowedFd::borrow_raw(fd) }) {
+                Ok(fg) if fg == group => {
+                    return if leader && !stdout_is_pipe() {
+                        Job::Lead(fd)
+                    } else {
+                        Job::Shared
+                    };
+                }
+                Ok(fg) => shell_holds_it |= getpgid(Some(getppid())).is_ok_and(|g| g == fg),
+                Err(_) => {}
+            }
+        }
+        if !(leader && shell_holds_it) || Instant::now() >= deadline {
+            return Job::Own;
+        }
+        std::thread::sleep(Duration::from_millis(1));
     }
 }
 
