@@ -22,16 +22,17 @@ use crate::engine::outcome::{
 };
 use crate::engine::policy::Reason;
 use crate::engine::printer::note;
-use crate::store::db::{self, Store, StoreError};
+use crate::store::db::{Store, StoreError};
 use crate::store::entry::{Entry, Event};
 use crate::store::{self, spool};
+use crate::store::{checkpoint, files, insert};
 
 /// Write one run inside `tx`: judge → insert → apply. Returns the execution id. Also the
 /// [`db::Recorder`] the spool merge (and `ee telemetry generate`) writes each run with.
 pub fn entry(tx: &Transaction, e: &Entry) -> Result<i64, StoreError> {
     let outcome = learning_view(e);
     let judged = crate::learn::judge(tx, &outcome, &context(e))?;
-    let id = db::insert_entry(tx, e, judged.as_ref().and_then(|j| j.time_saved))?;
+    let id = insert::insert_entry(tx, e, judged.as_ref().and_then(|j| j.time_saved))?;
     if let Some(j) = &judged {
         crate::learn::apply(tx, id, j)?;
     }
@@ -42,7 +43,7 @@ pub fn entry(tx: &Transaction, e: &Entry) -> Result<i64, StoreError> {
 fn insert(store: &mut Store, e: &Entry) -> Result<i64, StoreError> {
     let tx = store.write_tx()?;
     let id = entry(&tx, e)?;
-    db::retention_step(&tx, id)?;
+    insert::retention_step(&tx, id)?;
     tx.commit()?;
     Ok(id)
 }
@@ -71,7 +72,7 @@ fn record_inner(outcome: &Outcome, quiet: bool) {
     if matches!(&result, Err(e) if !e.is_busy() && !e.is_corrupt()) {
         // Side files left read-only by an earlier read-only database keep it unwritable after
         // the user fixed it: repair them and try once more.
-        if !db::repair_side_files(&path).is_empty() {
+        if !files::repair_side_files(&path).is_empty() {
             result = write(&path, &entry, None, &mut notices);
         }
     }
@@ -79,7 +80,7 @@ fn record_inner(outcome: &Outcome, quiet: bool) {
         note(quiet, &format!("telemetry: {n}"));
     }
     match result {
-        Ok(()) => db::spawn_maintenance(&path, false),
+        Ok(()) => checkpoint::spawn_maintenance(&path, false),
         Err(e) => {
             let busy = e.is_busy();
             let msg = match spool::append(&path, &entry) {
@@ -104,7 +105,7 @@ fn record_inner(outcome: &Outcome, quiet: bool) {
                 note(quiet && !m.contains("WARNING"), &m);
             }
             if busy {
-                db::spawn_maintenance(&path, true);
+                checkpoint::spawn_maintenance(&path, true);
             }
         }
     }

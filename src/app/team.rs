@@ -281,7 +281,7 @@ fn sync(background: bool) -> CmdResult {
     let s = settings()?;
     let t = target(&s.url)?;
     let mut store = open_store()?;
-    let lock_path = crate::store::db::with_suffix(store.path(), ".team-lock");
+    let lock_path = crate::store::files::with_suffix(store.path(), ".team-lock");
     let lock = std::fs::OpenOptions::new()
         .write(true)
         .create(true)

@@ -7,6 +7,7 @@ use crate::app::{CmdResult, Fail};
 use crate::cli::{ExportFormat, TelemetryAction, TelemetryArgs};
 use crate::paths::db_path;
 use crate::store::db::Store;
+use crate::store::files;
 use crate::store::report::{self, ExportError};
 use crate::store::spool;
 
@@ -65,7 +66,7 @@ pub fn run(a: TelemetryArgs) -> CmdResult {
         }
         TelemetryAction::Checkpoint => {
             // Background maintenance: merge the spool, checkpoint the log (one at a time).
-            crate::store::db::maintain(&path()?, crate::app::record::entry)
+            crate::store::checkpoint::maintain(&path()?, crate::app::record::entry)
                 .map_err(|e| Fail::new(EXIT_DB, format!("checkpoint failed: {e}")))?;
             Ok(0)
         }
@@ -91,17 +92,16 @@ pub fn run(a: TelemetryArgs) -> CmdResult {
 }
 
 fn check() -> CmdResult {
-    use crate::store::db;
     let p = path()?;
     // Repair what can be repaired, then explain what cannot.
-    let repaired = db::repair_side_files(&p);
+    let repaired = files::repair_side_files(&p);
     for r in &repaired {
         crate::engine::printer::note(false, &format!("telemetry: repaired: {r}"));
     }
     let s = match Store::open(&p, crate::app::record::entry) {
         Ok(s) => s,
         Err(e) => {
-            for d in db::diagnose(&p) {
+            for d in files::diagnose(&p) {
                 crate::engine::printer::note(false, &format!("telemetry: {d}"));
             }
             return Err(Fail::new(
@@ -113,7 +113,7 @@ fn check() -> CmdResult {
     for n in &s.notices {
         crate::engine::printer::note(false, &format!("telemetry: {n}"));
     }
-    let problems = db::diagnose(&p);
+    let problems = files::diagnose(&p);
     for d in &problems {
         crate::engine::printer::note(false, &format!("telemetry: {d}"));
     }

@@ -4,15 +4,21 @@
 //!
 //! Owns: where the database lives ([`db_path`]), the store opened on a thread while the command
 //! runs ([`prepare`], [`with_lookup`], taken over by the recording with [`take_pending`]), the
-//! store itself ([`db`]: open, WAL, insert, retention, corruption handling), the ordered
+//! store itself ([`db`]: open, WAL, migrations run, lookups; [`insert`]: a run's rows and
+//! retention; [`files`]: the database's directory, modes and lock files; [`checkpoint`]: the
+//! background checkpoint and spool merge; `salvage`: a corrupt database), the ordered
 //! migrations of every table ([`migrations`]), the stored form of a run ([`entry`]), the spool
 //! ([`spool`]), redaction ([`redact`]) and the read side used by `ee stats` / `ee telemetry`
 //! ([`report`]).
 
+pub mod checkpoint;
 pub mod db;
 pub mod entry;
+pub mod files;
+pub mod insert;
 pub mod migrations;
 pub mod report;
+mod salvage;
 pub mod schema;
 pub mod spool;
 

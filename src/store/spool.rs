@@ -20,8 +20,8 @@ use std::path::{Path, PathBuf};
 
 use nix::fcntl::{Flock, FlockArg};
 
-use super::db::{side_file_mode, with_suffix};
 use super::entry::Entry;
+use super::files::{side_file_mode, with_suffix};
 
 /// Largest spool file appended to: a database that stays broken must not fill the disk.
 pub const MAX_SPOOL_BYTES: u64 = 32 << 20;

@@ -27,7 +27,7 @@ pub const SYNC_INTERVAL: Duration = Duration::from_secs(300);
 
 /// The file whose modification time is the last background sync attempt, next to the database.
 pub fn stamp_path(db: &std::path::Path) -> PathBuf {
-    crate::store::db::with_suffix(db, ".team-sync")
+    crate::store::files::with_suffix(db, ".team-sync")
 }
 
 fn sync_interval() -> Duration {

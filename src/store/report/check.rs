@@ -72,7 +72,7 @@ pub fn check(store: &Store) -> rusqlite::Result<Check> {
     Ok(Check {
         path: path.display().to_string(),
         size_bytes: size(path),
-        wal_bytes: size(&crate::store::db::with_suffix(path, "-wal")),
+        wal_bytes: size(&crate::store::files::with_suffix(path, "-wal")),
         journal_mode: conn.query_row("PRAGMA journal_mode", [], |r| r.get(0))?,
         foreign_keys: conn.query_row("PRAGMA foreign_keys", [], |r| r.get::<_, i64>(0))? == 1,
         user_version: conn.query_row("PRAGMA user_version", [], |r| r.get(0))?,

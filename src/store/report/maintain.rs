@@ -4,7 +4,8 @@ use std::time::Duration;
 
 use rusqlite::params;
 
-use crate::store::db::{delete_executions, now_ms, Store, StoreError};
+use crate::store::db::{now_ms, Store, StoreError};
+use crate::store::insert::delete_executions;
 use crate::store::spool;
 
 /// Delete executions older than `older_than` and/or beyond the newest `keep`, in batches (other
