@@ -46,7 +46,7 @@ pub struct GrepArgs {
     #[command(flatten)]
     pub engine: EngineOpts,
 
-    /// Set by `cmd::parse` when the user left out the `--` before the command.
+    /// Set by `app::parse` when the user left out the `--` before the command.
     #[arg(skip)]
     pub dash_implied: bool,
 }

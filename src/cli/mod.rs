@@ -2,9 +2,10 @@
 //! subcommand. Nothing here does I/O; the same types feed the parser, the completion scripts and the
 //! man pages.
 //!
-//! Files: `grep.rs` the grep face and the engine options both faces share, `run.rs` the wrapper
-//! face, `subcommands.rs` every other subcommand, `argv.rs` the helpers that read argv words and
-//! option values (option arity, durations).
+//! Files: `grep.rs` the grep face and the engine options both faces share (one group per help
+//! heading), `run.rs` the wrapper face and the COMMAND positional it shares with `suggest`,
+//! `subcommands.rs` every other subcommand, `argv.rs` the helpers that read argv words and option
+//! values (option arity, durations).
 
 mod argv;
 mod grep;
