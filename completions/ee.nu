@@ -37,18 +37,26 @@ module completions {
     --timeout(-t): string     # Overall timeout (plain seconds, or with ms/s/m/h/d: 1.5m, 500ms)
     --idle-timeout(-I): string # Stop when there has been no output for DURATION
     --first-output-timeout(-F): string # Stop when there is no first output within DURATION
+    --stderr-idle-exit: string # Stop once stderr has been quiet this long after it first spoke
     --max-repeat: string      # Stuck when the same line repeats N times in a row (blank lines never count)
     --stuck-ignore-timestamps # Compare lines with clock times, dates, ISO-8601 stamps and epochs removed
     --stuck-pattern: string   # Compare only the part of each line that RE extracts (first group, else whole match)
     --progress-pattern: string # Stuck when the counter RE extracts does not change for N lines (N from --max-repeat, default 100)
+    --transition-states: string # States in order, 'A>B>C' (regexes): stuck (exit 2) when a state goes backwards
     --kill-after: string      # After SIGTERM, wait this long before SIGKILL
     --pty: string@"nu-complete ee pty" # Give the child pseudo-terminals for its output (auto: in ee run, on each stream whose destination is a terminal, as for the bare command; otherwise on both)
+    --detach(-D)              # On match, exit 4 and leave the child running (its output still drained)
+    --pid-file: path          # Write the child's PID (and process group) to PATH when detaching
+    --detach-on-timeout       # On a timeout, detach (exit 4) instead of stopping the child
     --color: string@"nu-complete ee color" # Highlight matches and keep the child's colour escapes (auto: only on a terminal, and no highlights with NO_COLOR; ee run highlights only with always)
     --line-number(-n)         # Prefix passed-through lines with their line number (per stream in command mode)
     --quiet(-q)               # Silence ee's own messages (not the child's output)
     --json                    # Print one JSON object describing the run on stdout; the child's output goes to stderr
     --unix-exit-codes         # Swap exit statuses 0 and 1 (0 = no match, 1 = match)
     --no-telemetry            # Record nothing in the telemetry database (also EARLYEXIT_NO_TELEMETRY=1)
+    --test-pattern            # Read a log on stdin and print match statistics, running nothing
+    --progress                # A self-updating status line on stderr (when it is a terminal)
+    --watch                   # Interactive learning: on Ctrl-C, suggest an error pattern and a timeout from what was seen, and store them for this command on confirmation
     --fd: string              # Give the child an extra pipe as descriptor N (>= 3) and watch it too (repeatable)
     --fd-pattern: string      # Use PAT (instead of the main pattern) for descriptor N (repeatable)
     --fd-prefix               # Label passed-through lines [stdout], [stderr], [fdN]
@@ -57,20 +65,12 @@ module completions {
     --expect-all              # An --expect pattern never seen by the end fails the run (exit 6)
     --unexpected: string      # A line matching PAT is unexpected (exit 5) (repeatable)
     --on-unexpected: string@"nu-complete ee on_unexpected" # On an unexpected line: warn and go on, fail at the end (error), or stop now (exit)
-    --stderr-idle-exit: string # Stop once stderr has been quiet this long after it first spoke
-    --transition-states: string # States in order, 'A>B>C' (regexes): stuck (exit 2) when a state goes backwards
-    --detach(-D)              # On match, exit 4 and leave the child running (its output still drained)
-    --pid-file: path          # Write the child's PID (and process group) to PATH when detaching
-    --detach-on-timeout       # On a timeout, detach (exit 4) instead of stopping the child
     --log(-l)                 # Log the complete output to files (PREFIX.log, PREFIX.err.log, PREFIX.fdN.log)
     --file-prefix: string     # Log file prefix P (implies --log) [default: DIR/ee-PROGRAM-PID]
     --log-dir: path           # Directory for log files, created (mode 0700) when missing (implies --log) [default: a private directory under the user's state directory]
     --append(-a)              # Append to the log files instead of truncating them
     --gzip(-z)                # Compress the log files with gzip (.gz)
     --decompress(-Z)          # Pipe mode: decompress gzip, bzip2 or xz input, recognised by its magic bytes
-    --test-pattern            # Read a log on stdin and print match statistics, running nothing
-    --progress                # A self-updating status line on stderr (when it is a terminal)
-    --watch                   # Interactive learning: on Ctrl-C, suggest an error pattern and a timeout from what was seen, and store them for this command on confirmation
     --help(-h)                # Print help (see more with '--help')
     --version(-V)             # Print version
     pattern_pos?: string      # Regex whose match decides the outcome (Rust regex syntax, matched on bytes)
@@ -113,18 +113,26 @@ module completions {
     --timeout(-t): string     # Overall timeout (plain seconds, or with ms/s/m/h/d: 1.5m, 500ms)
     --idle-timeout(-I): string # Stop when there has been no output for DURATION
     --first-output-timeout(-F): string # Stop when there is no first output within DURATION
+    --stderr-idle-exit: string # Stop once stderr has been quiet this long after it first spoke
     --max-repeat: string      # Stuck when the same line repeats N times in a row (blank lines never count)
     --stuck-ignore-timestamps # Compare lines with clock times, dates, ISO-8601 stamps and epochs removed
     --stuck-pattern: string   # Compare only the part of each line that RE extracts (first group, else whole match)
     --progress-pattern: string # Stuck when the counter RE extracts does not change for N lines (N from --max-repeat, default 100)
+    --transition-states: string # States in order, 'A>B>C' (regexes): stuck (exit 2) when a state goes backwards
     --kill-after: string      # After SIGTERM, wait this long before SIGKILL
     --pty: string@"nu-complete ee run pty" # Give the child pseudo-terminals for its output (auto: in ee run, on each stream whose destination is a terminal, as for the bare command; otherwise on both)
+    --detach(-D)              # On match, exit 4 and leave the child running (its output still drained)
+    --pid-file: path          # Write the child's PID (and process group) to PATH when detaching
+    --detach-on-timeout       # On a timeout, detach (exit 4) instead of stopping the child
     --color: string@"nu-complete ee run color" # Highlight matches and keep the child's colour escapes (auto: only on a terminal, and no highlights with NO_COLOR; ee run highlights only with always)
     --line-number(-n)         # Prefix passed-through lines with their line number (per stream in command mode)
     --quiet(-q)               # Silence ee's own messages (not the child's output)
     --json                    # Print one JSON object describing the run on stdout; the child's output goes to stderr
     --unix-exit-codes         # Swap exit statuses 0 and 1 (0 = no match, 1 = match)
     --no-telemetry            # Record nothing in the telemetry database (also EARLYEXIT_NO_TELEMETRY=1)
+    --test-pattern            # Read a log on stdin and print match statistics, running nothing
+    --progress                # A self-updating status line on stderr (when it is a terminal)
+    --watch                   # Interactive learning: on Ctrl-C, suggest an error pattern and a timeout from what was seen, and store them for this command on confirmation
     --fd: string              # Give the child an extra pipe as descriptor N (>= 3) and watch it too (repeatable)
     --fd-pattern: string      # Use PAT (instead of the main pattern) for descriptor N (repeatable)
     --fd-prefix               # Label passed-through lines [stdout], [stderr], [fdN]
@@ -133,20 +141,12 @@ module completions {
     --expect-all              # An --expect pattern never seen by the end fails the run (exit 6)
     --unexpected: string      # A line matching PAT is unexpected (exit 5) (repeatable)
     --on-unexpected: string@"nu-complete ee run on_unexpected" # On an unexpected line: warn and go on, fail at the end (error), or stop now (exit)
-    --stderr-idle-exit: string # Stop once stderr has been quiet this long after it first spoke
-    --transition-states: string # States in order, 'A>B>C' (regexes): stuck (exit 2) when a state goes backwards
-    --detach(-D)              # On match, exit 4 and leave the child running (its output still drained)
-    --pid-file: path          # Write the child's PID (and process group) to PATH when detaching
-    --detach-on-timeout       # On a timeout, detach (exit 4) instead of stopping the child
     --log(-l)                 # Log the complete output to files (PREFIX.log, PREFIX.err.log, PREFIX.fdN.log)
     --file-prefix: string     # Log file prefix P (implies --log) [default: DIR/ee-PROGRAM-PID]
     --log-dir: path           # Directory for log files, created (mode 0700) when missing (implies --log) [default: a private directory under the user's state directory]
     --append(-a)              # Append to the log files instead of truncating them
     --gzip(-z)                # Compress the log files with gzip (.gz)
     --decompress(-Z)          # Pipe mode: decompress gzip, bzip2 or xz input, recognised by its magic bytes
-    --test-pattern            # Read a log on stdin and print match statistics, running nothing
-    --progress                # A self-updating status line on stderr (when it is a terminal)
-    --watch                   # Interactive learning: on Ctrl-C, suggest an error pattern and a timeout from what was seen, and store them for this command on confirmation
     --help(-h)                # Print help (see more with '--help')
     ...command: string        # The command to run
   ]

@@ -6,17 +6,17 @@ use crate::cli::GrepArgs;
 use crate::engine::outcome::{grep_exit_code, Mode};
 
 pub fn run(a: GrepArgs) -> RunResult {
-    if a.list_profiles {
+    if a.listing.list_profiles {
         return super::profile::run(crate::cli::ProfileArgs {
             action: crate::cli::ProfileAction::List,
         })
         .map(Exit::Code);
     }
-    let mut spec = pattern_spec(a.main_pattern(), &a.engine);
-    if !a.profile.is_empty() {
-        spec.error.extend(profile_patterns(&a.profile)?);
+    let mut spec = pattern_spec(a.main_pattern(), &a.engine.matching);
+    if !a.profiles.profile.is_empty() {
+        spec.error.extend(profile_patterns(&a.profiles.profile)?);
     }
-    if a.engine.watch {
+    if a.engine.output.watch {
         if a.command.is_empty() {
             return Err(Fail::usage("--watch needs a command to run"));
         }
@@ -26,7 +26,7 @@ pub fn run(a: GrepArgs) -> RunResult {
             .collect();
     }
     let command_mode = !a.command.is_empty();
-    if a.engine.test_pattern {
+    if a.engine.output.test_pattern {
         if command_mode {
             return Err(Fail::usage(
                 "--test-pattern reads a log on stdin and runs nothing: drop the command",
@@ -34,15 +34,15 @@ pub fn run(a: GrepArgs) -> RunResult {
         }
         let plan = options::plan(spec, &a.engine, false, None).map_err(|e| Fail::usage(e.0))?;
         super::hints::before_run(&a);
-        return super::testpattern::run(&plan, a.engine.json).map(Exit::Code);
+        return super::testpattern::run(&plan, a.engine.output.json).map(Exit::Code);
     }
     if !command_mode
         && !spec.decides()
-        && a.engine.timeout.is_none()
-        && a.engine.idle_timeout.is_none()
-        && a.engine.first_output_timeout.is_none()
-        && a.engine.max_repeat.is_none()
-        && a.engine.progress_pattern.is_none()
+        && a.engine.time.timeout.is_none()
+        && a.engine.time.idle_timeout.is_none()
+        && a.engine.time.first_output_timeout.is_none()
+        && a.engine.stuck.max_repeat.is_none()
+        && a.engine.stuck.progress_pattern.is_none()
     {
         return Err(Fail::usage("nothing to watch for: give a PATTERN, a COMMAND after --, or a timeout (see 'ee --help')"));
     }
@@ -55,7 +55,7 @@ pub fn run(a: GrepArgs) -> RunResult {
     };
     let mut outcome = runner::execute(&plan, &a.engine, &a.command, mode)
         .map_err(|e| runner::spawn_fail(e, false))?;
-    outcome.exit_code = grep_exit_code(&outcome, a.engine.unix_exit_codes);
+    outcome.exit_code = grep_exit_code(&outcome, a.engine.output.unix_exit_codes);
     Ok(runner::finish(&a.engine, &outcome))
 }
 

@@ -11,7 +11,7 @@ use crate::engine::printer::note;
 
 /// Say, once, before the run starts, what a surprised new user needs to know.
 pub fn before_run(a: &GrepArgs) {
-    if a.engine.quiet {
+    if a.engine.output.quiet {
         return;
     }
     let program = a.pattern_pos.as_deref().filter(|p| on_path(p));

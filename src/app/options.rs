@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use crate::cli::{self, EngineOpts};
+use crate::cli::{self, EngineOpts, MatchOpts};
 use crate::engine::matcher::{PatternError, PatternSpec};
 use crate::engine::plan::{Options, Plan};
 use crate::engine::policy::OnUnexpected;
@@ -19,8 +19,8 @@ pub fn plan(
     Plan::new(spec, &engine(o), command_mode, quiet)
 }
 
-/// The pattern spec from the options and the main pattern.
-pub fn pattern_spec(main: Option<&str>, o: &EngineOpts) -> PatternSpec {
+/// The pattern spec from the matching options and the main pattern.
+pub fn pattern_spec(main: Option<&str>, o: &MatchOpts) -> PatternSpec {
     PatternSpec {
         main: main.map(str::to_string),
         success: o.success.clone(),
@@ -53,47 +53,59 @@ fn on_unexpected(a: cli::OnUnexpected) -> OnUnexpected {
 
 /// The engine's options. Exhaustive on purpose: a new engine option must be mapped here.
 pub fn engine(o: &EngineOpts) -> Options {
+    // No `..`: a new group of options must be mapped here too.
+    let EngineOpts {
+        matching: m,
+        context: c,
+        time: t,
+        stuck: s,
+        process: p,
+        output: out,
+        fds,
+        lists,
+        logs,
+    } = o;
     Options {
-        ignore_case: o.ignore_case,
-        max_count: o.max_count,
-        stdout_only: o.stdout_only,
-        stderr_only: o.stderr_only,
-        before: o.before,
-        context: o.context,
-        delay_exit: o.delay_exit,
-        delay_exit_after_lines: o.delay_exit_after_lines,
-        delay_exit_quiet: o.delay_exit_quiet,
-        timeout: o.timeout,
-        idle_timeout: o.idle_timeout,
-        first_output_timeout: o.first_output_timeout,
-        stderr_idle_exit: o.stderr_idle_exit,
-        max_repeat: o.max_repeat,
-        stuck_ignore_timestamps: o.stuck_ignore_timestamps,
-        stuck_pattern: o.stuck_pattern.clone(),
-        progress_pattern: o.progress_pattern.clone(),
-        transition_states: o.transition_states.clone(),
-        kill_after: o.kill_after,
-        pty: when(o.pty),
-        detach: o.detach,
-        pid_file: o.pid_file.clone(),
-        detach_on_timeout: o.detach_on_timeout,
-        color: when(o.color),
-        line_number: o.line_number,
-        quiet: o.quiet,
-        progress: o.progress,
-        fd: o.fd.clone(),
-        fd_pattern: o.fd_pattern.clone(),
-        fd_prefix: o.fd_prefix,
-        expect: o.expect.clone(),
-        expect_only: o.expect_only,
-        expect_all: o.expect_all,
-        unexpected: o.unexpected.clone(),
-        on_unexpected: on_unexpected(o.on_unexpected),
-        log: o.log,
-        file_prefix: o.file_prefix.clone(),
-        log_dir: o.log_dir.clone(),
-        append: o.append,
-        gzip: o.gzip,
-        decompress: o.decompress,
+        ignore_case: m.ignore_case,
+        max_count: m.max_count,
+        stdout_only: m.stdout_only,
+        stderr_only: m.stderr_only,
+        before: c.before,
+        context: c.context,
+        delay_exit: c.delay_exit,
+        delay_exit_after_lines: c.delay_exit_after_lines,
+        delay_exit_quiet: c.delay_exit_quiet,
+        timeout: t.timeout,
+        idle_timeout: t.idle_timeout,
+        first_output_timeout: t.first_output_timeout,
+        stderr_idle_exit: t.stderr_idle_exit,
+        max_repeat: s.max_repeat,
+        stuck_ignore_timestamps: s.stuck_ignore_timestamps,
+        stuck_pattern: s.stuck_pattern.clone(),
+        progress_pattern: s.progress_pattern.clone(),
+        transition_states: s.transition_states.clone(),
+        kill_after: p.kill_after,
+        pty: when(p.pty),
+        detach: p.detach,
+        pid_file: p.pid_file.clone(),
+        detach_on_timeout: p.detach_on_timeout,
+        color: when(out.color),
+        line_number: out.line_number,
+        quiet: out.quiet,
+        progress: out.progress,
+        fd: fds.fd.clone(),
+        fd_pattern: fds.fd_pattern.clone(),
+        fd_prefix: fds.fd_prefix,
+        expect: lists.expect.clone(),
+        expect_only: lists.expect_only,
+        expect_all: lists.expect_all,
+        unexpected: lists.unexpected.clone(),
+        on_unexpected: on_unexpected(lists.on_unexpected),
+        log: logs.log,
+        file_prefix: logs.file_prefix.clone(),
+        log_dir: logs.log_dir.clone(),
+        append: logs.append,
+        gzip: logs.gzip,
+        decompress: logs.decompress,
     }
 }

@@ -25,7 +25,8 @@ struct Applied {
 
 fn decide(a: &RunArgs, advice: &Advice, ctx: &RunContext) -> Applied {
     let e = &a.engine;
-    let user_patterns = a.pattern.is_some() || !e.error.is_empty() || !e.success.is_empty();
+    let user_patterns =
+        a.pattern.is_some() || !e.matching.error.is_empty() || !e.matching.success.is_empty();
     // A REPL or a debugger session (`pytest --pdb`) is never stopped by anything learned.
     let interactive = ctx.identity.bare;
     Applied {
@@ -34,7 +35,7 @@ fn decide(a: &RunArgs, advice: &Advice, ctx: &RunContext) -> Applied {
         } else {
             advice.applied_patterns()
         },
-        timeout: if a.no_learn || e.timeout.is_some() || interactive {
+        timeout: if a.no_learn || e.time.timeout.is_some() || interactive {
             None
         } else {
             advice.applied_timeout()
@@ -57,12 +58,12 @@ pub fn context_of(command: &[std::ffi::OsString]) -> RunContext {
 }
 
 pub fn run(a: RunArgs) -> RunResult {
-    let record = !a.engine.no_telemetry && !a.dry_run;
+    let record = !a.engine.output.no_telemetry && !a.dry_run;
     if record && !crate::store::disabled_by_env() {
         // Open the store while the context is worked out; the lookup then uses it.
-        crate::store::prepare(&a.command);
+        crate::store::prepare(&a.command.argv);
     }
-    let ctx = context_of(&a.command);
+    let ctx = context_of(&a.command.argv);
     let t0 = std::time::Instant::now();
     // One connection for the lookup and (kept open) for recording the run.
     let advice = crate::store::with_lookup(record, |conn| {
@@ -74,7 +75,7 @@ pub fn run(a: RunArgs) -> RunResult {
     }
     let mut applied = decide(&a, &advice, &ctx);
 
-    let mut spec = pattern_spec(a.pattern.as_deref(), &a.engine);
+    let mut spec = pattern_spec(a.pattern.as_deref(), &a.engine.matching);
     let user_spec = spec.clone();
     spec.error.extend(applied.patterns.iter().cloned());
     spec.observe = advice.observe.clone();
@@ -91,7 +92,7 @@ pub fn run(a: RunArgs) -> RunResult {
             let plan = options::plan(spec, &a.engine, true, Some(applied.quiet))
                 .map_err(|e| Fail::usage(e.0))?;
             note(
-                a.engine.quiet,
+                a.engine.output.quiet,
                 &format!("learned patterns not applied: {}", e.0),
             );
             applied.patterns.clear();
@@ -114,15 +115,15 @@ pub fn run(a: RunArgs) -> RunResult {
         dry_run(&a, &ctx, &advice, &applied);
         return Ok(Exit::Code(0));
     }
-    let mut outcome = runner::execute(&plan, &a.engine, &a.command, Mode::Run)
+    let mut outcome = runner::execute(&plan, &a.engine, &a.command.argv, Mode::Run)
         .map_err(|e| runner::spawn_fail(e, true))?;
     outcome.exit_code = run_exit_code(&outcome);
     if outcome.stopped_early {
         let on_pattern = matches!(outcome.reason, Reason::Match | Reason::ErrorMatch);
         let again = rerun::plan(&outcome, advice.profile.as_deref()).filter(|_| on_pattern);
-        notice(&outcome, a.engine.quiet, &advice, again.as_ref());
+        notice(&outcome, a.engine.output.quiet, &advice, again.as_ref());
         if let Some(r) = again {
-            rerun::run(&r, a.engine.json, a.engine.quiet);
+            rerun::run(&r, a.engine.output.json, a.engine.output.quiet);
         }
     }
     let code = runner::finish(&a.engine, &outcome);
@@ -133,14 +134,14 @@ pub fn run(a: RunArgs) -> RunResult {
 /// `--dry-run`: what would be applied and why.
 fn dry_run(a: &RunArgs, ctx: &RunContext, advice: &Advice, applied: &Applied) {
     let mut out = String::new();
-    let cmd = shell_words::join(a.command.iter().map(|s| s.to_string_lossy()));
+    let cmd = shell_words::join(a.command.argv.iter().map(|s| s.to_string_lossy()));
     out.push_str(&format!("would run: {cmd}\n"));
     out.push_str(&format!(
         "context: key `{}`, {} project, category {}\n",
         ctx.key, ctx.project_type, ctx.category
     ));
     let e = &a.engine;
-    if a.pattern.is_some() || !e.error.is_empty() || !e.success.is_empty() {
+    if a.pattern.is_some() || !e.matching.error.is_empty() || !e.matching.success.is_empty() {
         out.push_str("patterns: yours (learned ones are not applied when you give a pattern)\n");
     } else if a.no_learn {
         out.push_str("patterns: none (--no-learn)\n");
@@ -167,7 +168,7 @@ fn dry_run(a: &RunArgs, ctx: &RunContext, advice: &Advice, applied: &Applied) {
             out.push_str(")\n");
         }
     }
-    match (&e.timeout, applied.timeout, &advice.timeout) {
+    match (&e.time.timeout, applied.timeout, &advice.timeout) {
         (Some(t), _, _) => out.push_str(&format!("timeout: {} (yours)\n", secs(*t))),
         (None, Some(t), Some(ta)) => out.push_str(&format!(
             "timeout: {} (learned: {}; mean {:.2}s, σ {:.2}s over {} runs)\n",
@@ -182,7 +183,7 @@ fn dry_run(a: &RunArgs, ctx: &RunContext, advice: &Advice, applied: &Applied) {
         }
         _ => out.push_str("timeout: none\n"),
     }
-    match e.delay_exit_quiet {
+    match e.context.delay_exit_quiet {
         Some(q) => out.push_str(&format!("quiet gap after a match: {} (yours)\n", secs(q))),
         None => out.push_str(&format!(
             "quiet gap after a match: {} ({})\n",

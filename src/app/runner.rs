@@ -19,11 +19,11 @@ pub fn execute(
     mode: Mode,
 ) -> Result<Outcome, SpawnError> {
     let started = SystemTime::now();
-    if !o.no_telemetry && !crate::store::disabled_by_env() {
+    if !o.output.no_telemetry && !crate::store::disabled_by_env() {
         // Open the store while the command runs (a no-op when `ee run` already did).
         crate::store::prepare(argv);
     }
-    let setup = plan.setup(argv, o.json, mode == Mode::Run);
+    let setup = plan.setup(argv, o.output.json, mode == Mode::Run);
     let obs: Observed = if argv.is_empty() {
         supervisor::watch_stdin(&setup).map_err(|e| SpawnError::Other(e.to_string()))?
     } else {
@@ -49,16 +49,16 @@ pub fn execute(
 
 /// Print the JSON report (when asked) and record the run; returns how ee ends.
 pub fn finish(o: &EngineOpts, outcome: &Outcome) -> Exit {
-    if o.json {
+    if o.output.json {
         let mut s = outcome.to_json().to_string();
         s.push('\n');
         crate::output::write_bytes(s.as_bytes());
     }
-    if !o.no_telemetry && !crate::store::disabled_by_env() {
-        super::record::record(outcome, o.quiet);
+    if !o.output.no_telemetry && !crate::store::disabled_by_env() {
+        super::record::record(outcome, o.output.quiet);
     }
-    if o.watch && matches!(outcome.reason, Reason::Interrupted(_)) {
-        super::teach::offer(outcome, o.quiet);
+    if o.output.watch && matches!(outcome.reason, Reason::Interrupted(_)) {
+        super::teach::offer(outcome, o.output.quiet);
     }
     if outcome.ended_by_sigint() {
         Exit::Sigint(outcome.exit_code)

@@ -33,7 +33,7 @@ pub fn thresholds() -> String {
 }
 
 pub fn run(a: SuggestArgs) -> CmdResult {
-    let ctx = crate::app::run::context_of(&a.command);
+    let ctx = crate::app::run::context_of(&a.command.argv);
     let conn = crate::store::db::open_lookup(std::time::Duration::from_millis(200));
     let advice = crate::learn::advise(crate::team::lookup::knowledge(conn.as_ref(), &ctx), &ctx);
     if a.plot {

@@ -2,9 +2,10 @@
 //! subcommand. Nothing here does I/O; the same types feed the parser, the completion scripts and the
 //! man pages.
 //!
-//! Files: `grep.rs` the grep face and the engine options both faces share, `run.rs` the wrapper
-//! face, `subcommands.rs` every other subcommand, `argv.rs` the helpers that read argv words and
-//! option values (option arity, durations).
+//! Files: `grep.rs` the grep face and the engine options both faces share (one group per help
+//! heading), `run.rs` the wrapper face and the COMMAND positional it shares with `suggest`,
+//! `subcommands.rs` every other subcommand, `argv.rs` the helpers that read argv words and option
+//! values (option arity, durations).
 
 mod argv;
 mod grep;
@@ -108,5 +109,39 @@ mod tests {
     fn cli_is_consistent() {
         use clap::CommandFactory;
         Cli::command().debug_assert();
+    }
+
+    /// The engine options carry the same heading in both faces (each group names its heading
+    /// once), and no positional inherits a heading from the group declared before it.
+    #[test]
+    fn engine_options_have_their_heading_in_both_faces() {
+        use clap::CommandFactory;
+        let grep = Cli::command();
+        let run = grep.find_subcommand("run").unwrap().clone();
+        let heading = |cmd: &clap::Command, id: &str| {
+            let arg = cmd.get_arguments().find(|a| a.get_id() == id);
+            arg.map(|a| a.get_help_heading().map(str::to_string))
+        };
+        let own = ["pattern", "no_learn", "dry_run", "help", "command"];
+        let mut engine = 0;
+        for a in run.get_arguments() {
+            let id = a.get_id().as_str();
+            if a.is_positional() || own.contains(&id) {
+                assert_eq!(a.get_help_heading(), None, "ee run: {id}");
+                continue;
+            }
+            assert!(
+                a.get_help_heading().is_some(),
+                "ee run: {id} has no heading"
+            );
+            assert_eq!(heading(&run, id), heading(&grep, id), "{id}");
+            engine += 1;
+        }
+        assert!(engine > 50, "{engine} engine options");
+        for a in grep.get_arguments().filter(|a| a.is_positional()) {
+            assert_eq!(a.get_help_heading(), None, "ee: {}", a.get_id());
+        }
+        assert_eq!(heading(&grep, "profile"), Some(Some("Matching".into())));
+        assert_eq!(heading(&grep, "list_profiles"), Some(Some("Output".into())));
     }
 }

@@ -29,14 +29,24 @@ pub struct RunArgs {
     /// Print what would be applied and why, without running
     #[arg(long = "dry-run")]
     pub dry_run: bool,
+    // Before the engine groups: they leave their help heading set for what follows.
+    #[command(flatten)]
+    pub command: CommandArgs,
     #[command(flatten)]
     pub engine: EngineOpts,
+}
+
+/// The trailing `COMMAND [ARGS...]` of `ee run` and `ee suggest`: every word after the first
+/// positional belongs to the command, options included. `ee suggest` words its help itself.
+#[derive(Debug, Args)]
+pub struct CommandArgs {
     /// The command to run
     #[arg(
+        id = "command",
         value_name = "COMMAND",
         required = true,
         trailing_var_arg = true,
         allow_hyphen_values = true
     )]
-    pub command: Vec<OsString>,
+    pub argv: Vec<OsString>,
 }

@@ -1,12 +1,12 @@
 //! Every subcommand but `run`: init, route, suggest, stats, telemetry, feedback, profile, team,
 //! completions, man and the hidden `__complete`.
 
-use std::ffi::OsString;
 use std::time::Duration;
 
 use clap::{Args, Subcommand, ValueEnum};
 
 use super::argv::parse_duration;
+use super::run::CommandArgs;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Shell {
@@ -102,7 +102,8 @@ pub enum RouteAction {
 #[command(
     after_help = "--plot draws a histogram of the command's runtimes: normal runs (ended by \
 themselves and passed) beside failed or stopped ones, with the learned hang limit marked, so you \
-see why the limit is where it is. With --json it prints the plotted data instead."
+see why the limit is where it is. With --json it prints the plotted data instead.",
+    mut_arg("command", |a| a.help("The command to suggest for"))
 )]
 pub struct SuggestArgs {
     /// Machine-readable output
@@ -111,14 +112,8 @@ pub struct SuggestArgs {
     /// Draw the runtimes of the command as a histogram, the hang limit marked
     #[arg(long)]
     pub plot: bool,
-    /// The command to suggest for
-    #[arg(
-        value_name = "COMMAND",
-        required = true,
-        trailing_var_arg = true,
-        allow_hyphen_values = true
-    )]
-    pub command: Vec<OsString>,
+    #[command(flatten)]
+    pub command: CommandArgs,
 }
 
 #[derive(Debug, Args)]
