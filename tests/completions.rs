@@ -12,54 +12,38 @@ use assert_cmd::Command;
 
 mod common;
 use common::pty::Pty;
-use common::{bin, repo, require};
+use common::{repo, require};
 
-/// A sandbox: HOME, config dir, database, and a bin dir with fake commands on PATH.
+/// A sandbox: an isolated environment (tests/common) with HOME in `home`, config dir `cfg`,
+/// database `t.db`, a bin dir with fake commands on PATH, a known terminal and locale.
 struct Sandbox {
-    dir: tempfile::TempDir,
+    env: common::Isolated,
 }
 
 impl Sandbox {
     fn new() -> Sandbox {
-        let s = Sandbox {
-            dir: tempfile::tempdir().unwrap(),
-        };
-        for d in ["home", "cfg", "bin", "out"] {
-            std::fs::create_dir_all(s.p(d)).unwrap();
+        let env = common::Isolated::new()
+            .home("home")
+            .config_at("cfg")
+            .db_at("t.db")
+            .bin_dir("bin")
+            .system_path("/usr/local/bin:/usr/bin:/bin");
+        for d in ["cfg", "out"] {
+            std::fs::create_dir_all(env.p(d)).unwrap();
         }
-        s
+        Sandbox { env }
     }
     fn p(&self, rel: &str) -> PathBuf {
-        self.dir.path().join(rel)
-    }
-    fn path_var(&self) -> String {
-        format!(
-            "{}:{}:/usr/local/bin:/usr/bin:/bin",
-            bin().parent().unwrap().display(),
-            self.p("bin").display()
-        )
+        self.env.p(rel)
     }
     fn env(&self) -> Vec<(String, String)> {
-        vec![
-            ("PATH".into(), self.path_var()),
-            ("HOME".into(), self.p("home").display().to_string()),
+        let mut env = self.env.env();
+        env.extend([
             ("ZDOTDIR".into(), self.p("home").display().to_string()),
-            (
-                "XDG_CONFIG_HOME".into(),
-                self.p("home/.config").display().to_string(),
-            ),
-            (
-                "XDG_DATA_HOME".into(),
-                self.p("home/.local/share").display().to_string(),
-            ),
-            ("EARLYEXIT_DB".into(), self.p("t.db").display().to_string()),
-            (
-                "EARLYEXIT_CONFIG_DIR".into(),
-                self.p("cfg").display().to_string(),
-            ),
             ("TERM".into(), "xterm".into()),
             ("LANG".into(), "C.UTF-8".into()),
-        ]
+        ]);
+        env
     }
     fn ee(&self) -> Command {
         let mut c = Command::cargo_bin("ee").unwrap();
@@ -68,20 +52,19 @@ impl Sandbox {
     }
     /// A fake command printing `line` and exiting 1.
     fn fake(&self, name: &str, line: &str) {
-        let path = self.p("bin").join(name);
-        std::fs::write(
-            &path,
-            format!("#!/bin/sh\necho 'collected 3 items'\necho '{line}'\nexit 1\n"),
-        )
-        .unwrap();
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+        common::write_exe(
+            &self.p("bin").join(name),
+            &format!("#!/bin/sh\necho 'collected 3 items'\necho '{line}'\nexit 1\n"),
+        );
     }
-    /// Teach the database `pattern` for `cmd` by running it through `ee run` a few times.
+    /// Teach the database `pattern` for `cmd` by running it through `ee run` a few times. The
+    /// fake exits right after its line, inside ee's delay after a match, so every run is a
+    /// failure judged by its exit status (a true positive); with `-A 0` ee's stop raced the
+    /// exit, and a run it stopped first counted only as a use (the ranking then varied).
     fn learn(&self, cmd: &str, pattern: &str) {
         for _ in 0..4 {
             self.ee()
-                .args(["run", "-A", "0", "-e", pattern, "--", cmd])
+                .args(["run", "-e", pattern, "--", cmd])
                 .assert()
                 .code(1);
         }
@@ -98,7 +81,7 @@ impl Sandbox {
             .arg(format!("--word={word}"))
             .output()
             .unwrap();
-        let files: Vec<String> = std::fs::read_dir(self.dir.path())
+        let files: Vec<String> = std::fs::read_dir(self.env.path())
             .unwrap()
             .flatten()
             .filter_map(|e| Some(format!("{:?} {}", e.file_name(), e.metadata().ok()?.len())))
@@ -198,40 +181,34 @@ fn static_scripts_load_without_errors() {
         let f = dir.join("_ee");
         let o = Std::new("zsh").arg("-n").arg(&f).output().unwrap();
         assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        // `script` run by a zsh without start-up files: succeeds, says nothing on stderr.
         let home = tempfile::tempdir().unwrap();
-        let o = Std::new("zsh")
-            .args(["-f", "-c"])
-            .arg(format!(
-                "autoload -U compinit && compinit -u -D && source '{}' && print -r -- $_comps[ee] $_comps[earlyexit]",
-                f.display()
-            ))
-            .env("HOME", home.path())
-            .env("ZDOTDIR", home.path())
-            .output()
-            .unwrap();
-        assert!(
-            o.status.success() && o.stderr.is_empty(),
-            "{}",
-            String::from_utf8_lossy(&o.stderr)
-        );
-        assert_eq!(String::from_utf8_lossy(&o.stdout).trim(), "_ee _ee");
+        let quiet = |script: String| -> String {
+            let o = Std::new("zsh")
+                .args(["-f", "-c"])
+                .arg(script)
+                .env("HOME", home.path())
+                .env("ZDOTDIR", home.path())
+                .output()
+                .unwrap();
+            assert!(
+                o.status.success() && o.stderr.is_empty(),
+                "{}",
+                String::from_utf8_lossy(&o.stderr)
+            );
+            String::from_utf8_lossy(&o.stdout).trim().to_string()
+        };
+        let comps = quiet(format!(
+            "autoload -U compinit && compinit -u -D && source '{}' && print -r -- $_comps[ee] $_comps[earlyexit]",
+            f.display()
+        ));
+        assert_eq!(comps, "_ee _ee");
         // Loaded before compinit (as `ee init zsh` may be): registered at the next prompt.
-        let o = Std::new("zsh")
-            .args(["-f", "-c"])
-            .arg(format!(
-                "source '{}' && autoload -U compinit && compinit -u -D && __ee_compdef && print -r -- $_comps[ee]",
-                f.display()
-            ))
-            .env("HOME", home.path())
-            .env("ZDOTDIR", home.path())
-            .output()
-            .unwrap();
-        assert!(
-            o.status.success() && o.stderr.is_empty(),
-            "{}",
-            String::from_utf8_lossy(&o.stderr)
-        );
-        assert_eq!(String::from_utf8_lossy(&o.stdout).trim(), "_ee");
+        let comps = quiet(format!(
+            "source '{}' && autoload -U compinit && compinit -u -D && __ee_compdef && print -r -- $_comps[ee]",
+            f.display()
+        ));
+        assert_eq!(comps, "_ee");
     }
     if require("fish") {
         let f = dir.join("ee.fish");

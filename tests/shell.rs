@@ -44,16 +44,19 @@ impl Sh {
 
 /// A temporary home with the probe programs, a config dir with routes, and the shell's rc file.
 struct Home {
-    dir: tempfile::TempDir,
+    env: common::Isolated,
     sh: Sh,
 }
 
 impl Home {
     fn new(sh: Sh) -> Home {
-        let dir = tempfile::tempdir().unwrap();
-        let h = Home { dir, sh };
-        let bin = h.path().join("bin");
-        fs::create_dir_all(&bin).unwrap();
+        let env = common::Isolated::new()
+            .bin_dir("bin")
+            .xdg("xdg", "data", "state")
+            .config_at("cfg")
+            .db_at("ee.sqlite");
+        let h = Home { env, sh };
+        let bin = h.env.fake_bin();
         let probe = common::repo().join("tests/shell/probe.sh");
         for name in ["eeprobe", "eetool", "eenew", "eealias", "eeinl", "eeenv"] {
             std::os::unix::fs::symlink(&probe, bin.join(name)).unwrap();
@@ -67,23 +70,19 @@ impl Home {
     }
 
     fn path(&self) -> &Path {
-        self.dir.path()
+        self.env.path()
     }
 
+    /// The isolated environment (tests/common) with a known terminal and locale, zsh's start-up
+    /// files in the home directory.
     fn env(&self) -> Vec<(String, String)> {
-        let p = |s: &str| self.path().join(s).to_string_lossy().into_owned();
-        let sys = std::env::var("PATH").unwrap_or_else(|_| "/usr/bin:/bin".into());
-        vec![
-            ("PATH".into(), format!("{}:{sys}", p("bin"))),
-            ("HOME".into(), p("")),
+        let mut env = self.env.env();
+        env.extend([
             ("TERM".into(), "xterm".into()),
             ("LANG".into(), "C.UTF-8".into()),
-            ("ZDOTDIR".into(), p("")),
-            ("XDG_CONFIG_HOME".into(), p("xdg")),
-            ("XDG_DATA_HOME".into(), p("data")),
-            ("EARLYEXIT_CONFIG_DIR".into(), p("cfg")),
-            ("EARLYEXIT_DB".into(), p("ee.sqlite")),
-        ]
+            ("ZDOTDIR".into(), self.path().display().to_string()),
+        ]);
+        env
     }
 
     /// Run ee as another terminal would (same config and database).
@@ -521,14 +520,13 @@ fn as_typed(sh: Sh) {
         let via = if routed { "ee" } else { sh.name() };
         assert_has(&out, &format!("via={via}"));
     }
-    // The hook's marker and fish's shims directory never reach the command, routed or not.
+    // The hook's marker and fish's shims directory never reach the command, routed or not:
+    // PATH starts as the user's does.
+    let path1 = home.env.path_var().split(':').next().unwrap().to_string();
     for (cmd, via) in [("eeprobe hookenv", "ee"), ("eetool hookenv", sh.name())] {
         let (out, _) = s.run(cmd);
         assert_has(&out, "hook=[]");
-        assert_has(
-            &out,
-            &format!("path1=[{}]", home.path().join("bin").display()),
-        );
+        assert_has(&out, &format!("path1=[{path1}]"));
         assert_has(&out, &format!("via={via}"));
     }
 

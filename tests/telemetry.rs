@@ -9,35 +9,29 @@ use std::process::Output;
 
 use assert_cmd::Command;
 use rusqlite::Connection;
-use tempfile::TempDir;
 
-struct Env {
-    dir: TempDir,
+mod common;
+
+/// An isolated environment (tests/common) with the database in a directory of its own.
+struct Env(common::Isolated);
+
+impl std::ops::Deref for Env {
+    type Target = common::Isolated;
+    fn deref(&self) -> &common::Isolated {
+        &self.0
+    }
 }
 
 impl Env {
     fn new() -> Env {
-        Env {
-            dir: tempfile::tempdir().unwrap(),
-        }
-    }
-    fn db(&self) -> PathBuf {
-        self.dir.path().join("db").join("telemetry.db")
+        Env(common::Isolated::new().db_at("db/telemetry.db").xdg(
+            "xdg-config",
+            "xdg-data",
+            "xdg-state",
+        ))
     }
     fn ee(&self) -> Command {
-        let mut c = Command::cargo_bin("ee").unwrap();
-        c.env("EARLYEXIT_DB", self.db())
-            .env("HOME", self.dir.path())
-            .env("XDG_DATA_HOME", self.dir.path().join("xdg-data"))
-            .env("XDG_CONFIG_HOME", self.dir.path().join("xdg-config"))
-            .env("EARLYEXIT_CONFIG_DIR", self.dir.path().join("config"))
-            .env_remove("EARLYEXIT_NO_TELEMETRY")
-            .env_remove("EARLYEXIT_OPTIONS")
-            .env_remove("EARLYEXIT_TELEMETRY_KEEP")
-            .env_remove("EARLYEXIT_TELEMETRY_KEEP_DAYS")
-            .env_remove("EARLYEXIT_DB_TIMEOUT")
-            .current_dir(self.dir.path());
-        c
+        self.0.ee_assert()
     }
     fn run(&self, args: &[&str]) -> Output {
         self.ee().args(args).output().unwrap()
