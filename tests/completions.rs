@@ -69,6 +69,20 @@ impl Sandbox {
                 .code(1);
         }
     }
+    /// A sandbox where ee learned, for the command `evil`, a pattern made of shell code that
+    /// would create files in the returned directory if ever run (`tail` ends the last quoted
+    /// piece); returns the sandbox, that directory and the pattern.
+    fn with_evil_pattern(tail: &str) -> (Sandbox, PathBuf, String) {
+        let s = Sandbox::new();
+        let pwn = s.p("out");
+        let evil = format!(
+            "FAILED|$(touch {0}/p1)|`touch {0}/p2`|'; touch {0}/p3{tail}",
+            pwn.display()
+        );
+        s.fake("evil", "FAILED here");
+        s.learn("evil", &evil);
+        (s, pwn, evil)
+    }
     /// For a failed TAB: what the engine answers now for `line` with the cursor after `word`,
     /// and the state of the database files.
     fn why_no_candidates(&self, line: &str, word: &str) -> String {
@@ -363,14 +377,7 @@ fn engine_names_subcommands_shells_routes_and_profiles() {
 
 #[test]
 fn malicious_stored_pattern_is_only_text() {
-    let s = Sandbox::new();
-    let pwn = s.p("out");
-    let evil = format!(
-        "FAILED|$(touch {0}/p1)|`touch {0}/p2`|'; touch {0}/p3; '",
-        pwn.display()
-    );
-    s.fake("evil", "FAILED here");
-    s.learn("evil", &evil);
+    let (s, pwn, evil) = Sandbox::with_evil_pattern("; '");
     let out = s.complete("bash", "ee -e F^ -- evil");
     let word = out.lines().nth(1).unwrap();
     // bash would insert this word: evaluating it gives back the pattern, and runs nothing.
@@ -551,14 +558,7 @@ fn malicious_pattern_in(shell: &str) {
     if !require(shell) {
         return;
     }
-    let s = Sandbox::new();
-    let pwn = s.p("out");
-    let evil = format!(
-        "FAILED|$(touch {0}/p1)|`touch {0}/p2`|'; touch {0}/p3 #",
-        pwn.display()
-    );
-    s.fake("evil", "FAILED here");
-    s.learn("evil", &evil);
+    let (s, pwn, evil) = Sandbox::with_evil_pattern(" #");
     let mut t = shell_session(&s, shell);
     tab_then_run(&s, &mut t, "evil", &evil);
     std::thread::sleep(Duration::from_millis(300));

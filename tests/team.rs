@@ -699,37 +699,28 @@ fn runs_shared_only_with_share_runs_and_redacted() {
     let (_, pw, url) = db.member();
     let m = Machine::new("m", REMOTE, &url, &pw);
     m.sync_ok();
-    let o = m
-        .ee()
-        .args([
-            "run",
-            "--",
-            "sh",
-            "-c",
-            "echo ok",
-            "--",
-            "--password=hunter2",
-        ])
-        .output()
-        .unwrap();
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    // A run whose command line holds a secret.
+    let secret_run = |mut c: Command| {
+        let o = c
+            .args([
+                "run",
+                "--",
+                "sh",
+                "-c",
+                "echo ok",
+                "--",
+                "--password=hunter2",
+            ])
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    };
+    secret_run(m.ee());
     m.sync_ok();
     assert_eq!(db.i64s("SELECT count(*) FROM earlyexit.runs")[0], 0);
-    let o = m
-        .ee_team()
-        .env("EARLYEXIT_TEAM_SHARE_RUNS", "1")
-        .args([
-            "run",
-            "--",
-            "sh",
-            "-c",
-            "echo ok",
-            "--",
-            "--password=hunter2",
-        ])
-        .output()
-        .unwrap();
-    assert_eq!(o.status.code(), Some(0));
+    let mut c = m.ee_team();
+    c.env("EARLYEXIT_TEAM_SHARE_RUNS", "1");
+    secret_run(c);
     let o = m
         .ee_team()
         .env("EARLYEXIT_TEAM_SHARE_RUNS", "1")

@@ -466,21 +466,27 @@ fn logs_and_pid_file_never_follow_a_symlink() {
     assert_eq!(fs::read_to_string(&victim).unwrap(), "precious\n");
     // The PID file.
     std::os::unix::fs::symlink(&victim, s.path().join("pid")).unwrap();
-    let o = s
-        .ee()
-        .args([
-            "-D",
-            "--pid-file",
-            "pid",
-            "go",
-            "--",
-            "sh",
-            "-c",
-            "echo go; sleep 1",
-        ])
-        .output()
-        .unwrap();
-    assert_eq!(o.status.code(), Some(4), "{o:?}");
+    // ee -D (detach on a match) with the PID file at `path`: exit status 4.
+    let detached = |flags: &[&str], path: &str| {
+        let o = s
+            .ee()
+            .args(flags)
+            .args([
+                "-D",
+                "--pid-file",
+                path,
+                "go",
+                "--",
+                "sh",
+                "-c",
+                "echo go; sleep 1",
+            ])
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(4), "{o:?}");
+        o
+    };
+    let o = detached(&[], "pid");
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(
         err.contains("PID file") && err.contains("symbolic link"),
@@ -488,22 +494,7 @@ fn logs_and_pid_file_never_follow_a_symlink() {
     );
     assert_eq!(fs::read_to_string(&victim).unwrap(), "precious\n");
     // A PID file in a plain place is written, mode 0600.
-    let o = s
-        .ee()
-        .args([
-            "-q",
-            "-D",
-            "--pid-file",
-            "ok.pid",
-            "go",
-            "--",
-            "sh",
-            "-c",
-            "echo go; sleep 1",
-        ])
-        .output()
-        .unwrap();
-    assert_eq!(o.status.code(), Some(4), "{o:?}");
+    detached(&["-q"], "ok.pid");
     let pid = s.read("ok.pid");
     assert!(pid.trim().parse::<u32>().is_ok(), "{pid:?}");
     assert_eq!(mode(&s.path().join("ok.pid")), 0o600);

@@ -321,3 +321,62 @@ impl Isolated {
         c
     }
 }
+
+/// The one row `sql` returns from the database at `db`, as a tuple of its columns.
+pub fn sql_row<T>(db: &Path, sql: &str) -> T
+where
+    T: for<'a> TryFrom<&'a rusqlite::Row<'a>, Error = rusqlite::Error>,
+{
+    rusqlite::Connection::open(db)
+        .unwrap()
+        .query_row(sql, [], |r| T::try_from(r))
+        .unwrap_or_else(|e| panic!("{sql}: {e}"))
+}
+
+/// Every row `sql` returns from the database at `db`, each a tuple of its columns.
+pub fn sql_rows<T>(db: &Path, sql: &str) -> Vec<T>
+where
+    T: for<'a> TryFrom<&'a rusqlite::Row<'a>, Error = rusqlite::Error>,
+{
+    let c = rusqlite::Connection::open(db).unwrap();
+    let mut st = c.prepare(sql).unwrap_or_else(|e| panic!("{sql}: {e}"));
+    let rows = st
+        .query_map([], |r| T::try_from(r))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap_or_else(|e| panic!("{sql}: {e}"));
+    rows
+}
+
+/// Every row `sql` returns on `c`, as text: each column's value (`Debug`), joined by `|` (for
+/// comparing whole rows whatever their columns).
+pub fn sql_text_rows(c: &rusqlite::Connection, sql: &str) -> Vec<String> {
+    let mut st = c.prepare(sql).unwrap_or_else(|e| panic!("{sql}: {e}"));
+    let n = st.column_count();
+    let rows = st
+        .query_map([], |r| {
+            (0..n)
+                .map(|i| Ok(format!("{:?}", r.get::<_, rusqlite::types::Value>(i)?)))
+                .collect::<Result<Vec<_>, _>>()
+                .map(|v| v.join("|"))
+        })
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap_or_else(|e| panic!("{sql}: {e}"));
+    rows
+}
+
+/// Build the crate of [`fixture`]`("cargo-suite")`, copied into `dir`, once (no dependencies:
+/// a second or two), outside the timed runs; returns its target directory.
+pub fn build_cargo_fixture(dir: &Path) -> PathBuf {
+    let target = dir.join("target");
+    let st = Command::new("cargo")
+        .args(["test", "--no-run", "--offline", "-q"])
+        .env("CARGO_TARGET_DIR", &target)
+        .current_dir(dir.join("proj"))
+        .stdout(std::process::Stdio::null())
+        .status()
+        .unwrap();
+    assert!(st.success(), "fixture crate does not build");
+    target
+}
