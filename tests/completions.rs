@@ -160,6 +160,17 @@ fn bad_shell_is_a_usage_error() {
     assert!(err.starts_with("ee: ") && err.lines().count() == 1, "{err}");
 }
 
+/// Run `c`: it must succeed and say nothing on stderr. Returns its stdout.
+fn quiet(c: &mut Std) -> String {
+    let o = c.output().unwrap();
+    assert!(
+        o.status.success() && o.stderr.is_empty(),
+        "{c:?}: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
 #[test]
 fn static_scripts_load_without_errors() {
     let dir = repo().join("completions");
@@ -167,19 +178,13 @@ fn static_scripts_load_without_errors() {
         let f = dir.join("ee.bash");
         let o = Std::new("bash").arg("-n").arg(&f).output().unwrap();
         assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-        let o = Std::new("bash")
-            .args(["--norc", "--noprofile", "-c"])
-            .arg(format!(
-                "source '{}' && complete -p ee earlyexit",
-                f.display()
-            ))
-            .output()
-            .unwrap();
-        let out = String::from_utf8_lossy(&o.stdout);
-        assert!(
-            o.status.success() && o.stderr.is_empty(),
-            "{}",
-            String::from_utf8_lossy(&o.stderr)
+        let out = quiet(
+            Std::new("bash")
+                .args(["--norc", "--noprofile", "-c"])
+                .arg(format!(
+                    "source '{}' && complete -p ee earlyexit",
+                    f.display()
+                )),
         );
         assert!(out.contains("-F _ee_complete ee"), "{out}");
     }
@@ -195,30 +200,26 @@ fn static_scripts_load_without_errors() {
         let f = dir.join("_ee");
         let o = Std::new("zsh").arg("-n").arg(&f).output().unwrap();
         assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-        // `script` run by a zsh without start-up files: succeeds, says nothing on stderr.
+        // `script` run by a zsh without start-up files.
         let home = tempfile::tempdir().unwrap();
-        let quiet = |script: String| -> String {
-            let o = Std::new("zsh")
-                .args(["-f", "-c"])
-                .arg(script)
-                .env("HOME", home.path())
-                .env("ZDOTDIR", home.path())
-                .output()
-                .unwrap();
-            assert!(
-                o.status.success() && o.stderr.is_empty(),
-                "{}",
-                String::from_utf8_lossy(&o.stderr)
-            );
-            String::from_utf8_lossy(&o.stdout).trim().to_string()
+        let zsh = |script: String| -> String {
+            quiet(
+                Std::new("zsh")
+                    .args(["-f", "-c"])
+                    .arg(script)
+                    .env("HOME", home.path())
+                    .env("ZDOTDIR", home.path()),
+            )
+            .trim()
+            .to_string()
         };
-        let comps = quiet(format!(
+        let comps = zsh(format!(
             "autoload -U compinit && compinit -u -D && source '{}' && print -r -- $_comps[ee] $_comps[earlyexit]",
             f.display()
         ));
         assert_eq!(comps, "_ee _ee");
         // Loaded before compinit (as `ee init zsh` may be): registered at the next prompt.
-        let comps = quiet(format!(
+        let comps = zsh(format!(
             "source '{}' && autoload -U compinit && compinit -u -D && __ee_compdef && print -r -- $_comps[ee]",
             f.display()
         ));
@@ -226,29 +227,15 @@ fn static_scripts_load_without_errors() {
     }
     if require("fish") {
         let f = dir.join("ee.fish");
-        let o = Std::new("fish")
-            .arg("--no-execute")
-            .arg(&f)
-            .output()
-            .unwrap();
-        assert!(
-            o.status.success() && o.stderr.is_empty(),
-            "{}",
-            String::from_utf8_lossy(&o.stderr)
-        );
+        quiet(Std::new("fish").arg("--no-execute").arg(&f));
         let home = tempfile::tempdir().unwrap();
-        let o = Std::new("fish")
-            .args(["--no-config", "-c"])
-            .arg(format!("source '{}'; and complete -c ee", f.display()))
-            .env("HOME", home.path())
-            .output()
-            .unwrap();
-        assert!(
-            o.status.success() && o.stderr.is_empty(),
-            "{}",
-            String::from_utf8_lossy(&o.stderr)
+        let out = quiet(
+            Std::new("fish")
+                .args(["--no-config", "-c"])
+                .arg(format!("source '{}'; and complete -c ee", f.display()))
+                .env("HOME", home.path()),
         );
-        assert!(String::from_utf8_lossy(&o.stdout).contains("__ee_complete"));
+        assert!(out.contains("__ee_complete"));
         // Formatted as fish_indent would (the script is real fish code, kept tidy).
         let o = Std::new("fish_indent")
             .arg("--check")

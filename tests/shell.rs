@@ -201,6 +201,35 @@ impl Shell {
         (out, st)
     }
 
+    /// Type `cmd` (a probe that prints `sleeping`, then sleeps), press Ctrl-C once it runs, and
+    /// wait for the prompt.
+    fn interrupt(&mut self, cmd: &str) {
+        self.p.line(cmd);
+        self.p.expect("sleeping");
+        std::thread::sleep(Duration::from_millis(300));
+        self.p.send("\x03");
+        self.p.expect("PROMPT> ");
+    }
+
+    /// Type `cmd` (a probe that counts `tick1`, `tick2`...), press Ctrl-Z once it runs; returns
+    /// what the terminal showed up to the next prompt.
+    fn suspend(&mut self, cmd: &str) -> String {
+        self.p.line(cmd);
+        self.p.expect("tick1");
+        self.p.send("\x1a");
+        self.p.expect("PROMPT> ")
+    }
+
+    /// `fg`: the suspended count runs to its end (`tick15`, `finished`); returns its output,
+    /// back at the prompt.
+    fn resume(&mut self) -> String {
+        self.p.line("fg");
+        let out = self.p.expect("finished");
+        assert_has(&out, "tick15");
+        self.p.expect("PROMPT> ");
+        out
+    }
+
     /// Wait until the shell has run everything typed so far (a marker the typed line lacks).
     fn sync(&mut self) {
         self.n += 1;
@@ -399,11 +428,7 @@ fn terminal(sh: Sh) {
     s.p.expect("PROMPT> ");
 
     // Ctrl-C stops the command and returns to the prompt with 130.
-    s.p.line("eeprobe sleep");
-    s.p.expect("sleeping");
-    std::thread::sleep(Duration::from_millis(300));
-    s.p.send("\x03");
-    s.p.expect("PROMPT> ");
+    s.interrupt("eeprobe sleep");
     s.p.line(&format!("echo \"[int:{st}]\""));
     let out = s.p.expect("[int:130]");
     assert_lacks(&out, "woke");
@@ -412,11 +437,7 @@ fn terminal(sh: Sh) {
     // ... and, like the bare command, abandons the rest of the command line. (Not in fish: fish
     // carries on after any function whose command was interrupted, its own wrappers included.)
     if sh != Sh::Fish {
-        s.p.line("eeprobe sleep; echo af''ter");
-        s.p.expect("sleeping");
-        std::thread::sleep(Duration::from_millis(300));
-        s.p.send("\x03");
-        s.p.expect("PROMPT> ");
+        s.interrupt("eeprobe sleep; echo af''ter");
         s.p.line(&format!("echo \"[int2:{st}]\""));
         let out = s.p.expect("[int2:130]");
         assert_lacks(&out, "after");
@@ -424,20 +445,14 @@ fn terminal(sh: Sh) {
     }
 
     // Ctrl-Z suspends it, fg resumes it to the end.
-    s.p.line("eeprobe count");
-    s.p.expect("tick1");
-    s.p.send("\x1a");
-    s.p.expect("PROMPT> ");
+    s.suspend("eeprobe count");
     // Stopped means stopped: no tick while it is suspended.
     let stopped_at = s.p.text().len();
     std::thread::sleep(Duration::from_millis(1500));
     let while_stopped = s.p.text()[stopped_at..].to_string();
     assert_lacks(&while_stopped, "tick");
     assert_lacks(&s.p.text(), "finished");
-    s.p.line("fg");
-    let out = s.p.expect("finished");
-    assert_has(&out, "tick15");
-    s.p.expect("PROMPT> ");
+    s.resume();
     s.p.line(&format!("echo \"[fg:{st}]\""));
     s.p.expect("[fg:0]");
     s.p.expect("PROMPT> ");
@@ -445,28 +460,18 @@ fn terminal(sh: Sh) {
     // The same inside a pipeline (`pytest | tail`): the shell's job control reaches the whole
     // job, ee takes nothing. (In fish too: the hook puts no function in the pipeline, which
     // fish would run in its own process group, where Ctrl-Z does nothing.)
-    s.p.line("eeprobe count | cat");
-    s.p.expect("tick1");
-    s.p.send("\x1a");
-    s.p.expect("PROMPT> ");
+    s.suspend("eeprobe count | cat");
     let stopped_at = s.p.text().len();
     std::thread::sleep(Duration::from_millis(1500));
     assert_lacks(&s.p.text()[stopped_at..], "tick");
     let (out, _) = s.run("jobs");
     assert_has(&out, "eeprobe count | cat");
-    s.p.line("fg");
-    let out = s.p.expect("finished");
-    assert_has(&out, "tick15");
-    s.p.expect("PROMPT> ");
+    s.resume();
     let (out, st) = s.run("echo ba''ck");
     assert_eq!(st, 0);
     assert_has(&out, "back");
     // Ctrl-C in a pipeline: the prompt comes back, nothing runs on.
-    s.p.line("eeprobe sleep | cat");
-    s.p.expect("sleeping");
-    std::thread::sleep(Duration::from_millis(300));
-    s.p.send("\x03");
-    s.p.expect("PROMPT> ");
+    s.interrupt("eeprobe sleep | cat");
     let (out, _) = s.run("echo pi''pe-back");
     assert_has(&out, "pipe-back");
     assert_lacks(&s.p.text(), "woke");
@@ -496,10 +501,7 @@ fn as_typed(sh: Sh) {
     let mut s = home.start();
     let hook_text = ["EARLYEXIT", "__ee", "run --", "$@", "$argv"];
     for (cmd, routed) in [("eeprobe count", true), ("eetool count", false)] {
-        s.p.line(cmd);
-        s.p.expect("tick1");
-        s.p.send("\x1a");
-        let out = s.p.expect("PROMPT> ");
+        let out = s.suspend(cmd);
         // bash: "[1]+  Stopped   eeprobe count"; zsh: "suspended  eeprobe count"; fish: "Job
         // 1, 'eeprobe count' has stopped".
         assert_has(&out, cmd);
@@ -508,11 +510,8 @@ fn as_typed(sh: Sh) {
         for bad in hook_text {
             assert_lacks(&out, bad);
         }
-        s.p.line("fg");
-        let out = s.p.expect("finished");
+        let out = s.resume();
         assert_has(&out, cmd);
-        assert_has(&out, "tick15");
-        s.p.expect("PROMPT> ");
         // Routed (or not) as before, with the wrapper back in place.
         let (out, st) = s.run(&format!("{cmd}x"));
         assert_eq!(st, 0, "{out}");
@@ -531,11 +530,7 @@ fn as_typed(sh: Sh) {
     }
 
     // After Ctrl-C too, the command runs as before (the wrapping left nothing behind).
-    s.p.line("eeprobe sleep");
-    s.p.expect("sleeping");
-    std::thread::sleep(Duration::from_millis(300));
-    s.p.send("\x03");
-    s.p.expect("PROMPT> ");
+    s.interrupt("eeprobe sleep");
     let (out, _) = s.run("eeprobe via");
     assert_has(&out, "via=ee");
     let (out, _) = s.run("command eeprobe via");
