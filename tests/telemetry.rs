@@ -254,7 +254,7 @@ fn no_telemetry_creates_nothing() {
 #[test]
 fn default_location_and_file_modes() {
     let e = Env::new();
-    let data = e.dir.path().join("xdg-data");
+    let data = e.xdg_data();
     let o = e
         .ee()
         .env_remove("EARLYEXIT_DB")

@@ -1,7 +1,10 @@
 //! Helpers shared by the integration tests. Each `tests/*.rs` file is its own crate and takes
 //! them with `mod common;`: the built binary and stateless `ee` commands, the repository, tools
-//! that may be missing (a loud skip locally, a failure under CI), fixture copies, a private
-//! state directory for ee ([`record_in`]), and the one pseudo-terminal driver ([`pty`]).
+//! that may be missing (a loud skip locally, a failure under CI), fixture copies (and the
+//! cargo fixture's build), the one isolated environment for ee and the programs it runs
+//! ([`Isolated`]: HOME, XDG dirs, config dir, database, PATH), a private state directory for a
+//! command of the test's own ([`record_in`]), rows of a database as tuples or text
+//! ([`sql_row`], [`sql_rows`], [`sql_text_rows`]), and the one pseudo-terminal driver ([`pty`]).
 
 // Every test crate uses a different subset.
 #![allow(dead_code)]
@@ -240,20 +243,8 @@ impl Isolated {
         self.config.clone()
     }
 
-    pub fn home_dir(&self) -> PathBuf {
-        self.home.clone()
-    }
-
-    pub fn xdg_config(&self) -> PathBuf {
-        self.xdg_config.clone()
-    }
-
     pub fn xdg_data(&self) -> PathBuf {
         self.xdg_data.clone()
-    }
-
-    pub fn xdg_state(&self) -> PathBuf {
-        self.xdg_state.clone()
     }
 
     /// The directory of fake programs set by [`Isolated::bin_dir`].
@@ -312,13 +303,6 @@ impl Isolated {
     /// The same as an `assert_cmd::Command`.
     pub fn ee_assert(&self) -> assert_cmd::Command {
         assert_cmd::Command::from_std(self.ee())
-    }
-
-    /// `prog` with only this environment's variables (no inherited ones), in the directory.
-    pub fn clean(&self, prog: impl AsRef<std::ffi::OsStr>) -> Command {
-        let mut c = Command::new(prog);
-        c.env_clear().envs(self.env()).current_dir(self.path());
-        c
     }
 }
 
