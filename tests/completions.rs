@@ -12,54 +12,38 @@ use assert_cmd::Command;
 
 mod common;
 use common::pty::Pty;
-use common::{bin, repo, require};
+use common::{repo, require};
 
-/// A sandbox: HOME, config dir, database, and a bin dir with fake commands on PATH.
+/// A sandbox: an isolated environment (tests/common) with HOME in `home`, config dir `cfg`,
+/// database `t.db`, a bin dir with fake commands on PATH, a known terminal and locale.
 struct Sandbox {
-    dir: tempfile::TempDir,
+    env: common::Isolated,
 }
 
 impl Sandbox {
     fn new() -> Sandbox {
-        let s = Sandbox {
-            dir: tempfile::tempdir().unwrap(),
-        };
-        for d in ["home", "cfg", "bin", "out"] {
-            std::fs::create_dir_all(s.p(d)).unwrap();
+        let env = common::Isolated::new()
+            .home("home")
+            .config_at("cfg")
+            .db_at("t.db")
+            .bin_dir("bin")
+            .system_path("/usr/local/bin:/usr/bin:/bin");
+        for d in ["cfg", "out"] {
+            std::fs::create_dir_all(env.p(d)).unwrap();
         }
-        s
+        Sandbox { env }
     }
     fn p(&self, rel: &str) -> PathBuf {
-        self.dir.path().join(rel)
-    }
-    fn path_var(&self) -> String {
-        format!(
-            "{}:{}:/usr/local/bin:/usr/bin:/bin",
-            bin().parent().unwrap().display(),
-            self.p("bin").display()
-        )
+        self.env.p(rel)
     }
     fn env(&self) -> Vec<(String, String)> {
-        vec![
-            ("PATH".into(), self.path_var()),
-            ("HOME".into(), self.p("home").display().to_string()),
+        let mut env = self.env.env();
+        env.extend([
             ("ZDOTDIR".into(), self.p("home").display().to_string()),
-            (
-                "XDG_CONFIG_HOME".into(),
-                self.p("home/.config").display().to_string(),
-            ),
-            (
-                "XDG_DATA_HOME".into(),
-                self.p("home/.local/share").display().to_string(),
-            ),
-            ("EARLYEXIT_DB".into(), self.p("t.db").display().to_string()),
-            (
-                "EARLYEXIT_CONFIG_DIR".into(),
-                self.p("cfg").display().to_string(),
-            ),
             ("TERM".into(), "xterm".into()),
             ("LANG".into(), "C.UTF-8".into()),
-        ]
+        ]);
+        env
     }
     fn ee(&self) -> Command {
         let mut c = Command::cargo_bin("ee").unwrap();
@@ -68,23 +52,36 @@ impl Sandbox {
     }
     /// A fake command printing `line` and exiting 1.
     fn fake(&self, name: &str, line: &str) {
-        let path = self.p("bin").join(name);
-        std::fs::write(
-            &path,
-            format!("#!/bin/sh\necho 'collected 3 items'\necho '{line}'\nexit 1\n"),
-        )
-        .unwrap();
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+        common::write_exe(
+            &self.p("bin").join(name),
+            &format!("#!/bin/sh\necho 'collected 3 items'\necho '{line}'\nexit 1\n"),
+        );
     }
-    /// Teach the database `pattern` for `cmd` by running it through `ee run` a few times.
+    /// Teach the database `pattern` for `cmd` by running it through `ee run` a few times. The
+    /// fake exits right after its line, inside ee's delay after a match, so every run is a
+    /// failure judged by its exit status (a true positive); with `-A 0` ee's stop raced the
+    /// exit, and a run it stopped first counted only as a use (the ranking then varied).
     fn learn(&self, cmd: &str, pattern: &str) {
         for _ in 0..4 {
             self.ee()
-                .args(["run", "-A", "0", "-e", pattern, "--", cmd])
+                .args(["run", "-e", pattern, "--", cmd])
                 .assert()
                 .code(1);
         }
+    }
+    /// A sandbox where ee learned, for the command `evil`, a pattern made of shell code that
+    /// would create files in the returned directory if ever run (`tail` ends the last quoted
+    /// piece); returns the sandbox, that directory and the pattern.
+    fn with_evil_pattern(tail: &str) -> (Sandbox, PathBuf, String) {
+        let s = Sandbox::new();
+        let pwn = s.p("out");
+        let evil = format!(
+            "FAILED|$(touch {0}/p1)|`touch {0}/p2`|'; touch {0}/p3{tail}",
+            pwn.display()
+        );
+        s.fake("evil", "FAILED here");
+        s.learn("evil", &evil);
+        (s, pwn, evil)
     }
     /// For a failed TAB: what the engine answers now for `line` with the cursor after `word`,
     /// and the state of the database files.
@@ -98,7 +95,7 @@ impl Sandbox {
             .arg(format!("--word={word}"))
             .output()
             .unwrap();
-        let files: Vec<String> = std::fs::read_dir(self.dir.path())
+        let files: Vec<String> = std::fs::read_dir(self.env.path())
             .unwrap()
             .flatten()
             .filter_map(|e| Some(format!("{:?} {}", e.file_name(), e.metadata().ok()?.len())))
@@ -163,6 +160,17 @@ fn bad_shell_is_a_usage_error() {
     assert!(err.starts_with("ee: ") && err.lines().count() == 1, "{err}");
 }
 
+/// Run `c`: it must succeed and say nothing on stderr. Returns its stdout.
+fn quiet(c: &mut Std) -> String {
+    let o = c.output().unwrap();
+    assert!(
+        o.status.success() && o.stderr.is_empty(),
+        "{c:?}: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
 #[test]
 fn static_scripts_load_without_errors() {
     let dir = repo().join("completions");
@@ -170,19 +178,13 @@ fn static_scripts_load_without_errors() {
         let f = dir.join("ee.bash");
         let o = Std::new("bash").arg("-n").arg(&f).output().unwrap();
         assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-        let o = Std::new("bash")
-            .args(["--norc", "--noprofile", "-c"])
-            .arg(format!(
-                "source '{}' && complete -p ee earlyexit",
-                f.display()
-            ))
-            .output()
-            .unwrap();
-        let out = String::from_utf8_lossy(&o.stdout);
-        assert!(
-            o.status.success() && o.stderr.is_empty(),
-            "{}",
-            String::from_utf8_lossy(&o.stderr)
+        let out = quiet(
+            Std::new("bash")
+                .args(["--norc", "--noprofile", "-c"])
+                .arg(format!(
+                    "source '{}' && complete -p ee earlyexit",
+                    f.display()
+                )),
         );
         assert!(out.contains("-F _ee_complete ee"), "{out}");
     }
@@ -198,66 +200,42 @@ fn static_scripts_load_without_errors() {
         let f = dir.join("_ee");
         let o = Std::new("zsh").arg("-n").arg(&f).output().unwrap();
         assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        // `script` run by a zsh without start-up files.
         let home = tempfile::tempdir().unwrap();
-        let o = Std::new("zsh")
-            .args(["-f", "-c"])
-            .arg(format!(
-                "autoload -U compinit && compinit -u -D && source '{}' && print -r -- $_comps[ee] $_comps[earlyexit]",
-                f.display()
-            ))
-            .env("HOME", home.path())
-            .env("ZDOTDIR", home.path())
-            .output()
-            .unwrap();
-        assert!(
-            o.status.success() && o.stderr.is_empty(),
-            "{}",
-            String::from_utf8_lossy(&o.stderr)
-        );
-        assert_eq!(String::from_utf8_lossy(&o.stdout).trim(), "_ee _ee");
+        let zsh = |script: String| -> String {
+            quiet(
+                Std::new("zsh")
+                    .args(["-f", "-c"])
+                    .arg(script)
+                    .env("HOME", home.path())
+                    .env("ZDOTDIR", home.path()),
+            )
+            .trim()
+            .to_string()
+        };
+        let comps = zsh(format!(
+            "autoload -U compinit && compinit -u -D && source '{}' && print -r -- $_comps[ee] $_comps[earlyexit]",
+            f.display()
+        ));
+        assert_eq!(comps, "_ee _ee");
         // Loaded before compinit (as `ee init zsh` may be): registered at the next prompt.
-        let o = Std::new("zsh")
-            .args(["-f", "-c"])
-            .arg(format!(
-                "source '{}' && autoload -U compinit && compinit -u -D && __ee_compdef && print -r -- $_comps[ee]",
-                f.display()
-            ))
-            .env("HOME", home.path())
-            .env("ZDOTDIR", home.path())
-            .output()
-            .unwrap();
-        assert!(
-            o.status.success() && o.stderr.is_empty(),
-            "{}",
-            String::from_utf8_lossy(&o.stderr)
-        );
-        assert_eq!(String::from_utf8_lossy(&o.stdout).trim(), "_ee");
+        let comps = zsh(format!(
+            "source '{}' && autoload -U compinit && compinit -u -D && __ee_compdef && print -r -- $_comps[ee]",
+            f.display()
+        ));
+        assert_eq!(comps, "_ee");
     }
     if require("fish") {
         let f = dir.join("ee.fish");
-        let o = Std::new("fish")
-            .arg("--no-execute")
-            .arg(&f)
-            .output()
-            .unwrap();
-        assert!(
-            o.status.success() && o.stderr.is_empty(),
-            "{}",
-            String::from_utf8_lossy(&o.stderr)
-        );
+        quiet(Std::new("fish").arg("--no-execute").arg(&f));
         let home = tempfile::tempdir().unwrap();
-        let o = Std::new("fish")
-            .args(["--no-config", "-c"])
-            .arg(format!("source '{}'; and complete -c ee", f.display()))
-            .env("HOME", home.path())
-            .output()
-            .unwrap();
-        assert!(
-            o.status.success() && o.stderr.is_empty(),
-            "{}",
-            String::from_utf8_lossy(&o.stderr)
+        let out = quiet(
+            Std::new("fish")
+                .args(["--no-config", "-c"])
+                .arg(format!("source '{}'; and complete -c ee", f.display()))
+                .env("HOME", home.path()),
         );
-        assert!(String::from_utf8_lossy(&o.stdout).contains("__ee_complete"));
+        assert!(out.contains("__ee_complete"));
         // Formatted as fish_indent would (the script is real fish code, kept tidy).
         let o = Std::new("fish_indent")
             .arg("--check")
@@ -386,14 +364,7 @@ fn engine_names_subcommands_shells_routes_and_profiles() {
 
 #[test]
 fn malicious_stored_pattern_is_only_text() {
-    let s = Sandbox::new();
-    let pwn = s.p("out");
-    let evil = format!(
-        "FAILED|$(touch {0}/p1)|`touch {0}/p2`|'; touch {0}/p3; '",
-        pwn.display()
-    );
-    s.fake("evil", "FAILED here");
-    s.learn("evil", &evil);
+    let (s, pwn, evil) = Sandbox::with_evil_pattern("; '");
     let out = s.complete("bash", "ee -e F^ -- evil");
     let word = out.lines().nth(1).unwrap();
     // bash would insert this word: evaluating it gives back the pattern, and runs nothing.
@@ -574,14 +545,7 @@ fn malicious_pattern_in(shell: &str) {
     if !require(shell) {
         return;
     }
-    let s = Sandbox::new();
-    let pwn = s.p("out");
-    let evil = format!(
-        "FAILED|$(touch {0}/p1)|`touch {0}/p2`|'; touch {0}/p3 #",
-        pwn.display()
-    );
-    s.fake("evil", "FAILED here");
-    s.learn("evil", &evil);
+    let (s, pwn, evil) = Sandbox::with_evil_pattern(" #");
     let mut t = shell_session(&s, shell);
     tab_then_run(&s, &mut t, "evil", &evil);
     std::thread::sleep(Duration::from_millis(300));

@@ -245,38 +245,15 @@ fn matches_are_highlighted_on_a_terminal_only() {
     );
     assert!(!exc.contains('\x1b'), "{exc:?}");
     // ee run keeps a routed command's terminal output as bare unless --color always.
-    let run = on_tty(
-        &[
-            "run",
-            "--no-learn",
-            "-e",
-            "ERROR",
-            "-A",
-            "0",
-            "sh",
-            "-c",
-            script,
-        ],
-        &[],
-    );
-    assert!(!run.contains(RED), "{run:?}");
-    let run = on_tty(
-        &[
-            "run",
-            "--no-learn",
-            "--color",
-            "always",
-            "-e",
-            "ERROR",
-            "-A",
-            "0",
-            "sh",
-            "-c",
-            script,
-        ],
-        &[],
-    );
-    assert!(run.contains(RED), "{run:?}");
+    for (color, red) in [(None, false), (Some("always"), true)] {
+        let mut args = vec!["run", "--no-learn"];
+        if let Some(when) = color {
+            args.extend(["--color", when]);
+        }
+        args.extend(["-e", "ERROR", "-A", "0", "sh", "-c", script]);
+        let run = on_tty(&args, &[]);
+        assert_eq!(run.contains(RED), red, "--color {color:?}: {run:?}");
+    }
 }
 
 #[test]

@@ -7,25 +7,24 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use tempfile::TempDir;
+mod common;
 
-struct Env {
-    dir: TempDir,
-}
+/// An isolated environment (tests/common): HOME, config dir and database in one directory.
+struct Env(common::Isolated);
 
 impl Env {
     fn new() -> Env {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::create_dir(dir.path().join("config")).unwrap();
-        Env { dir }
+        let env = common::Isolated::new();
+        std::fs::create_dir(env.config()).unwrap();
+        Env(env)
     }
 
     fn path(&self) -> &Path {
-        self.dir.path()
+        self.0.path()
     }
 
     fn db(&self) -> PathBuf {
-        self.path().join("telemetry.db")
+        self.0.db()
     }
 
     fn script(&self, name: &str, body: &str) -> PathBuf {
@@ -36,14 +35,8 @@ impl Env {
     }
 
     fn ee(&self) -> Command {
-        let mut c = Command::new(assert_cmd::cargo::cargo_bin("ee"));
-        c.env("EARLYEXIT_DB", self.db())
-            .env("EARLYEXIT_CONFIG_DIR", self.path().join("config"))
-            .env("HOME", self.path())
-            .env_remove("EARLYEXIT_NO_TELEMETRY")
-            .env_remove("EARLYEXIT_OPTIONS")
-            .current_dir(self.path())
-            .stdin(Stdio::null());
+        let mut c = self.0.ee();
+        c.stdin(Stdio::null());
         c
     }
 

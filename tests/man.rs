@@ -9,27 +9,21 @@ mod common;
 use common::pty::{self, Pty};
 use common::{ee, have, repo, skip};
 
+/// What `ee man ARGS` prints; it must succeed.
+fn man(args: &[&str]) -> String {
+    let out = ee().arg("man").args(args).assert().success();
+    String::from_utf8(out.get_output().stdout.clone()).unwrap()
+}
+
 fn generated() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
-    let out = ee()
-        .arg("man")
-        .arg("--install-dir")
-        .arg(dir.path())
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
+    let out = man(&["--install-dir", dir.path().to_str().unwrap()]);
     // It says what it wrote: one line per page.
     let want: Vec<String> = list(dir.path())
         .iter()
         .map(|f| format!("wrote {}", dir.path().join(f).display()))
         .collect();
-    let mut got: Vec<String> = String::from_utf8(out)
-        .unwrap()
-        .lines()
-        .map(String::from)
-        .collect();
+    let mut got: Vec<String> = out.lines().map(String::from).collect();
     got.sort();
     assert_eq!(got, want);
     dir
@@ -134,14 +128,7 @@ fn pages_are_lint_clean() {
 
 #[test]
 fn ee_page_has_the_sections_clap_cannot_write() {
-    let out = ee()
-        .arg("man")
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    let page = String::from_utf8(out).unwrap();
+    let page = man(&[]);
     assert!(page.contains(".TH EE 1"), "{page}");
     for s in [
         ".SH SYNOPSIS",
@@ -183,27 +170,13 @@ fn ee_page_has_the_sections_clap_cannot_write() {
 
 #[test]
 fn man_subcommand_prints_one_page_or_fails_clearly() {
-    let out = ee()
-        .args(["man", "run"])
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    let page = String::from_utf8(out).unwrap();
+    let page = man(&["run"]);
     assert!(
         page.starts_with(".ie") && page.contains(".TH EE-RUN 1"),
         "{page}"
     );
     assert!(page.contains("\\fB124\\fR") && page.contains("ee run \\-\\-dry\\-run"));
-    let out = ee()
-        .args(["man", "ee-route"])
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    assert!(String::from_utf8(out).unwrap().contains(".TH EE-ROUTE 1"));
+    assert!(man(&["ee-route"]).contains(".TH EE-ROUTE 1"));
     let out = ee()
         .args(["man", "nope"])
         .assert()

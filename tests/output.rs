@@ -8,36 +8,29 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
 use clap::CommandFactory;
-use tempfile::TempDir;
 
 mod common;
 
-struct Env {
-    dir: TempDir,
-}
+/// An isolated environment (tests/common), HOME in `home`.
+struct Env(common::Isolated);
 
 impl Env {
     fn new() -> Env {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::create_dir(dir.path().join("config")).unwrap();
-        std::fs::create_dir(dir.path().join("home")).unwrap();
-        Env { dir }
+        let env = common::Isolated::new().home("home");
+        std::fs::create_dir(env.config()).unwrap();
+        Env(env)
     }
 
     fn path(&self) -> &Path {
-        self.dir.path()
+        self.0.path()
     }
 
     fn ee(&self, args: &[&str]) -> Command {
-        let mut c = Command::new(common::bin());
-        common::record_in(&mut c, self.path())
-            .args(args)
-            .env("HOME", self.path().join("home"))
-            .env("XDG_DATA_HOME", self.path().join("home/.local/share"))
+        let mut c = self.0.ee();
+        c.args(args)
             .env("MANPATH", self.path().join("home/.local/share/man"))
             // A team database that is down: status and preview print without reaching it.
             .env("EARLYEXIT_TEAM_DB", "postgres://ee@127.0.0.1:1/none")
-            .current_dir(self.path())
             .stdin(Stdio::null());
         c
     }

@@ -16,67 +16,50 @@ const NEWEST_MS: i64 = 1_774_720_800_000;
 const DAY_MS: i64 = 86_400_000;
 
 struct Db {
-    dir: tempfile::TempDir,
+    env: common::Isolated,
 }
 
 impl Db {
+    /// An empty isolated environment (tests/common), nothing recorded unless asked, a `bin`
+    /// directory on PATH.
+    fn new() -> Db {
+        Db {
+            env: common::Isolated::new().bin_dir("bin").no_telemetry(),
+        }
+    }
+
     fn path(&self) -> PathBuf {
-        self.dir.path().join("telemetry.db")
+        self.env.db()
     }
 
     fn ee(&self) -> Command {
-        let mut c = Command::cargo_bin("ee").unwrap();
-        self.env(&mut c);
+        let mut c = Command::from_std(self.env.ee());
+        c.env_remove("NO_COLOR");
         c
-    }
-
-    fn env(&self, c: &mut Command) {
-        c.env("EARLYEXIT_DB", self.path())
-            .env("HOME", self.dir.path())
-            .env("EARLYEXIT_CONFIG_DIR", self.dir.path().join("config"))
-            .env("EARLYEXIT_NO_TELEMETRY", "1")
-            .env_remove("EARLYEXIT_OPTIONS")
-            .env_remove("NO_COLOR")
-            .current_dir(self.dir.path());
     }
 
     /// The project `make` runs in: a directory with a Makefile.
     fn project(&self) -> PathBuf {
-        self.dir.path().join("app")
+        self.env.p("app")
     }
 
     /// A database with four weeks of runs of a dozen commands, the same every time; `make`'s
     /// normal runs in [`Db::project`] taught ee its hang limit there.
     fn fixed() -> Db {
-        let db = Db {
-            dir: tempfile::tempdir().unwrap(),
-        };
+        let db = Db::new();
         std::fs::create_dir(db.project()).unwrap();
         std::fs::write(db.project().join("Makefile"), "all:\n\t@true\n").unwrap();
         // A `make` of our own, so the test needs no build tools: a command's identity is its
         // words, not the program found.
-        let bin = db.dir.path().join("bin");
-        std::fs::create_dir(&bin).unwrap();
-        std::fs::write(bin.join("make"), "#!/bin/sh\nexit 0\n").unwrap();
-        std::fs::set_permissions(
-            bin.join("make"),
-            std::os::unix::fs::PermissionsExt::from_mode(0o755),
-        )
-        .unwrap();
-        let path = std::env::join_paths(
-            std::iter::once(bin).chain(std::env::split_paths(&std::env::var_os("PATH").unwrap())),
-        )
-        .unwrap();
+        common::write_exe(&db.env.fake_bin().join("make"), "#!/bin/sh\nexit 0\n");
         // A real `ee -- make` in the project creates the schema and records the run through the
         // learning path, which names the narrow scope (project root and command identity) and
         // keeps its normal runtimes. Its timing is not reproducible, so its executions row is
         // then replaced by the fixed ones, and the scope's runtimes by those of the fixed
         // history's normal `make` runs, as that path would have kept them.
-        let mut c = Command::cargo_bin("ee").unwrap();
-        db.env(&mut c);
-        c.env_remove("EARLYEXIT_NO_TELEMETRY")
+        db.ee()
+            .env_remove("EARLYEXIT_NO_TELEMETRY")
             .current_dir(db.project())
-            .env("PATH", path)
             .args(["--", "make"])
             .assert()
             .success();
@@ -224,17 +207,12 @@ impl Db {
 /// Run `ee ARGS` on a terminal WIDTH columns wide (60 rows) in the project, with `env` added;
 /// return the terminal once ee has exited and its screen shows `done`.
 fn on_terminal(db: &Db, width: u16, env: &[(&str, &str)], args: &str, done: &str) -> Pty {
-    let mut c = std::process::Command::new(common::bin());
+    let mut c = db.env.ee();
     c.args(args.split(' '))
         .env_remove("NO_COLOR")
         .env_remove("LC_ALL")
         .env_remove("LC_CTYPE")
-        .env_remove("EARLYEXIT_OPTIONS")
         .env("TERM", "xterm-256color")
-        .env("EARLYEXIT_NO_TELEMETRY", "1")
-        .env("EARLYEXIT_DB", db.path())
-        .env("HOME", db.dir.path())
-        .env("EARLYEXIT_CONFIG_DIR", db.dir.path().join("config"))
         .envs(env.iter().copied())
         .current_dir(db.project());
     let mut t = Pty::start(c, 60, width);
@@ -346,7 +324,7 @@ fn suggest_plot_screens() {
     assert_eq!(plotted["hang_limit_applied"], true, "{plotted}");
     // Elsewhere (another project root) nothing was learned for `make`: no limit to mark.
     let elsewhere = json(
-        db.dir.path(),
+        db.env.path(),
         &["suggest", "--plot", "--json", "--", "make"],
     );
     assert!(elsewhere["hang_limit_s"].is_null(), "{elsewhere}");
@@ -404,9 +382,7 @@ fn plot_json_is_the_plotted_data() {
     assert!(n > 10);
     assert_eq!(binned as usize, n);
     // Nothing recorded: a sentence, not an error, and no database created.
-    let empty = Db {
-        dir: tempfile::tempdir().unwrap(),
-    };
+    let empty = Db::new();
     let o = empty.ee().args(["stats", "--plot"]).output().unwrap();
     assert!(o.status.success());
     assert_eq!(

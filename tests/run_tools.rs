@@ -48,16 +48,7 @@ fn assert_shadow_only(code: i32, want: i32, v: &serde_json::Value, err: &str) {
 fn cargo_test_cold_start_failing_run_ends_by_itself_passing_run_untouched() {
     let dir = fixture("cargo-suite");
     let d = dir.path();
-    let target = d.join("target");
-    // Build once (no dependencies: a second or two), outside the timed runs.
-    let st = Command::new("cargo")
-        .args(["test", "--no-run", "--offline", "-q"])
-        .env("CARGO_TARGET_DIR", &target)
-        .current_dir(d.join("proj"))
-        .stdout(Stdio::null())
-        .status()
-        .unwrap();
-    assert!(st.success(), "fixture crate does not build");
+    let target = common::build_cargo_fixture(d);
     let argv = ["cargo", "test", "--offline", "--", "--test-threads=1"];
 
     let mut c = ee(d);

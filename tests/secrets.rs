@@ -9,35 +9,25 @@ use std::process::{Command, Output};
 
 mod common;
 
+/// An isolated environment (tests/common) with a directory of fake programs on PATH.
 struct Env {
-    dir: tempfile::TempDir,
+    env: common::Isolated,
 }
 
 impl Env {
     fn new() -> Env {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::create_dir_all(dir.path().join("bin")).unwrap();
-        Env { dir }
+        Env {
+            env: common::Isolated::new().bin_dir("bin"),
+        }
     }
     fn path(&self, name: &str) -> PathBuf {
-        self.dir.path().join(name)
+        self.env.p(name)
     }
     fn db(&self) -> PathBuf {
-        common::db_in(self.dir.path())
+        self.env.db()
     }
     fn cmd(&self) -> Command {
-        let mut c = Command::new(common::bin());
-        let path = format!(
-            "{}:{}",
-            self.path("bin").display(),
-            std::env::var("PATH").unwrap_or_default()
-        );
-        c.current_dir(self.dir.path())
-            .env("PATH", path)
-            .env("HOME", self.dir.path())
-            .env_remove("EARLYEXIT_DB_TIMEOUT");
-        common::record_in(&mut c, self.dir.path());
-        c
+        self.env.ee()
     }
     fn ee(&self, args: &[&str]) -> Output {
         self.cmd().args(args).output().unwrap()
@@ -50,7 +40,7 @@ impl Env {
                 &p,
                 format!(
                     "#!/bin/sh\ncat '{}/out/{name}' 2>/dev/null\nexit 1\n",
-                    self.dir.path().display()
+                    self.env.path().display()
                 ),
             )
             .unwrap();
@@ -64,7 +54,7 @@ impl Env {
     /// Every byte of the database files (main, WAL, journal, spool) as text.
     fn db_bytes(&self) -> String {
         let mut all = Vec::new();
-        for e in std::fs::read_dir(self.dir.path()).unwrap().flatten() {
+        for e in std::fs::read_dir(self.env.path()).unwrap().flatten() {
             let name = e.file_name().to_string_lossy().into_owned();
             if name.starts_with("telemetry.db") {
                 all.extend(std::fs::read(e.path()).unwrap_or_default());
@@ -73,7 +63,7 @@ impl Env {
         assert!(
             !all.is_empty(),
             "no database files in {:?}",
-            self.dir.path()
+            self.env.path()
         );
         String::from_utf8_lossy(&all).into_owned()
     }

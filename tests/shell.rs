@@ -44,16 +44,19 @@ impl Sh {
 
 /// A temporary home with the probe programs, a config dir with routes, and the shell's rc file.
 struct Home {
-    dir: tempfile::TempDir,
+    env: common::Isolated,
     sh: Sh,
 }
 
 impl Home {
     fn new(sh: Sh) -> Home {
-        let dir = tempfile::tempdir().unwrap();
-        let h = Home { dir, sh };
-        let bin = h.path().join("bin");
-        fs::create_dir_all(&bin).unwrap();
+        let env = common::Isolated::new()
+            .bin_dir("bin")
+            .xdg("xdg", "data", "state")
+            .config_at("cfg")
+            .db_at("ee.sqlite");
+        let h = Home { env, sh };
+        let bin = h.env.fake_bin();
         let probe = common::repo().join("tests/shell/probe.sh");
         for name in ["eeprobe", "eetool", "eenew", "eealias", "eeinl", "eeenv"] {
             std::os::unix::fs::symlink(&probe, bin.join(name)).unwrap();
@@ -67,23 +70,19 @@ impl Home {
     }
 
     fn path(&self) -> &Path {
-        self.dir.path()
+        self.env.path()
     }
 
+    /// The isolated environment (tests/common) with a known terminal and locale, zsh's start-up
+    /// files in the home directory.
     fn env(&self) -> Vec<(String, String)> {
-        let p = |s: &str| self.path().join(s).to_string_lossy().into_owned();
-        let sys = std::env::var("PATH").unwrap_or_else(|_| "/usr/bin:/bin".into());
-        vec![
-            ("PATH".into(), format!("{}:{sys}", p("bin"))),
-            ("HOME".into(), p("")),
+        let mut env = self.env.env();
+        env.extend([
             ("TERM".into(), "xterm".into()),
             ("LANG".into(), "C.UTF-8".into()),
-            ("ZDOTDIR".into(), p("")),
-            ("XDG_CONFIG_HOME".into(), p("xdg")),
-            ("XDG_DATA_HOME".into(), p("data")),
-            ("EARLYEXIT_CONFIG_DIR".into(), p("cfg")),
-            ("EARLYEXIT_DB".into(), p("ee.sqlite")),
-        ]
+            ("ZDOTDIR".into(), self.path().display().to_string()),
+        ]);
+        env
     }
 
     /// Run ee as another terminal would (same config and database).
@@ -200,6 +199,35 @@ impl Shell {
         let out = all[start..end].to_string();
         self.p.expect("PROMPT> ");
         (out, st)
+    }
+
+    /// Type `cmd` (a probe that prints `sleeping`, then sleeps), press Ctrl-C once it runs, and
+    /// wait for the prompt.
+    fn interrupt(&mut self, cmd: &str) {
+        self.p.line(cmd);
+        self.p.expect("sleeping");
+        std::thread::sleep(Duration::from_millis(300));
+        self.p.send("\x03");
+        self.p.expect("PROMPT> ");
+    }
+
+    /// Type `cmd` (a probe that counts `tick1`, `tick2`...), press Ctrl-Z once it runs; returns
+    /// what the terminal showed up to the next prompt.
+    fn suspend(&mut self, cmd: &str) -> String {
+        self.p.line(cmd);
+        self.p.expect("tick1");
+        self.p.send("\x1a");
+        self.p.expect("PROMPT> ")
+    }
+
+    /// `fg`: the suspended count runs to its end (`tick15`, `finished`); returns its output,
+    /// back at the prompt.
+    fn resume(&mut self) -> String {
+        self.p.line("fg");
+        let out = self.p.expect("finished");
+        assert_has(&out, "tick15");
+        self.p.expect("PROMPT> ");
+        out
     }
 
     /// Wait until the shell has run everything typed so far (a marker the typed line lacks).
@@ -400,11 +428,7 @@ fn terminal(sh: Sh) {
     s.p.expect("PROMPT> ");
 
     // Ctrl-C stops the command and returns to the prompt with 130.
-    s.p.line("eeprobe sleep");
-    s.p.expect("sleeping");
-    std::thread::sleep(Duration::from_millis(300));
-    s.p.send("\x03");
-    s.p.expect("PROMPT> ");
+    s.interrupt("eeprobe sleep");
     s.p.line(&format!("echo \"[int:{st}]\""));
     let out = s.p.expect("[int:130]");
     assert_lacks(&out, "woke");
@@ -413,11 +437,7 @@ fn terminal(sh: Sh) {
     // ... and, like the bare command, abandons the rest of the command line. (Not in fish: fish
     // carries on after any function whose command was interrupted, its own wrappers included.)
     if sh != Sh::Fish {
-        s.p.line("eeprobe sleep; echo af''ter");
-        s.p.expect("sleeping");
-        std::thread::sleep(Duration::from_millis(300));
-        s.p.send("\x03");
-        s.p.expect("PROMPT> ");
+        s.interrupt("eeprobe sleep; echo af''ter");
         s.p.line(&format!("echo \"[int2:{st}]\""));
         let out = s.p.expect("[int2:130]");
         assert_lacks(&out, "after");
@@ -425,20 +445,14 @@ fn terminal(sh: Sh) {
     }
 
     // Ctrl-Z suspends it, fg resumes it to the end.
-    s.p.line("eeprobe count");
-    s.p.expect("tick1");
-    s.p.send("\x1a");
-    s.p.expect("PROMPT> ");
+    s.suspend("eeprobe count");
     // Stopped means stopped: no tick while it is suspended.
     let stopped_at = s.p.text().len();
     std::thread::sleep(Duration::from_millis(1500));
     let while_stopped = s.p.text()[stopped_at..].to_string();
     assert_lacks(&while_stopped, "tick");
     assert_lacks(&s.p.text(), "finished");
-    s.p.line("fg");
-    let out = s.p.expect("finished");
-    assert_has(&out, "tick15");
-    s.p.expect("PROMPT> ");
+    s.resume();
     s.p.line(&format!("echo \"[fg:{st}]\""));
     s.p.expect("[fg:0]");
     s.p.expect("PROMPT> ");
@@ -446,28 +460,18 @@ fn terminal(sh: Sh) {
     // The same inside a pipeline (`pytest | tail`): the shell's job control reaches the whole
     // job, ee takes nothing. (In fish too: the hook puts no function in the pipeline, which
     // fish would run in its own process group, where Ctrl-Z does nothing.)
-    s.p.line("eeprobe count | cat");
-    s.p.expect("tick1");
-    s.p.send("\x1a");
-    s.p.expect("PROMPT> ");
+    s.suspend("eeprobe count | cat");
     let stopped_at = s.p.text().len();
     std::thread::sleep(Duration::from_millis(1500));
     assert_lacks(&s.p.text()[stopped_at..], "tick");
     let (out, _) = s.run("jobs");
     assert_has(&out, "eeprobe count | cat");
-    s.p.line("fg");
-    let out = s.p.expect("finished");
-    assert_has(&out, "tick15");
-    s.p.expect("PROMPT> ");
+    s.resume();
     let (out, st) = s.run("echo ba''ck");
     assert_eq!(st, 0);
     assert_has(&out, "back");
     // Ctrl-C in a pipeline: the prompt comes back, nothing runs on.
-    s.p.line("eeprobe sleep | cat");
-    s.p.expect("sleeping");
-    std::thread::sleep(Duration::from_millis(300));
-    s.p.send("\x03");
-    s.p.expect("PROMPT> ");
+    s.interrupt("eeprobe sleep | cat");
     let (out, _) = s.run("echo pi''pe-back");
     assert_has(&out, "pipe-back");
     assert_lacks(&s.p.text(), "woke");
@@ -497,10 +501,7 @@ fn as_typed(sh: Sh) {
     let mut s = home.start();
     let hook_text = ["EARLYEXIT", "__ee", "run --", "$@", "$argv"];
     for (cmd, routed) in [("eeprobe count", true), ("eetool count", false)] {
-        s.p.line(cmd);
-        s.p.expect("tick1");
-        s.p.send("\x1a");
-        let out = s.p.expect("PROMPT> ");
+        let out = s.suspend(cmd);
         // bash: "[1]+  Stopped   eeprobe count"; zsh: "suspended  eeprobe count"; fish: "Job
         // 1, 'eeprobe count' has stopped".
         assert_has(&out, cmd);
@@ -509,11 +510,8 @@ fn as_typed(sh: Sh) {
         for bad in hook_text {
             assert_lacks(&out, bad);
         }
-        s.p.line("fg");
-        let out = s.p.expect("finished");
+        let out = s.resume();
         assert_has(&out, cmd);
-        assert_has(&out, "tick15");
-        s.p.expect("PROMPT> ");
         // Routed (or not) as before, with the wrapper back in place.
         let (out, st) = s.run(&format!("{cmd}x"));
         assert_eq!(st, 0, "{out}");
@@ -521,23 +519,18 @@ fn as_typed(sh: Sh) {
         let via = if routed { "ee" } else { sh.name() };
         assert_has(&out, &format!("via={via}"));
     }
-    // The hook's marker and fish's shims directory never reach the command, routed or not.
+    // The hook's marker and fish's shims directory never reach the command, routed or not:
+    // PATH starts as the user's does.
+    let path1 = home.env.path_var().split(':').next().unwrap().to_string();
     for (cmd, via) in [("eeprobe hookenv", "ee"), ("eetool hookenv", sh.name())] {
         let (out, _) = s.run(cmd);
         assert_has(&out, "hook=[]");
-        assert_has(
-            &out,
-            &format!("path1=[{}]", home.path().join("bin").display()),
-        );
+        assert_has(&out, &format!("path1=[{path1}]"));
         assert_has(&out, &format!("via={via}"));
     }
 
     // After Ctrl-C too, the command runs as before (the wrapping left nothing behind).
-    s.p.line("eeprobe sleep");
-    s.p.expect("sleeping");
-    std::thread::sleep(Duration::from_millis(300));
-    s.p.send("\x03");
-    s.p.expect("PROMPT> ");
+    s.interrupt("eeprobe sleep");
     let (out, _) = s.run("eeprobe via");
     assert_has(&out, "via=ee");
     let (out, _) = s.run("command eeprobe via");

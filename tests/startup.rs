@@ -10,31 +10,18 @@ use std::path::PathBuf;
 
 use assert_cmd::Command;
 use rusqlite::Connection;
-use tempfile::TempDir;
 
-struct Env {
-    dir: TempDir,
-}
+struct Env(common::Isolated);
 
 impl Env {
     fn new() -> Env {
-        Env {
-            dir: tempfile::tempdir().unwrap(),
-        }
+        Env(common::Isolated::new().xdg("xdg-config", "xdg-data", "xdg-state"))
     }
     fn db(&self) -> PathBuf {
-        common::db_in(self.dir.path())
+        self.0.db()
     }
     fn ee(&self) -> Command {
-        let mut c = std::process::Command::new(common::bin());
-        common::record_in(&mut c, self.dir.path())
-            .env("HOME", self.dir.path())
-            .env("XDG_DATA_HOME", self.dir.path().join("xdg-data"))
-            .env("XDG_STATE_HOME", self.dir.path().join("xdg-state"))
-            .env("XDG_CONFIG_HOME", self.dir.path().join("xdg-config"))
-            .env_remove("EARLYEXIT_DB_TIMEOUT")
-            .current_dir(self.dir.path());
-        Command::from_std(c)
+        self.0.ee_assert()
     }
     fn runs(&self) -> i64 {
         let c = Connection::open(self.db()).unwrap();

@@ -11,7 +11,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use postgres::{Client, NoTls};
-use tempfile::TempDir;
+
+mod common;
 
 static SEQ: AtomicUsize = AtomicUsize::new(0);
 
@@ -162,7 +163,7 @@ echo '3 passed'
 
 /// A simulated machine: its own database, config, HOME, and a clone of the project.
 struct Machine {
-    dir: TempDir,
+    env: common::Isolated,
     repo: PathBuf,
     url: String,
     password: String,
@@ -170,8 +171,8 @@ struct Machine {
 
 impl Machine {
     fn new(name: &str, remote: &str, url: &str, password: &str) -> Machine {
-        let dir = tempfile::tempdir().unwrap();
-        let repo = dir.path().join(name).join("src").join("widget");
+        let env = common::Isolated::new();
+        let repo = env.p(name).join("src").join("widget");
         std::fs::create_dir_all(&repo).unwrap();
         let git = |args: &[&str]| {
             let o = Command::new("git")
@@ -187,9 +188,9 @@ impl Machine {
         let s = repo.join("suite.sh");
         std::fs::write(&s, SUITE).unwrap();
         std::fs::set_permissions(&s, std::fs::Permissions::from_mode(0o755)).unwrap();
-        std::fs::create_dir(dir.path().join("config")).unwrap();
+        std::fs::create_dir(env.config()).unwrap();
         Machine {
-            dir,
+            env,
             repo,
             url: url.to_string(),
             password: password.to_string(),
@@ -197,17 +198,13 @@ impl Machine {
     }
 
     fn db(&self) -> PathBuf {
-        self.dir.path().join("telemetry.db")
+        self.env.db()
     }
 
     /// ee as this machine, without a team database (no background sync).
     fn ee(&self) -> Command {
         let mut c = ee_plain();
-        c.env_remove("EARLYEXIT_NO_TELEMETRY")
-            .env("EARLYEXIT_DB", self.db())
-            .env("EARLYEXIT_CONFIG_DIR", self.dir.path().join("config"))
-            .env("HOME", self.dir.path())
-            .current_dir(&self.repo);
+        self.env.apply(&mut c).current_dir(&self.repo);
         c
     }
 
@@ -484,7 +481,7 @@ fn server_down_or_wrong_password_leaves_runs_alone_and_loses_nothing() {
     // The password from a private ~/.pgpass; one readable by others is ignored, like libpq does.
     let (hostport, _) = split(&url);
     let (host, port) = hostport.split_once(':').unwrap();
-    let pgpass = m.dir.path().join(".pgpass");
+    let pgpass = m.env.p(".pgpass");
     std::fs::write(&pgpass, format!("{host}:{port}:*:*:{pw}\n")).unwrap();
     std::fs::set_permissions(&pgpass, std::fs::Permissions::from_mode(0o644)).unwrap();
     let sync = || {
@@ -632,7 +629,7 @@ fn connect_status_disconnect_and_bad_urls() {
     );
     let o = m.ee().args(["team", "connect", &down]).output().unwrap();
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
-    assert!(!m.dir.path().join("config/team.json").exists());
+    assert!(!m.env.config().join("team.json").exists());
 
     let Some(db) = TeamDb::new() else { return };
     let (_, pw, url) = db.member();
@@ -640,7 +637,7 @@ fn connect_status_disconnect_and_bad_urls() {
     let o = m.ee().args(["team", "connect", &with_pw]).output().unwrap();
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert!(stderr(&o).contains("not stored"));
-    let file = m.dir.path().join("config/team.json");
+    let file = m.env.config().join("team.json");
     let text = std::fs::read_to_string(&file).unwrap();
     assert!(!text.contains(&pw), "{text}");
     assert_eq!(
@@ -699,37 +696,28 @@ fn runs_shared_only_with_share_runs_and_redacted() {
     let (_, pw, url) = db.member();
     let m = Machine::new("m", REMOTE, &url, &pw);
     m.sync_ok();
-    let o = m
-        .ee()
-        .args([
-            "run",
-            "--",
-            "sh",
-            "-c",
-            "echo ok",
-            "--",
-            "--password=hunter2",
-        ])
-        .output()
-        .unwrap();
-    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    // A run whose command line holds a secret.
+    let secret_run = |mut c: Command| {
+        let o = c
+            .args([
+                "run",
+                "--",
+                "sh",
+                "-c",
+                "echo ok",
+                "--",
+                "--password=hunter2",
+            ])
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    };
+    secret_run(m.ee());
     m.sync_ok();
     assert_eq!(db.i64s("SELECT count(*) FROM earlyexit.runs")[0], 0);
-    let o = m
-        .ee_team()
-        .env("EARLYEXIT_TEAM_SHARE_RUNS", "1")
-        .args([
-            "run",
-            "--",
-            "sh",
-            "-c",
-            "echo ok",
-            "--",
-            "--password=hunter2",
-        ])
-        .output()
-        .unwrap();
-    assert_eq!(o.status.code(), Some(0));
+    let mut c = m.ee_team();
+    c.env("EARLYEXIT_TEAM_SHARE_RUNS", "1");
+    secret_run(c);
     let o = m
         .ee_team()
         .env("EARLYEXIT_TEAM_SHARE_RUNS", "1")

@@ -9,35 +9,29 @@ use std::process::Output;
 
 use assert_cmd::Command;
 use rusqlite::Connection;
-use tempfile::TempDir;
 
-struct Env {
-    dir: TempDir,
+mod common;
+
+/// An isolated environment (tests/common) with the database in a directory of its own.
+struct Env(common::Isolated);
+
+impl std::ops::Deref for Env {
+    type Target = common::Isolated;
+    fn deref(&self) -> &common::Isolated {
+        &self.0
+    }
 }
 
 impl Env {
     fn new() -> Env {
-        Env {
-            dir: tempfile::tempdir().unwrap(),
-        }
-    }
-    fn db(&self) -> PathBuf {
-        self.dir.path().join("db").join("telemetry.db")
+        Env(common::Isolated::new().db_at("db/telemetry.db").xdg(
+            "xdg-config",
+            "xdg-data",
+            "xdg-state",
+        ))
     }
     fn ee(&self) -> Command {
-        let mut c = Command::cargo_bin("ee").unwrap();
-        c.env("EARLYEXIT_DB", self.db())
-            .env("HOME", self.dir.path())
-            .env("XDG_DATA_HOME", self.dir.path().join("xdg-data"))
-            .env("XDG_CONFIG_HOME", self.dir.path().join("xdg-config"))
-            .env("EARLYEXIT_CONFIG_DIR", self.dir.path().join("config"))
-            .env_remove("EARLYEXIT_NO_TELEMETRY")
-            .env_remove("EARLYEXIT_OPTIONS")
-            .env_remove("EARLYEXIT_TELEMETRY_KEEP")
-            .env_remove("EARLYEXIT_TELEMETRY_KEEP_DAYS")
-            .env_remove("EARLYEXIT_DB_TIMEOUT")
-            .current_dir(self.dir.path());
-        c
+        self.0.ee_assert()
     }
     fn run(&self, args: &[&str]) -> Output {
         self.ee().args(args).output().unwrap()
@@ -45,10 +39,34 @@ impl Env {
     fn conn(&self) -> Connection {
         Connection::open(self.db()).unwrap()
     }
+    /// The one row `sql` returns, as a tuple.
+    fn row<T>(&self, sql: &str) -> T
+    where
+        T: for<'a> TryFrom<&'a rusqlite::Row<'a>, Error = rusqlite::Error>,
+    {
+        common::sql_row(&self.db(), sql)
+    }
+    /// A connection holding the database's write lock, with a write pending (a writer in the
+    /// middle of its transaction).
+    fn lock(&self) -> Connection {
+        let holder = self.conn();
+        holder.execute_batch("BEGIN IMMEDIATE").unwrap();
+        holder
+            .execute("UPDATE executions SET cwd = cwd", [])
+            .unwrap();
+        holder
+    }
+    /// The first column of every row `sql` returns.
+    fn column<T: rusqlite::types::FromSql>(&self, sql: &str) -> Vec<T> {
+        let rows: Vec<(T,)> = common::sql_rows(&self.db(), sql);
+        rows.into_iter().map(|(v,)| v).collect()
+    }
+    /// The one value `sql` returns.
+    fn value<T: rusqlite::types::FromSql>(&self, sql: &str) -> T {
+        self.row::<(T,)>(sql).0
+    }
     fn count(&self, table: &str) -> i64 {
-        self.conn()
-            .query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))
-            .unwrap()
+        self.value(&format!("SELECT count(*) FROM {table}"))
     }
 }
 
@@ -61,34 +79,17 @@ fn stdout(o: &Output) -> String {
 }
 
 fn integrity(db: &Path) -> String {
-    Connection::open(db)
-        .unwrap()
-        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
-        .unwrap()
+    common::sql_row::<(String,)>(db, "PRAGMA integrity_check").0
 }
 
 /// (reason, exit_code, child_exit, child_signal, stopped_early, match_count, total_s)
 type Row = (String, i64, Option<i64>, Option<i64>, i64, i64, f64);
 
 fn last_row(e: &Env) -> Row {
-    e.conn()
-        .query_row(
-            "SELECT reason, exit_code, child_exit, child_signal, stopped_early, match_count, total_s
-             FROM executions ORDER BY id DESC LIMIT 1",
-            [],
-            |r| {
-                Ok((
-                    r.get(0)?,
-                    r.get(1)?,
-                    r.get(2)?,
-                    r.get(3)?,
-                    r.get(4)?,
-                    r.get(5)?,
-                    r.get(6)?,
-                ))
-            },
-        )
-        .unwrap()
+    e.row(
+        "SELECT reason, exit_code, child_exit, child_signal, stopped_early, match_count, total_s
+         FROM executions ORDER BY id DESC LIMIT 1",
+    )
 }
 
 #[test]
@@ -115,22 +116,7 @@ fn match_run_is_recorded_with_its_event() {
     assert_eq!(matches, 1);
     assert!(total < 4.0, "total {total}");
     let (ptype, pattern, mode, cwd, lines, bytes): (String, String, String, String, i64, i64) = e
-        .conn()
-        .query_row(
-            "SELECT project_type, pattern, mode, cwd, stdout_lines, stdout_bytes FROM executions",
-            [],
-            |r| {
-                Ok((
-                    r.get(0)?,
-                    r.get(1)?,
-                    r.get(2)?,
-                    r.get(3)?,
-                    r.get(4)?,
-                    r.get(5)?,
-                ))
-            },
-        )
-        .unwrap();
+        .row("SELECT project_type, pattern, mode, cwd, stdout_lines, stdout_bytes FROM executions");
     assert_eq!(ptype, "rust");
     assert_eq!(pattern, "boom");
     assert_eq!(mode, "command");
@@ -148,28 +134,10 @@ fn match_run_is_recorded_with_its_event() {
         String,
         String,
         String,
-    ) = e
-        .conn()
-        .query_row(
-            "SELECT execution_id, kind, stream, line_no, line, matched, context FROM match_events",
-            [],
-            |r| {
-                Ok((
-                    r.get(0)?,
-                    r.get(1)?,
-                    r.get(2)?,
-                    r.get(3)?,
-                    r.get(4)?,
-                    r.get(5)?,
-                    r.get(6)?,
-                ))
-            },
-        )
-        .unwrap();
-    let id: i64 = e
-        .conn()
-        .query_row("SELECT id FROM executions", [], |r| r.get(0))
-        .unwrap();
+    ) = e.row(
+        "SELECT execution_id, kind, stream, line_no, line, matched, context FROM match_events",
+    );
+    let id: i64 = e.value("SELECT id FROM executions");
     assert_eq!(exec_id, id);
     assert_eq!(kind, "match");
     assert_eq!(stream, "stdout");
@@ -189,14 +157,8 @@ fn no_match_timeout_and_stuck_runs_are_recorded() {
         (reason.as_str(), code, child_exit, early, matches),
         ("no_match", 1, Some(4), 0, 0)
     );
-    let (ol, ob, el, eb): (i64, i64, i64, i64) = e
-        .conn()
-        .query_row(
-            "SELECT stdout_lines, stdout_bytes, stderr_lines, stderr_bytes FROM executions",
-            [],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
-        )
-        .unwrap();
+    let (ol, ob, el, eb): (i64, i64, i64, i64) =
+        e.row("SELECT stdout_lines, stdout_bytes, stderr_lines, stderr_bytes FROM executions");
     assert_eq!((ol, ob, el, eb), (1, 2, 1, 3));
 
     let o = e.run(&["-t", "0.5", "--", "sleep", "5"]);
@@ -205,14 +167,7 @@ fn no_match_timeout_and_stuck_runs_are_recorded() {
     assert_eq!((reason.as_str(), code, early), ("timeout", 2, 1));
     assert!(signal.is_some());
     assert!((0.4..4.0).contains(&total), "total {total}");
-    let t: f64 = e
-        .conn()
-        .query_row(
-            "SELECT timeout_s FROM executions ORDER BY id DESC LIMIT 1",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
+    let t: f64 = e.value("SELECT timeout_s FROM executions ORDER BY id DESC LIMIT 1");
     assert_eq!(t, 0.5);
 
     let o = e.run(&[
@@ -230,14 +185,8 @@ fn no_match_timeout_and_stuck_runs_are_recorded() {
     // Pipe mode is recorded too.
     let o = e.ee().arg("x").write_stdin("a\nx\n").output().unwrap();
     assert_eq!(o.status.code(), Some(0));
-    let (mode, command): (String, String) = e
-        .conn()
-        .query_row(
-            "SELECT mode, command FROM executions ORDER BY id DESC LIMIT 1",
-            [],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
-        .unwrap();
+    let (mode, command): (String, String) =
+        e.row("SELECT mode, command FROM executions ORDER BY id DESC LIMIT 1");
     assert_eq!((mode.as_str(), command.as_str()), ("pipe", ""));
     assert_eq!(e.count("executions"), 4);
 }
@@ -258,10 +207,7 @@ fn secrets_are_redacted() {
         "API_TOKEN=zzz",
     ]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
-    let command: String = e
-        .conn()
-        .query_row("SELECT command FROM executions", [], |r| r.get(0))
-        .unwrap();
+    let command: String = e.value("SELECT command FROM executions");
     for secret in ["hunter2", "k3y", "pw123", "zzz"] {
         assert!(!command.contains(secret), "{secret} in {command}");
     }
@@ -308,7 +254,7 @@ fn no_telemetry_creates_nothing() {
 #[test]
 fn default_location_and_file_modes() {
     let e = Env::new();
-    let data = e.dir.path().join("xdg-data");
+    let data = e.xdg_data();
     let o = e
         .ee()
         .env_remove("EARLYEXIT_DB")
@@ -330,10 +276,7 @@ fn default_location_and_file_modes() {
     let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode(&expected), 0o600);
     assert_eq!(mode(expected.parent().unwrap()), 0o700);
-    let n: i64 = Connection::open(&expected)
-        .unwrap()
-        .query_row("SELECT count(*) FROM executions", [], |r| r.get(0))
-        .unwrap();
+    let (n,): (i64,) = common::sql_row(&expected, "SELECT count(*) FROM executions");
     assert_eq!(n, 1);
 }
 
@@ -356,11 +299,7 @@ fn settle(e: &Env) {
 fn locked_database_spools_at_once_and_merges_in_the_background() {
     let e = Env::new();
     assert!(e.run(&["--", "true"]).status.success());
-    let holder = e.conn();
-    holder.execute_batch("BEGIN IMMEDIATE").unwrap();
-    holder
-        .execute("UPDATE executions SET cwd = cwd", [])
-        .unwrap();
+    let holder = e.lock();
     // The default lock wait (5 s) must not land on the prompt: the run is spooled at once.
     let t = std::time::Instant::now();
     let o = e
@@ -383,18 +322,7 @@ fn locked_database_spools_at_once_and_merges_in_the_background() {
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
     assert_eq!(e.count("executions"), 2);
-    let codes: Vec<i64> = {
-        let c = e.conn();
-        let mut st = c
-            .prepare("SELECT child_exit FROM executions ORDER BY id")
-            .unwrap();
-        let v = st
-            .query_map([], |r| r.get(0))
-            .unwrap()
-            .collect::<Result<_, _>>()
-            .unwrap();
-        v
-    };
+    let codes: Vec<i64> = e.column("SELECT child_exit FROM executions ORDER BY id");
     assert!(codes.contains(&7), "{codes:?}");
     // Merged once only.
     assert!(e.run(&["--", "true"]).status.success());
@@ -408,11 +336,7 @@ fn locked_database_spools_at_once_and_merges_in_the_background() {
 fn a_torn_spool_record_loses_only_itself() {
     let e = Env::new();
     assert!(e.run(&["--", "true"]).status.success());
-    let holder = e.conn();
-    holder.execute_batch("BEGIN IMMEDIATE").unwrap();
-    holder
-        .execute("UPDATE executions SET cwd = cwd", [])
-        .unwrap();
+    let holder = e.lock();
     let spooled = |code: i32| {
         let o = e
             .ee()
@@ -436,18 +360,7 @@ fn a_torn_spool_record_loses_only_itself() {
     holder.execute_batch("COMMIT").unwrap();
     drop(holder);
     settle(&e);
-    let codes: Vec<i64> = {
-        let c = e.conn();
-        let mut st = c
-            .prepare("SELECT child_exit FROM executions ORDER BY child_exit")
-            .unwrap();
-        let v = st
-            .query_map([], |r| r.get(0))
-            .unwrap()
-            .collect::<Result<_, _>>()
-            .unwrap();
-        v
-    };
+    let codes: Vec<i64> = e.column("SELECT child_exit FROM executions ORDER BY child_exit");
     assert_eq!(
         codes,
         [0, 12, 13],
@@ -571,10 +484,7 @@ fn retention_keeps_the_newest_runs() {
         assert!(o.status.success());
     }
     assert_eq!(e.count("executions"), 5);
-    let min: i64 = e
-        .conn()
-        .query_row("SELECT min(id) FROM executions", [], |r| r.get(0))
-        .unwrap();
+    let min: i64 = e.value("SELECT min(id) FROM executions");
     assert_eq!(min, 4);
     // Summaries follow the deletions.
     let o = e.run(&["stats", "--json"]);
@@ -783,10 +693,7 @@ fn two_hundred_concurrent_runs_leave_two_hundred_rows() {
     let e = Env::new();
     // A fresh database: all of them race to create it, switch it to WAL and migrate it.
     concurrent_runs(&e, 200, None);
-    let journal: String = e
-        .conn()
-        .query_row("PRAGMA journal_mode", [], |r| r.get(0))
-        .unwrap();
+    let journal: String = e.value("PRAGMA journal_mode");
     assert_eq!(journal, "wal");
 }
 
@@ -862,18 +769,11 @@ fn observed_error_lines_are_recorded_as_events() {
         "echo 'Traceback (most recent call last):'; echo 'ValueError: password=hunter2'; exit 1",
     ]);
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
-    let c = e.conn();
-    let mut st = c
-        .prepare(
-            "SELECT m.kind, m.line FROM match_events m JOIN executions x ON x.id = m.execution_id
-             WHERE x.mode = 'run' ORDER BY m.id",
-        )
-        .unwrap();
-    let rows: Vec<(String, String)> = st
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
-        .unwrap()
-        .collect::<Result<_, _>>()
-        .unwrap();
+    let rows: Vec<(String, String)> = common::sql_rows(
+        &e.db(),
+        "SELECT m.kind, m.line FROM match_events m JOIN executions x ON x.id = m.execution_id
+         WHERE x.mode = 'run' ORDER BY m.id",
+    );
     assert!(
         rows.iter()
             .any(|(k, l)| k == "observed" && l.contains("Traceback")),
@@ -927,11 +827,7 @@ fn side_files_take_the_database_mode() {
     let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
     set(&e.db(), 0o640).unwrap();
     // A spool created while the database is locked gets the database's mode.
-    let holder = e.conn();
-    holder.execute_batch("BEGIN IMMEDIATE").unwrap();
-    holder
-        .execute("UPDATE executions SET cwd = cwd", [])
-        .unwrap();
+    let holder = e.lock();
     assert!(e
         .ee()
         .env("EARLYEXIT_DB_TIMEOUT", "0.05")
@@ -985,10 +881,7 @@ fn a_corrupt_page_is_salvaged_into_the_new_database() {
     // Everything into the main file (a background checkpoint may be running: retry).
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
     loop {
-        let busy: i64 = e
-            .conn()
-            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| r.get(0))
-            .unwrap();
+        let busy: i64 = e.value("PRAGMA wal_checkpoint(TRUNCATE)");
         if busy == 0 || std::time::Instant::now() > deadline {
             break;
         }
@@ -1030,18 +923,10 @@ fn a_corrupt_page_is_salvaged_into_the_new_database() {
         e.count("learn_runs") + e.count("learn_patterns") + e.count("learn_scopes");
     assert!(learned_after > 0, "learning salvaged");
     assert_eq!(integrity(&e.db()), "ok");
-    let fk: i64 = e
-        .conn()
-        .query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |r| {
-            r.get(0)
-        })
-        .unwrap();
+    let fk: i64 = e.value("SELECT count(*) FROM pragma_foreign_key_check");
     assert_eq!(fk, 0);
     // The summaries agree with the executions that were saved.
-    let runs: i64 = e
-        .conn()
-        .query_row("SELECT sum(runs) FROM command_summary", [], |r| r.get(0))
-        .unwrap();
+    let runs: i64 = e.value("SELECT sum(runs) FROM command_summary");
     assert_eq!(runs, after);
 }
 
@@ -1049,11 +934,7 @@ fn a_corrupt_page_is_salvaged_into_the_new_database() {
 fn a_full_spool_is_announced_once_loudly() {
     let e = Env::new();
     assert!(e.run(&["--", "true"]).status.success());
-    let holder = e.conn();
-    holder.execute_batch("BEGIN IMMEDIATE").unwrap();
-    holder
-        .execute("UPDATE executions SET cwd = cwd", [])
-        .unwrap();
+    let holder = e.lock();
     // A spool just under its 32 MiB cap.
     let f = std::fs::OpenOptions::new()
         .create(true)
@@ -1102,40 +983,19 @@ fn a_full_spool_is_announced_once_loudly() {
 /// Every row of every table of the database at `db`, as text, sorted (for comparisons): the
 /// columns that the same table has in the database at `shape`.
 fn dump(db: &Path, shape: &Path) -> std::collections::BTreeMap<String, Vec<String>> {
-    let c = Connection::open(shape).unwrap();
-    let tables: Vec<String> = c
-        .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")
-        .unwrap()
-        .query_map([], |r| r.get(0))
-        .unwrap()
-        .collect::<Result<_, _>>()
-        .unwrap();
-    let cols = |t: &str| -> String {
-        let v: Vec<String> = c
-            .prepare(&format!("SELECT name FROM pragma_table_info('{t}')"))
-            .unwrap()
-            .query_map([], |r| r.get(0))
-            .unwrap()
-            .collect::<Result<_, _>>()
-            .unwrap();
-        v.join(", ")
-    };
-    let cols: Vec<(String, String)> = tables.into_iter().map(|t| (cols(&t), t)).collect();
+    let tables: Vec<(String,)> = common::sql_rows(
+        shape,
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'",
+    );
     let c = Connection::open(db).unwrap();
-    cols.into_iter()
-        .map(|(cols, t)| {
-            let mut st = c.prepare(&format!("SELECT {cols} FROM {t}")).unwrap();
-            let n = st.column_count();
-            let mut rows: Vec<String> = st
-                .query_map([], |r| {
-                    Ok((0..n)
-                        .map(|i| format!("{:?}", r.get::<_, rusqlite::types::Value>(i).unwrap()))
-                        .collect::<Vec<_>>()
-                        .join("|"))
-                })
-                .unwrap()
-                .collect::<Result<_, _>>()
-                .unwrap();
+    tables
+        .into_iter()
+        .map(|(t,)| {
+            let cols: Vec<(String,)> =
+                common::sql_rows(shape, &format!("SELECT name FROM pragma_table_info('{t}')"));
+            let cols: Vec<String> = cols.into_iter().map(|(c,)| c).collect();
+            let mut rows =
+                common::sql_text_rows(&c, &format!("SELECT {} FROM {t}", cols.join(", ")));
             rows.sort();
             (t, rows)
         })
@@ -1143,23 +1003,83 @@ fn dump(db: &Path, shape: &Path) -> std::collections::BTreeMap<String, Vec<Strin
 }
 
 fn user_version(db: &Path) -> i64 {
-    Connection::open(db)
-        .unwrap()
-        .query_row("PRAGMA user_version", [], |r| r.get(0))
-        .unwrap()
+    common::sql_row::<(i64,)>(db, "PRAGMA user_version").0
 }
 
-/// The learned counts of `^FAILED` in the command scope (tp, fp, fneg, uses).
-fn failed_counts(db: &Path) -> (i64, i64, i64, i64) {
-    Connection::open(db)
-        .unwrap()
-        .query_row(
+/// The learned counts (tp, fp, fneg, uses) of `pattern` in the scope of `./suite.sh`.
+fn suite_counts(db: &Path, pattern: &str) -> (i64, i64, i64, i64) {
+    common::sql_row(
+        db,
+        &format!(
             "SELECT tp, fp, fneg, uses FROM learn_patterns WHERE scope = 'cmd:suite.sh' \
-             AND pattern = '^FAILED'",
-            [],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
-        )
-        .unwrap()
+             AND pattern = '{pattern}'"
+        ),
+    )
+}
+
+/// The shape of the database at `db`: every table's columns (name, type, not null, default,
+/// primary key), every index and trigger by name.
+fn shape(db: &Path) -> Vec<String> {
+    let names: Vec<(String, String)> = common::sql_rows(
+        db,
+        "SELECT type, name FROM sqlite_master WHERE name NOT LIKE 'sqlite_%' ORDER BY 1, 2",
+    );
+    let c = Connection::open(db).unwrap();
+    let mut out = Vec::new();
+    for (kind, name) in names {
+        out.push(format!("{kind} {name}"));
+        if kind == "table" {
+            out.extend(common::sql_text_rows(
+                &c,
+                &format!(
+                    "SELECT '  {name}', name, type, \"notnull\", dflt_value, pk \
+                     FROM pragma_table_info('{name}')"
+                ),
+            ));
+        }
+    }
+    out
+}
+
+/// Copy the fixture `tests/fixtures/FILE` (written by an older build, `user_version`
+/// `legacy`) into a new environment, check what it holds, open it with this build, and check
+/// that it migrated to the schema a new database gets, changing no row of any table it had.
+/// Returns the environment and the fixture's rows.
+fn migrate_fixture(
+    file: &str,
+    legacy: i64,
+) -> (Env, std::collections::BTreeMap<String, Vec<String>>) {
+    let fresh = Env::new();
+    assert!(fresh.run(&["--", "true"]).status.success());
+    let e = Env::new();
+    std::fs::create_dir_all(e.db().parent().unwrap()).unwrap();
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(file);
+    std::fs::copy(&fixture, e.db()).unwrap();
+    assert_eq!(user_version(&e.db()), legacy, "{file}");
+    assert_ne!(
+        shape(&e.db()),
+        shape(&fresh.db()),
+        "{file}: nothing to migrate"
+    );
+    let before = dump(&e.db(), &fixture);
+    assert_eq!(before["executions"].len(), 16, "{file}");
+
+    // Opening migrates; nothing that was there changes.
+    let o = e.run(&["stats"]);
+    assert!(o.status.success(), "{file}: {}", stderr(&o));
+    assert_eq!(stderr(&o), "", "{file}");
+    assert_eq!(user_version(&e.db()), user_version(&fresh.db()), "{file}");
+    assert_eq!(shape(&e.db()), shape(&fresh.db()), "{file}");
+    let after = dump(&e.db(), &fixture);
+    for (t, rows) in &before {
+        assert_eq!(
+            &after[t], rows,
+            "{file}: table {t} changed by the migration"
+        );
+    }
+    (e, before)
 }
 
 /// A database written by the last build before the ordered migration list (schema 3, its
@@ -1169,24 +1089,10 @@ fn failed_counts(db: &Path) -> (i64, i64, i64, i64) {
 /// record and learn; feedback stored in the old format is still undone correctly.
 #[test]
 fn a_database_from_the_previous_schema_migrates_and_keeps_everything() {
-    let e = Env::new();
-    std::fs::create_dir_all(e.db().parent().unwrap()).unwrap();
     let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/db-v3.sqlite");
-    std::fs::copy(&fixture, e.db()).unwrap();
-    assert_eq!(user_version(&e.db()), 3_956_295);
-    let before = dump(&e.db(), &fixture);
-    assert_eq!(before["executions"].len(), 16);
-    assert_eq!(failed_counts(&e.db()), (4, 1, 1, 0));
-
-    // Opening migrates; nothing that was there changes.
-    let o = e.run(&["stats"]);
-    assert!(o.status.success(), "{}", stderr(&o));
-    let v = user_version(&e.db());
-    assert!((1..1_000_000).contains(&v), "not migrated: {v}");
-    let after = dump(&e.db(), &fixture);
-    for (t, rows) in &before {
-        assert_eq!(&after[t], rows, "table {t} changed by the migration");
-    }
+    assert_eq!(suite_counts(&fixture, "^FAILED"), (4, 1, 1, 0));
+    let (e, _) = migrate_fixture("db-v3.sqlite", 3_956_295);
+    assert_eq!(suite_counts(&e.db(), "^FAILED"), (4, 1, 1, 0));
     assert!(dump(&e.db(), &e.db()).contains_key("schema_version"));
 
     // What was learned still applies: the confirmed pattern is known for the command.
@@ -1202,21 +1108,89 @@ fn a_database_from_the_previous_schema_migrates_and_keeps_everything() {
     // called a false positive: /^FAILED/ had been seen in it).
     let o = e.run(&["feedback", "16", "--good"]);
     assert!(o.status.success(), "{}", stderr(&o));
-    assert_eq!(failed_counts(&e.db()), (5, 0, 1, 0));
+    assert_eq!(suite_counts(&e.db(), "^FAILED"), (5, 0, 1, 0));
 
     // New runs are recorded and learned from.
     let o = e.run(&["run", "--", "sh", "-c", "echo 'error: boom'; exit 3"]);
     assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
     assert_eq!(e.count("executions"), 17);
-    let learned: i64 = e
-        .conn()
-        .query_row(
-            "SELECT count(*) FROM learn_runs WHERE run_id = 17",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
+    let learned: i64 = e.value("SELECT count(*) FROM learn_runs WHERE run_id = 17");
     assert_eq!(learned, 1);
+}
+
+/// Every on-disk schema that a build on main wrote before the ordered migration list, each
+/// written by the last such build (`scripts/make-db-fixture`, the same runs in each: a suite
+/// failing and passing by turns, five quick runs, a stop by a user pattern (run 11), command
+/// and pipe mode (13, 14), a stop by the learned `^FAILED` (15, then called a false positive),
+/// a failure no pattern saw (16), run 5 confirmed good). `user_version` was
+/// `schema * 1_000_000 + hash(learning tables) % 1_000_000`:
+///
+/// | fixture              | user_version | build   | on disk                                        |
+/// |----------------------|--------------|---------|------------------------------------------------|
+/// | db-v1.sqlite         | 1 089 425    | 6c6f217 | summary triggers, index executions_key, learn_scopes/patterns/runs |
+/// | db-v2.sqlite         | 2 089 425    | 75b7c74 | the triggers dropped                           |
+/// | db-v2-streaks.sqlite | 2 676 210    | da02466 | + learn_streaks                                |
+/// | db-v2-pins.sqlite    | 2 773 365    | 412bf9c | + learn_pins                                   |
+/// | db-v3-pins.sqlite    | 3 773 365    | 8ef1b7d | executions_key dropped                         |
+/// | db-v3.sqlite         | 3 956 295    | (above) | + learn_evidence, learn_runtimes (the last)    |
+///
+/// (3 273 164, learn_evidence without its lead columns, existed only on a branch for two
+/// commits and was merged into main already replaced: no build of main wrote it.)
+/// Each opens with this build, migrates to the schema of a new database, and keeps every row
+/// and every learned count; what was learned still applies; the old feedback is undone by a
+/// new one; new runs are recorded and learned from.
+#[test]
+fn every_older_schema_migrates_and_keeps_every_row_and_learned_count() {
+    for (file, legacy) in [
+        ("db-v1.sqlite", 1_089_425),
+        ("db-v2.sqlite", 2_089_425),
+        ("db-v2-streaks.sqlite", 2_676_210),
+        ("db-v2-pins.sqlite", 2_773_365),
+        ("db-v3-pins.sqlite", 3_773_365),
+    ] {
+        let fixture = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures")
+            .join(file);
+        // What the old build learned: the mined /^FAILED/ confirmed by runs 1, 3, 5, 11 and 12,
+        // used to stop run 15 (called a false positive), missed by run 16; the user's /FAILED/
+        // of run 11, missed by run 16.
+        assert_eq!(suite_counts(&fixture, "^FAILED"), (5, 1, 1, 1), "{file}");
+        assert_eq!(suite_counts(&fixture, "FAILED"), (2, 0, 1, 0), "{file}");
+        let (e, before) = migrate_fixture(file, legacy);
+        let rows = |t: &str| before[t].len();
+        assert_eq!(
+            (
+                rows("match_events"),
+                rows("learn_runs"),
+                rows("learn_patterns")
+            ),
+            (14, 15, 10),
+            "{file}"
+        );
+        assert_eq!(suite_counts(&e.db(), "^FAILED"), (5, 1, 1, 1), "{file}");
+        assert_eq!(suite_counts(&e.db(), "FAILED"), (2, 0, 1, 0), "{file}");
+        let stopped: (String, i64, i64) =
+            e.row("SELECT reason, stopped_early, pattern_learned FROM executions WHERE id = 15");
+        assert_eq!(stopped, ("error_match".into(), 1, 1), "{file}");
+
+        // What was learned still applies: the pattern is known for the command.
+        let o = e.run(&["suggest", "--json", "--", "./suite.sh"]);
+        assert!(o.status.success(), "{file}: {}", stderr(&o));
+        assert!(stdout(&o).contains("\"^FAILED\""), "{file}: {}", stdout(&o));
+
+        // The old build's false-positive feedback on run 15 is undone by a new one (run 15
+        // was stopped by /^FAILED/, a use): the fp goes, a tp comes.
+        let o = e.run(&["feedback", "15", "--good"]);
+        assert!(o.status.success(), "{file}: {}", stderr(&o));
+        assert_eq!(suite_counts(&e.db(), "^FAILED"), (6, 0, 1, 1), "{file}");
+
+        // New runs are recorded and learned from.
+        let o = e.run(&["run", "--", "sh", "-c", "echo 'error: boom'; exit 3"]);
+        assert_eq!(o.status.code(), Some(3), "{file}: {}", stderr(&o));
+        assert_eq!(e.count("executions"), 17, "{file}");
+        let learned: i64 = e.value("SELECT count(*) FROM learn_runs WHERE run_id = 17");
+        assert_eq!(learned, 1, "{file}");
+    }
 }
 
 /// A build from before the migration list may still run against a migrated database and write
@@ -1259,17 +1233,8 @@ fn learned(e: &Env) -> Vec<String> {
         "SELECT run_id, scopes, verdicts FROM learn_runs ORDER BY 1",
         "SELECT id, reason, time_saved_s IS NULL FROM executions ORDER BY 1",
     ] {
-        let mut st = c.prepare(sql).unwrap();
-        let n = st.column_count();
-        let rows = st
-            .query_map([], |r| {
-                Ok((0..n)
-                    .map(|i| format!("{:?}", r.get::<_, rusqlite::types::Value>(i).unwrap()))
-                    .collect::<Vec<_>>()
-                    .join("|"))
-            })
-            .unwrap();
-        out.extend(rows.map(|r| r.unwrap().replace(&dir, "<dir>")));
+        let rows = common::sql_text_rows(&c, sql);
+        out.extend(rows.into_iter().map(|r| r.replace(&dir, "<dir>")));
     }
     out
 }

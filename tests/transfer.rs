@@ -7,13 +7,14 @@ use std::time::{Duration, Instant};
 
 mod common;
 
+/// A machine: an isolated environment (tests/common) with a failing and a passing script.
 struct Machine {
-    dir: tempfile::TempDir,
+    env: common::Isolated,
 }
 
 impl Machine {
     fn new() -> Machine {
-        let dir = tempfile::tempdir().unwrap();
+        let env = common::Isolated::new();
         for (name, body) in [
             (
                 "fail.sh",
@@ -21,19 +22,14 @@ impl Machine {
             ),
             ("ok.sh", "#!/bin/sh\necho ok\n"),
         ] {
-            let p = dir.path().join(name);
-            std::fs::write(&p, body).unwrap();
-            std::fs::set_permissions(&p, std::os::unix::fs::PermissionsExt::from_mode(0o755))
-                .unwrap();
+            common::write_exe(&env.p(name), body);
         }
-        Machine { dir }
+        Machine { env }
     }
 
     /// `ee` keeping this machine's state in its directory.
     fn cmd(&self) -> Command {
-        let mut c = Command::new(common::bin());
-        common::record_in(&mut c, self.dir.path()).current_dir(self.dir.path());
-        c
+        self.env.ee()
     }
 
     fn ee(&self, args: &[&str]) -> Output {
@@ -41,7 +37,7 @@ impl Machine {
     }
 
     fn path(&self, name: &str) -> PathBuf {
-        self.dir.path().join(name)
+        self.env.p(name)
     }
 }
 
@@ -111,7 +107,7 @@ fn learned_knowledge_moves_to_another_machine() {
         "no command lines in the document"
     );
     assert!(
-        !doc_text.contains(a.dir.path().to_str().unwrap()),
+        !doc_text.contains(a.env.path().to_str().unwrap()),
         "no paths in the document"
     );
     let doc: serde_json::Value = serde_json::from_str(&doc_text).unwrap();
@@ -393,7 +389,7 @@ fn imported_evidence_never_overrides_local_evidence() {
 fn a_poisoned_database_neither_crashes_nor_slows_ee_run() {
     let m = Machine::new();
     echo_runs(&m, "create");
-    let conn = rusqlite::Connection::open(common::db_in(m.dir.path())).unwrap();
+    let conn = rusqlite::Connection::open(m.env.db()).unwrap();
     let mut scopes = vec!["cmd:echo hi".to_string(), "prog:echo".to_string()];
     for c in ["test", "build", "deploy", "lint", "install", "run", "other"] {
         scopes.push(format!("type:{c}/unknown"));

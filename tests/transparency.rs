@@ -17,49 +17,39 @@ use common::bin as ee_path;
 use common::pty::Pty;
 use common::require;
 
-/// A scratch directory with ee's own state kept inside it.
+/// A scratch directory with ee's own state kept inside it: an isolated environment
+/// (tests/common), HOME in `home`, logs under `state`, its own TMPDIR, nothing recorded.
 struct Scratch {
-    dir: tempfile::TempDir,
+    env: common::Isolated,
 }
 
 impl Scratch {
     fn new() -> Scratch {
-        Scratch {
-            dir: tempfile::tempdir().unwrap(),
-        }
+        let env = common::Isolated::new()
+            .home("home")
+            .xdg("home/.config", "home/.local/share", "state")
+            .no_telemetry();
+        fs::create_dir_all(env.p("tmp")).unwrap();
+        Scratch { env }
     }
 
     fn path(&self) -> &Path {
-        self.dir.path()
+        self.env.path()
     }
 
-    /// Environment for ee and the commands: isolated state, a known TERM.
+    /// Environment for ee and the commands: isolated state, a known TERM, the ee binary as
+    /// $EE, CI passed on.
     fn env(&self) -> Vec<(String, String)> {
-        let p = self.path();
-        let mut env = vec![
-            ("PATH".into(), std::env::var("PATH").unwrap_or_default()),
-            ("HOME".into(), p.join("home").display().to_string()),
+        let mut env = self.env.env();
+        env.extend([
             ("TERM".into(), "xterm-256color".into()),
             ("LANG".into(), "C.UTF-8".into()),
             ("EE".into(), ee_path().display().to_string()),
-            ("EARLYEXIT_NO_TELEMETRY".into(), "1".into()),
-            (
-                "EARLYEXIT_CONFIG_DIR".into(),
-                p.join("config").display().to_string(),
-            ),
-            (
-                "XDG_STATE_HOME".into(),
-                p.join("state").display().to_string(),
-            ),
-            ("TMPDIR".into(), p.join("tmp").display().to_string()),
-        ];
-        for k in ["CI"] {
-            if let Ok(v) = std::env::var(k) {
-                env.push((k.into(), v));
-            }
+            ("TMPDIR".into(), self.env.p("tmp").display().to_string()),
+        ]);
+        if let Ok(v) = std::env::var("CI") {
+            env.push(("CI".into(), v));
         }
-        fs::create_dir_all(p.join("home")).unwrap();
-        fs::create_dir_all(p.join("tmp")).unwrap();
         env
     }
 
@@ -476,21 +466,27 @@ fn logs_and_pid_file_never_follow_a_symlink() {
     assert_eq!(fs::read_to_string(&victim).unwrap(), "precious\n");
     // The PID file.
     std::os::unix::fs::symlink(&victim, s.path().join("pid")).unwrap();
-    let o = s
-        .ee()
-        .args([
-            "-D",
-            "--pid-file",
-            "pid",
-            "go",
-            "--",
-            "sh",
-            "-c",
-            "echo go; sleep 1",
-        ])
-        .output()
-        .unwrap();
-    assert_eq!(o.status.code(), Some(4), "{o:?}");
+    // ee -D (detach on a match) with the PID file at `path`: exit status 4.
+    let detached = |flags: &[&str], path: &str| {
+        let o = s
+            .ee()
+            .args(flags)
+            .args([
+                "-D",
+                "--pid-file",
+                path,
+                "go",
+                "--",
+                "sh",
+                "-c",
+                "echo go; sleep 1",
+            ])
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(4), "{o:?}");
+        o
+    };
+    let o = detached(&[], "pid");
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(
         err.contains("PID file") && err.contains("symbolic link"),
@@ -498,22 +494,7 @@ fn logs_and_pid_file_never_follow_a_symlink() {
     );
     assert_eq!(fs::read_to_string(&victim).unwrap(), "precious\n");
     // A PID file in a plain place is written, mode 0600.
-    let o = s
-        .ee()
-        .args([
-            "-q",
-            "-D",
-            "--pid-file",
-            "ok.pid",
-            "go",
-            "--",
-            "sh",
-            "-c",
-            "echo go; sleep 1",
-        ])
-        .output()
-        .unwrap();
-    assert_eq!(o.status.code(), Some(4), "{o:?}");
+    detached(&["-q"], "ok.pid");
     let pid = s.read("ok.pid");
     assert!(pid.trim().parse::<u32>().is_ok(), "{pid:?}");
     assert_eq!(mode(&s.path().join("ok.pid")), 0o600);

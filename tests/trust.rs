@@ -123,15 +123,7 @@ fn assert_good_stop(r: &Run, message: &str, bare_fail: Duration) {
 fn cargo_test_15_interleaved_runs_passing_stays_passing_failing_stopped_with_its_panic() {
     let dir = fixture("cargo-suite");
     let d = dir.path();
-    let target = d.join("target");
-    let st = Command::new("cargo")
-        .args(["test", "--no-run", "--offline", "-q"])
-        .env("CARGO_TARGET_DIR", &target)
-        .current_dir(d.join("proj"))
-        .stdout(Stdio::null())
-        .status()
-        .unwrap();
-    assert!(st.success(), "fixture crate does not build");
+    let target = common::build_cargo_fixture(d);
     let argv = ["cargo", "test", "--offline", "--", "--test-threads=1"];
     let mut first_stop = None;
     let mut bare_fail = None;

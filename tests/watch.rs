@@ -9,28 +9,24 @@ mod common;
 use common::bin as ee_path;
 use common::pty::{self, Pty};
 
+/// An isolated environment (tests/common) with a suite that fails, then hangs.
 struct Env {
-    dir: tempfile::TempDir,
+    env: common::Isolated,
 }
 
 impl Env {
     fn new() -> Env {
-        let dir = tempfile::tempdir().unwrap();
-        let suite = dir.path().join("suite.sh");
-        std::fs::write(
-            &suite,
+        let env = common::Isolated::new();
+        common::write_exe(
+            &env.p("suite.sh"),
             "#!/bin/sh\necho 'test_a ... ok'\necho 'FAILED test_b - assert 1 == 2'\nsleep 30\n",
-        )
-        .unwrap();
-        std::fs::set_permissions(&suite, std::os::unix::fs::PermissionsExt::from_mode(0o755))
-            .unwrap();
-        Env { dir }
+        );
+        Env { env }
     }
 
     fn cmd(&self, program: &std::path::Path) -> Command {
         let mut c = Command::new(program);
-        c.current_dir(self.dir.path());
-        common::record_in(&mut c, self.dir.path());
+        self.env.apply(&mut c);
         c
     }
 
