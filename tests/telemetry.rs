@@ -1195,6 +1195,38 @@ fn every_older_schema_migrates_and_keeps_every_row_and_learned_count() {
     }
 }
 
+/// A legacy database from a build that never landed (schema 3273164, a branch's: its
+/// `learn_evidence` lacks the lead columns) is mapped onto the list by its schema number; the
+/// tables it had already are completed column by column, so later runs are written (not
+/// spooled for ever) and learned from.
+#[test]
+fn a_legacy_table_with_fewer_columns_is_completed() {
+    let fresh = Env::new();
+    assert!(fresh.run(&["--", "true"]).status.success());
+    let e = Env::new();
+    std::fs::create_dir_all(e.db().parent().unwrap()).unwrap();
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/db-v3.sqlite");
+    std::fs::copy(&fixture, e.db()).unwrap();
+    {
+        let c = rusqlite::Connection::open(e.db()).unwrap();
+        c.execute_batch(
+            "ALTER TABLE learn_evidence DROP COLUMN lead_n;
+             ALTER TABLE learn_evidence DROP COLUMN lead_sum;
+             PRAGMA user_version = 3273164;",
+        )
+        .unwrap();
+    }
+    assert_ne!(shape(&e.db()), shape(&fresh.db()));
+    let o = e.run(&["stats"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(shape(&e.db()), shape(&fresh.db()));
+    let o = e.run(&["run", "--", "sh", "-c", "echo 'error: boom'; exit 3"]);
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    assert_eq!(e.count("executions"), 17);
+    let learned: i64 = e.value("SELECT count(*) FROM learn_runs WHERE run_id = 17");
+    assert_eq!(learned, 1);
+}
+
 /// A build from before the migration list may still run against a migrated database and write
 /// its own (legacy) version number; a build with more migrations writes a larger one. Neither
 /// resets the other, and no migration runs twice.

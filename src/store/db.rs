@@ -229,12 +229,73 @@ fn apply_migrations(tx: &Connection, list: &[migrations::Migration]) -> Result<b
     for m in &list[done.min(list.len())..] {
         tx.execute_batch(&strip_comments(m.sql))?;
     }
+    if migrations::is_legacy(uv) {
+        add_missing_columns(tx, list)?;
+    }
     tx.execute(
         "INSERT OR REPLACE INTO schema_version (id, applied) VALUES (1, ?1)",
         [version],
     )?;
     tx.pragma_update(None, "user_version", version)?;
     Ok(true)
+}
+
+/// After a legacy database was mapped onto the list: the steps that create tables (`IF NOT
+/// EXISTS`) leave a table an unreleased build made with fewer columns as it was, and every later
+/// write into it would fail. Add each column the list's schema has and the table lacks (with its
+/// type and default; never a key column, nor a NOT NULL one without a default, which SQLite
+/// cannot add).
+fn add_missing_columns(tx: &Connection, list: &[migrations::Migration]) -> Result<(), StoreError> {
+    let fresh = Connection::open_in_memory()?;
+    for m in list {
+        fresh.execute_batch(&strip_comments(m.sql))?;
+    }
+    let columns = |c: &Connection, table: &str| -> rusqlite::Result<Vec<Column>> {
+        c.prepare("SELECT name, type, \"notnull\", dflt_value, pk FROM pragma_table_info(?1)")?
+            .query_map([table], |r| {
+                Ok(Column {
+                    name: r.get(0)?,
+                    ty: r.get(1)?,
+                    not_null: r.get(2)?,
+                    default: r.get(3)?,
+                    key: r.get::<_, i64>(4)? > 0,
+                })
+            })?
+            .collect()
+    };
+    let tables: Vec<String> = fresh
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite%'")?
+        .query_map([], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    for t in tables {
+        let have = columns(tx, &t)?;
+        if have.is_empty() {
+            continue;
+        }
+        for c in columns(&fresh, &t)? {
+            if c.key || have.iter().any(|h| h.name == c.name) || c.not_null && c.default.is_none() {
+                continue;
+            }
+            let mut def = format!("ALTER TABLE \"{t}\" ADD COLUMN \"{}\" {}", c.name, c.ty);
+            if c.not_null {
+                def.push_str(" NOT NULL");
+            }
+            if let Some(d) = &c.default {
+                def.push_str(&format!(" DEFAULT {d}"));
+            }
+            tx.execute_batch(&def)?;
+        }
+    }
+    Ok(())
+}
+
+/// A column as `pragma_table_info` describes it.
+struct Column {
+    name: String,
+    ty: String,
+    not_null: bool,
+    default: Option<String>,
+    key: bool,
 }
 
 /// The schema without its `--` comments: SQLite keeps the text of each `CREATE` statement and
