@@ -634,3 +634,54 @@ fn eviction_keeps_the_strongest_mined_and_the_newest_user_patterns() {
         assert!(count(&c, &s) >= n, "{s}");
     }
 }
+
+/// What the database says is applied or watched passes the full validation first: a confirmed
+/// pattern that matches ordinary lines is refused, invalid watched ones are dropped, and at most
+/// 16 watched patterns beyond the lexicon are kept (counted before validation).
+#[test]
+fn stored_patterns_are_validated_before_use() {
+    let c = db();
+    let argv = ["edited.sh"];
+    let cx = ctx(&argv);
+    let narrow = aggregates::scopes(&cx)[0].clone();
+    let row = |pattern: &str, source: &str, tp: i64, tn: i64| {
+        c.execute(
+            "INSERT INTO learn_patterns (scope, pattern, source, tp) VALUES (?1, ?2, ?3, ?4)",
+            rusqlite::params![narrow, pattern, source, tp],
+        )
+        .unwrap();
+        c.execute(
+            "INSERT INTO learn_evidence (scope, pattern, tn, lead_n, lead_sum) \
+             VALUES (?1, ?2, ?3, 1, 2.0)",
+            rusqlite::params![narrow, pattern, tn],
+        )
+        .unwrap();
+    };
+    // Confirmed (caught failures, clean in passing runs): one valid, one matching every line.
+    row("^FAILED hard", "mined", 3, 3);
+    row(".", "user", 4, 4);
+    // Watched in shadow (no clean passing run yet): two invalid ones ranked first, then 20 valid.
+    row("x*", "mined", 9, 0);
+    row("(", "mined", 9, 0);
+    for i in 0..20 {
+        row(&format!("^warn_{i:02} x"), "mined", 1, 0);
+    }
+    let a = advise(Some(&c), &cx);
+    assert_eq!(a.applied_patterns(), ["^FAILED hard"], "{a:#?}");
+    let dot = a.ranked.iter().find(|r| r.pattern == ".").unwrap();
+    assert!(!dot.applied);
+    assert!(
+        dot.why
+            .starts_with("refused: pattern . matches ordinary lines (like \" \")"),
+        "{}",
+        dot.why
+    );
+    let watched: Vec<&str> = a
+        .observe
+        .iter()
+        .map(String::as_str)
+        .filter(|p| !super::lexicon::LEXICON.contains(p))
+        .collect();
+    let want: Vec<String> = (0..14).map(|i| format!("^warn_{i:02} x")).collect();
+    assert_eq!(watched, want);
+}
