@@ -158,15 +158,7 @@ pub fn pattern(p: &str) -> Result<(), String> {
         .dfa_size_limit(REGEX_SIZE_LIMIT)
         .nest_limit(64)
         .build()
-        .map_err(|e| {
-            let first = e.to_string();
-            let first = first.lines().last().unwrap_or("").trim().to_string();
-            format!(
-                "invalid pattern {}: {}",
-                crate::escape::escape(p),
-                crate::escape::escape(&first)
-            )
-        })?;
+        .map_err(|e| invalid(p, &e.to_string()))?;
     match ORDINARY.iter().find(|l| re.is_match(l)) {
         Some(l) => Err(ordinary(p, l)),
         None => Ok(()),
@@ -213,15 +205,7 @@ fn syntax(p: &str) -> Result<(), String> {
         .nest_limit(64)
         .build()
         .parse(p)
-        .map_err(|e| {
-            let msg = e.to_string();
-            let last = msg.lines().last().unwrap_or("").trim().to_string();
-            format!(
-                "invalid pattern {}: {}",
-                crate::escape::escape(p),
-                crate::escape::escape(&last)
-            )
-        })?;
+        .map_err(|e| invalid(p, &e.to_string()))?;
     if weight(&hir) > MAX_WEIGHT {
         return Err(format!(
             "pattern {} is too costly to compile",
@@ -229,6 +213,17 @@ fn syntax(p: &str) -> Result<(), String> {
         ));
     }
     Ok(())
+}
+
+/// Why a pattern that does not parse or compile is refused: the last line of the error (the
+/// regex crates put the pattern with a caret above it).
+fn invalid(p: &str, error: &str) -> String {
+    let last = error.lines().last().unwrap_or("").trim();
+    format!(
+        "invalid pattern {}: {}",
+        crate::escape::escape(p),
+        crate::escape::escape(last)
+    )
 }
 
 /// Why a pattern that matches the ordinary line `l` is refused.
