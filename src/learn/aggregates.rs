@@ -16,7 +16,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
 
-use super::db::bump;
+use super::db::{bump, Counter};
 use super::stats::{Counts, Welford};
 use crate::context::RunContext;
 
@@ -253,18 +253,10 @@ impl Verdict {
 
 /// One correction: a pattern's counter, or for a stop by the learned timeout its false-positive
 /// count (each doubles its margin), or nothing for a stop by the user's own option.
-fn correct(
-    tx: &Connection,
-    scopes: &[String],
-    pattern: &str,
-    source: &str,
-    v: Verdict,
-    delta: i64,
-    at: f64,
-) -> rusqlite::Result<()> {
-    match source {
+fn correct(tx: &Connection, c: Counter, delta: i64, at: f64) -> rusqlite::Result<()> {
+    match c.source {
         "timeout" => {
-            if let (Some(n), Verdict::Fp) = (scopes.first(), v) {
+            if let (Some(n), Verdict::Fp) = (c.scopes.first(), c.verdict) {
                 tx.execute(
                     "INSERT INTO learn_runtimes (scope, timeout_fp) VALUES (?1, max(?2, 0)) \
                      ON CONFLICT (scope) DO UPDATE SET timeout_fp = max(timeout_fp + ?2, 0)",
@@ -274,7 +266,7 @@ fn correct(
             Ok(())
         }
         "option" => Ok(()),
-        _ => bump(tx, scopes, pattern, source, v, delta, at),
+        _ => bump(tx, c, delta, at),
     }
 }
 
@@ -329,6 +321,18 @@ pub struct RunJudgement {
     pub scopes: Vec<String>,
     pub verdicts: Vec<(String, Verdict, String)>,
     pub feedback: Option<Given>,
+}
+
+impl RunJudgement {
+    /// One of this run's pattern counters, in its scopes.
+    fn counter<'a>(&'a self, pattern: &'a str, source: &'a str, verdict: Verdict) -> Counter<'a> {
+        Counter {
+            scopes: &self.scopes,
+            pattern,
+            source,
+            verdict,
+        }
+    }
 }
 
 /// A feedback given on a run, as stored: its kind (`learn_runs.feedback`) and, for `missed`,
@@ -468,11 +472,11 @@ pub fn apply_feedback(
     // Undo an earlier feedback first.
     if let Some(prev) = &j.feedback {
         for (p, s, v, d) in corrections(&j, prev.kind) {
-            correct(tx, &j.scopes, &p, &s, v, -d, at).map_err(db)?;
+            correct(tx, j.counter(&p, &s, v), -d, at).map_err(db)?;
         }
         if prev.kind == Feedback::Missed {
             for (p, s) in &prev.missed {
-                bump(tx, &j.scopes, p, s, Verdict::Fneg, -1, at).map_err(db)?;
+                bump(tx, j.counter(p, s, Verdict::Fneg), -1, at).map_err(db)?;
             }
         }
     }
@@ -499,10 +503,10 @@ pub fn apply_feedback(
         ));
     }
     for (p, s, v, d) in &changes {
-        correct(tx, &j.scopes, p, s, *v, *d, at).map_err(db)?;
+        correct(tx, j.counter(p, s, *v), *d, at).map_err(db)?;
     }
     for (p, s) in &extra {
-        bump(tx, &j.scopes, p, s, Verdict::Fneg, 1, at).map_err(db)?;
+        bump(tx, j.counter(p, s, Verdict::Fneg), 1, at).map_err(db)?;
         changes.push((p.clone(), s.clone(), Verdict::Fneg, 1));
     }
     let given = Given {

@@ -207,17 +207,18 @@ pub fn pin(
     Ok(())
 }
 
+/// One counter of one pattern in a run's scopes: what [`bump`] adds to.
+#[derive(Debug, Clone, Copy)]
+pub struct Counter<'a> {
+    pub scopes: &'a [String],
+    pub pattern: &'a str,
+    pub source: &'a str,
+    pub verdict: Verdict,
+}
+
 /// Add `delta` to one counter of a pattern in the given scopes (creating rows as needed).
-pub fn bump(
-    tx: &Connection,
-    scopes: &[String],
-    pattern: &str,
-    source: &str,
-    v: Verdict,
-    delta: i64,
-    at: f64,
-) -> rusqlite::Result<()> {
-    let col = v.column();
+pub fn bump(tx: &Connection, c: Counter, delta: i64, at: f64) -> rusqlite::Result<()> {
+    let col = c.verdict.column();
     let max = validate::MAX_COUNT;
     let mut st = tx.prepare_cached(&format!(
         "INSERT INTO learn_patterns (scope, pattern, source, {col}, last_seen) \
@@ -225,10 +226,29 @@ pub fn bump(
          ON CONFLICT (scope, pattern) DO UPDATE SET {col} = min(max({col} + ?4, 0), {max}), \
          last_seen = max(last_seen, ?5)"
     ))?;
-    for s in scopes {
-        st.execute(params![s, pattern, source, delta, at])?;
+    for s in c.scopes {
+        st.execute(params![s, c.pattern, c.source, delta, at])?;
     }
     Ok(())
+}
+
+/// A scope row's values in `learn_scopes` column order (as [`write_row`] inserts them): the
+/// counts, the four Welford accumulators as `n, mean, m2`, then `at`.
+fn scope_values(r: &ScopeRow, at: f64) -> Vec<rusqlite::types::Value> {
+    use rusqlite::types::Value;
+    let count = |n: u64| Value::Integer(n as i64);
+    let mut v = vec![
+        Value::Text(r.scope.clone()),
+        count(r.runs),
+        count(r.judged),
+        count(r.failed),
+        count(r.stopped),
+    ];
+    for w in [&r.ok, &r.fail, &r.gap, &r.burst] {
+        v.extend([count(w.n), Value::Real(w.mean), Value::Real(w.m2)]);
+    }
+    v.push(Value::Real(at));
+    v
 }
 
 fn write_row(tx: &Connection, r: &ScopeRow, at: f64) -> rusqlite::Result<()> {
@@ -238,52 +258,39 @@ fn write_row(tx: &Connection, r: &ScopeRow, at: f64) -> rusqlite::Result<()> {
          burst_m2, updated) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, \
          ?15, ?16, ?17, ?18)",
     )?
-    .execute(params![
-        r.scope,
-        r.runs as i64,
-        r.judged as i64,
-        r.failed as i64,
-        r.stopped as i64,
-        r.ok.n as i64,
-        r.ok.mean,
-        r.ok.m2,
-        r.fail.n as i64,
-        r.fail.mean,
-        r.fail.m2,
-        r.gap.n as i64,
-        r.gap.mean,
-        r.gap.m2,
-        r.burst.n as i64,
-        r.burst.mean,
-        r.burst.m2,
-        at
-    ])?;
+    .execute(rusqlite::params_from_iter(scope_values(r, at)))?;
     Ok(())
 }
 
 /// Keep a scope's pattern list bounded: evict the weakest mined patterns, then the oldest user
 /// patterns beyond their own cap.
 fn evict(tx: &Connection, scope: &str) -> rusqlite::Result<()> {
+    let weakest_mined = "source = 'mined' ORDER BY tp - fp, last_seen";
+    trim(tx, scope, "1", MAX_PATTERNS, weakest_mined)?;
+    let oldest_user = "source = 'user' ORDER BY last_seen";
+    trim(tx, scope, "source = 'user'", MAX_USER_PATTERNS, oldest_user)
+}
+
+/// Delete as many of a scope's patterns as those matching `counted` exceed `cap`, the first ones
+/// by `victims` (an SQL condition and order).
+fn trim(
+    tx: &Connection,
+    scope: &str,
+    counted: &str,
+    cap: usize,
+    victims: &str,
+) -> rusqlite::Result<()> {
     let count: i64 = tx
-        .prepare_cached("SELECT count(*) FROM learn_patterns WHERE scope = ?1")?
+        .prepare_cached(&format!(
+            "SELECT count(*) FROM learn_patterns WHERE scope = ?1 AND {counted}"
+        ))?
         .query_row([scope], |r| r.get(0))?;
-    if count as usize > MAX_PATTERNS {
-        tx.prepare_cached(
+    if count as usize > cap {
+        tx.prepare_cached(&format!(
             "DELETE FROM learn_patterns WHERE scope = ?1 AND pattern IN (SELECT pattern FROM \
-             learn_patterns WHERE scope = ?1 AND source = 'mined' ORDER BY tp - fp, last_seen \
-             LIMIT ?2)",
-        )?
-        .execute(params![scope, count - MAX_PATTERNS as i64])?;
-    }
-    let users: i64 = tx
-        .prepare_cached("SELECT count(*) FROM learn_patterns WHERE scope = ?1 AND source = 'user'")?
-        .query_row([scope], |r| r.get(0))?;
-    if users as usize > MAX_USER_PATTERNS {
-        tx.prepare_cached(
-            "DELETE FROM learn_patterns WHERE scope = ?1 AND pattern IN (SELECT pattern FROM \
-             learn_patterns WHERE scope = ?1 AND source = 'user' ORDER BY last_seen LIMIT ?2)",
-        )?
-        .execute(params![scope, users - MAX_USER_PATTERNS as i64])?;
+             learn_patterns WHERE scope = ?1 AND {victims} LIMIT ?2)"
+        ))?
+        .execute(params![scope, count - cap as i64])?;
     }
     Ok(())
 }
@@ -317,7 +324,13 @@ pub fn apply(tx: &Transaction, run_id: i64, j: &Judgement) -> rusqlite::Result<(
         }
     }
     for b in &j.bumps {
-        bump(tx, &b.scopes, &b.pattern, &b.source, b.verdict, 1, j.at)?;
+        let c = Counter {
+            scopes: &b.scopes,
+            pattern: &b.pattern,
+            source: &b.source,
+            verdict: b.verdict,
+        };
+        bump(tx, c, 1, j.at)?;
     }
     if let Some((n, deltas)) = &j.evidence {
         write_evidence(tx, n, deltas)?;

@@ -90,26 +90,51 @@ pub fn knowledge(conn: Option<&Connection>, ctx: &RunContext) -> aggregates::Kno
 pub fn advise(k: aggregates::Knowledge, ctx: &RunContext) -> Advice {
     let profile = profiles::for_command(profiles::list(), &ctx.argv);
     let mut advice = rank::advise(&k, profile.as_ref());
-    // What the database says is applied only if it passes the full validation (compiled within
-    // the size limits, not matching ordinary lines): a few compiles, for the applied ones only.
-    for r in advice.ranked.iter_mut() {
-        if r.applied && aggregates::Source::profile_of(&r.source).is_none() {
-            if let Err(e) = validate::pattern(&r.pattern) {
-                r.applied = false;
-                r.why = format!("refused: {e}");
-            }
+    refuse_invalid(&mut advice);
+    advice
+}
+
+/// What the database says is applied or watched is used only if it passes the full validation
+/// (compiled within the size limits, not matching ordinary lines): the applied patterns (but a
+/// profile's), and the watched ones beyond the lexicon as many as local learning keeps; all
+/// compiled in one set (`validate::patterns`).
+fn refuse_invalid(advice: &mut Advice) {
+    let applied: Vec<usize> = (0..advice.ranked.len())
+        .filter(|&i| {
+            let r = &advice.ranked[i];
+            r.applied && aggregates::Source::profile_of(&r.source).is_none()
+        })
+        .collect();
+    let watched: Vec<usize> = (0..advice.observe.len())
+        .filter(|&i| !lexicon::LEXICON.contains(&advice.observe[i].as_str()))
+        .collect();
+    let (watched, beyond) = watched.split_at(watched.len().min(aggregates::MAX_USER_PATTERNS + 8));
+    let batch: Vec<&str> = applied
+        .iter()
+        .map(|&i| advice.ranked[i].pattern.as_str())
+        .chain(watched.iter().map(|&i| advice.observe[i].as_str()))
+        .collect();
+    let verdicts = validate::patterns(&batch);
+    let (on_applied, on_watched) = verdicts.split_at(applied.len());
+    for (&i, v) in applied.iter().zip(on_applied) {
+        if let Err(e) = v {
+            let r = &mut advice.ranked[i];
+            r.applied = false;
+            r.why = format!("refused: {e}");
         }
     }
-    // Watched-only patterns from the database: valid ones, as many as local learning keeps.
-    let mut others = 0;
-    advice.observe.retain(|p| {
-        if lexicon::LEXICON.contains(&p.as_str()) {
-            return true;
-        }
-        others += 1;
-        others <= aggregates::MAX_USER_PATTERNS + 8 && validate::pattern(p).is_ok()
+    let refused: Vec<usize> = watched
+        .iter()
+        .zip(on_watched)
+        .filter(|(_, v)| v.is_err())
+        .map(|(&i, _)| i)
+        .chain(beyond.iter().copied())
+        .collect();
+    let mut i = 0;
+    advice.observe.retain(|_| {
+        i += 1;
+        !refused.contains(&(i - 1))
     });
-    advice
 }
 
 /// Patterns to offer in tab completion for a context: (pattern, short description saying where

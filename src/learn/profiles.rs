@@ -28,128 +28,17 @@ pub struct Profile {
     pub source: String,
 }
 
-const BUILTIN: &[(&str, &str, &[&str], &[&str])] = &[
-    (
-        "pytest",
-        "pytest: a failing test in the progress line, verbose FAILED/ERROR lines, collection errors",
-        &["pytest", "py.test", "python -m pytest"],
-        &[
-            r"^\S+\.py [.sxX]*[FE]",
-            r"^\S+\.py::\S+ (FAILED|ERROR)",
-            r"^(FAILED|ERROR) \S+",
-            r"^E {3}",
-        ],
-    ),
-    (
-        "cargo-test",
-        "cargo test: a failing test, a compile error",
-        &["cargo test", "cargo nextest"],
-        &[r"^test \S+ \.\.\. FAILED", r"^\s+FAIL \[", r"^error(\[E\d+\])?: "],
-    ),
-    (
-        "cargo-build",
-        "cargo build/check/clippy/run: a compile error",
-        &["cargo build", "cargo check", "cargo clippy", "cargo run", "cargo install"],
-        &[r"^error(\[E\d+\])?: "],
-    ),
-    (
-        "go-test",
-        "go test: a failing test, a panic, a build failure",
-        &["go test"],
-        &[r"^\s*--- FAIL: ", r"^panic: ", r"^FAIL\s"],
-    ),
-    (
-        "go-build",
-        "go build/vet: a compile error",
-        &["go build", "go vet", "go run"],
-        &[r"^\S+\.go:\d+:\d+: "],
-    ),
-    (
-        "jest",
-        "jest, npm/yarn/pnpm test: a failing test file or test",
-        &[
-            "jest",
-            "npx jest",
-            "npm test",
-            "npm t",
-            "npm run test",
-            "yarn test",
-            "yarn jest",
-            "pnpm test",
-            "pnpm run test",
-            "vitest",
-            "npx vitest",
-        ],
-        &[r"^\s*FAIL\s+\S+", r"^\s*● .+ › ", r"^\s*(×|✕) "],
-    ),
-    (
-        "make",
-        "make: a failed recipe, a compiler error",
-        &["make", "gmake"],
-        &[r"^make(\[\d+\])?: \*\*\* ", r"^\S+:\d+:(\d+:)? (fatal )?error: "],
-    ),
-    (
-        "cmake",
-        "cmake/ctest: a configure or compiler error, a failed test",
-        &["cmake", "ctest"],
-        &[
-            r"^CMake Error",
-            r"^\S+:\d+:(\d+:)? (fatal )?error: ",
-            r"\*\*\*(Failed|Exception)",
-            r"^gmake(\[\d+\])?: \*\*\* ",
-        ],
-    ),
-    (
-        "maven",
-        "mvn: an error line, a test failure",
-        &["mvn", "mvnw"],
-        &[r"^\[ERROR\] ", r"<<< (FAILURE|ERROR)!"],
-    ),
-    (
-        "gradle",
-        "gradle: a failed test or task",
-        &["gradle", "gradlew"],
-        &[r"^\S.* > .* FAILED$", r"^FAILURE: ", r"^> Task \S+ FAILED"],
-    ),
-    (
-        "terraform",
-        "terraform plan/apply: an error block",
-        &["terraform plan", "terraform apply", "terraform validate", "tofu plan", "tofu apply"],
-        &[r"^(│ )?Error: "],
-    ),
-    (
-        "docker-build",
-        "docker build: a failed build step",
-        &["docker build", "docker buildx", "docker compose build", "podman build"],
-        &[r"^ERROR( \[|: )", r"^#\d+ ERROR", r"^error: failed to solve"],
-    ),
-    (
-        "kubectl-rollout",
-        "kubectl rollout status: a rollout that failed or exceeded its deadline",
-        &["kubectl rollout"],
-        &[r"^error: ", r"exceeded its progress deadline"],
-    ),
-    (
-        "helm",
-        "helm install/upgrade: an error",
-        &["helm"],
-        &[r"^Error: "],
-    ),
-];
+/// The built-in profiles, in the user profile file format (a JSON array of [`Profile`]), in the
+/// order they are tried: the first that fits a command is its profile.
+const BUILTIN: &str = include_str!("profiles.json");
 
-/// The built-in profiles.
+/// The built-in profiles (none if the embedded table did not parse, which a test rules out).
 pub fn builtin() -> Vec<Profile> {
-    BUILTIN
-        .iter()
-        .map(|(name, desc, cmds, pats)| Profile {
-            name: name.to_string(),
-            description: desc.to_string(),
-            commands: cmds.iter().map(|s| s.to_string()).collect(),
-            patterns: pats.iter().map(|s| s.to_string()).collect(),
-            interrupt: *name == "pytest",
-            source: "builtin".to_string(),
-        })
-        .collect()
+    let mut list: Vec<Profile> = serde_json::from_str(BUILTIN).unwrap_or_default();
+    for p in &mut list {
+        p.source = "builtin".to_string();
+    }
+    list
 }
 
 /// Where user profiles live.
@@ -242,7 +131,7 @@ fn load() -> (Vec<Profile>, Vec<String>) {
 
 /// Program name without directory and version suffix (`/usr/bin/python3.11` → `python`).
 fn base_program(p: &str) -> String {
-    let base = p.rsplit('/').next().unwrap_or(p);
+    let base = crate::context::basename(p);
     let trimmed = base.trim_end_matches(|c: char| c.is_ascii_digit() || c == '.');
     let trimmed = if trimmed.is_empty() { base } else { trimmed };
     trimmed.to_string()
@@ -291,7 +180,18 @@ mod tests {
 
     #[test]
     fn builtin_patterns_compile() {
-        for p in builtin() {
+        let b = builtin();
+        let names: Vec<&str> = b.iter().map(|p| p.name.as_str()).collect();
+        assert_eq!(names.len(), 14, "{names:?}");
+        assert_eq!(names[..3], ["pytest", "cargo-test", "cargo-build"]);
+        // Only pytest prints its failure summary when interrupted.
+        let interrupt: Vec<&str> = b
+            .iter()
+            .filter(|p| p.interrupt)
+            .map(|p| p.name.as_str())
+            .collect();
+        assert_eq!(interrupt, ["pytest"]);
+        for p in b {
             for pat in &p.patterns {
                 regex::bytes::Regex::new(pat).unwrap();
             }

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use super::aggregates::{Knowledge, PatternRow};
+use super::aggregates::{Knowledge, PatternRow, ScopeRow};
 use super::lexicon::LEXICON;
 use super::profiles::Profile;
 use super::stats::{
@@ -252,6 +252,34 @@ fn human_scope(scope: &str) -> String {
 /// applied pattern is due for a shadow check, none is applied and the run is a check.
 pub fn advise(k: &Knowledge, profile: Option<&Profile>) -> Advice {
     let narrow = k.narrow();
+    let mut list = gather_candidates(k, profile);
+    let check_due = judge_candidates(k, &mut list);
+    sort(&mut list);
+    choose_applied(k, &mut list, check_due);
+    // The narrow scope's own runs: the basis of the timeout and of the counts shown.
+    let own = narrow.and_then(|s| k.row(s));
+    let timeout = timeout_advice(k, own);
+    let quiet = quiet_advice(k, own);
+    let observe = observed(&list);
+    Advice {
+        check: check_due,
+        scope: narrow.map(str::to_string),
+        executions: own.map_or(0, |r| r.runs),
+        judged: own.map_or(0, |r| r.judged),
+        failed: own.map_or(0, |r| r.failed),
+        ranked: list,
+        profile: profile.map(|p| p.name.clone()),
+        interrupt: profile.is_some_and(|p| p.interrupt),
+        timeout,
+        quiet,
+        observe,
+    }
+}
+
+/// Every candidate once, in order of discovery: the narrow pin's, the profile's, then each
+/// scope's judged ones (with evidence in it, the user's, or any in the narrow scope).
+fn gather_candidates(k: &Knowledge, profile: Option<&Profile>) -> Vec<Ranked> {
+    let narrow = k.narrow();
     // Each candidate once: its narrow row if any, else its row in the most specific wider scope
     // that judged it, else no evidence.
     let mut list: Vec<Ranked> = Vec::new();
@@ -292,6 +320,13 @@ pub fn advise(k: &Knowledge, profile: Option<&Profile>) -> Advice {
             }
         }
     }
+    list
+}
+
+/// Give each candidate its state, narrow evidence and reason; true when a confirmed one is due
+/// for a shadow check.
+fn judge_candidates(k: &Knowledge, list: &mut [Ranked]) -> bool {
+    let narrow = k.narrow();
     let t = now();
     let mut check_due = false;
     for r in list.iter_mut() {
@@ -337,8 +372,14 @@ pub fn advise(k: &Knowledge, profile: Option<&Profile>) -> Advice {
             }
         }
     }
-    sort(&mut list);
-    let fail_mean = narrow
+    check_due
+}
+
+/// Walk the sorted confirmed candidates and apply the best (at most `MAX_APPLIED_LEARNED`, early
+/// enough, evidence distinct), saying why each is or is not applied; on a check, apply none.
+fn choose_applied(k: &Knowledge, list: &mut [Ranked], check_due: bool) {
+    let fail_mean = k
+        .narrow()
         .and_then(|s| k.row(s))
         .filter(|r| r.fail.n > 0)
         .map_or(0.0, |r| r.fail.mean);
@@ -378,10 +419,12 @@ pub fn advise(k: &Knowledge, profile: Option<&Profile>) -> Advice {
             r.why = origin;
         }
     }
+}
 
-    // Timeout: a hang detector from the narrow scope's own normal runs only, never for a bare
-    // interpreter.
-    let own = narrow.and_then(|s| k.row(s));
+/// The timeout: a pin's, else a hang detector from the narrow scope's own normal runs only
+/// (`own`), never for a bare interpreter; None without a narrow scope or samples.
+fn timeout_advice(k: &Knowledge, own: Option<&ScopeRow>) -> Option<TimeoutAdvice> {
+    let narrow = k.narrow();
     let pin_timeout = k
         .pins
         .iter()
@@ -389,8 +432,8 @@ pub fn advise(k: &Knowledge, profile: Option<&Profile>) -> Advice {
         .and_then(|p| p.timeout);
     let samples = &k.runtimes.samples;
     let w = own.map(|r| r.ok).unwrap_or_default();
-    let timeout = if let Some(seconds) = pin_timeout {
-        Some(TimeoutAdvice {
+    if let Some(seconds) = pin_timeout {
+        return Some(TimeoutAdvice {
             seconds,
             quiet: 0.0,
             term: "pinned".into(),
@@ -401,47 +444,48 @@ pub fn advise(k: &Knowledge, profile: Option<&Profile>) -> Advice {
             scope: narrow.unwrap_or_default().to_string(),
             applied: true,
             why: "pinned with ee --watch".into(),
-        })
-    } else if narrow.is_some() && !samples.is_empty() {
-        let n = samples.len() as u64;
-        let hang = hang_from(samples, k.runtimes.timeout_fp);
-        let streak = own.is_some_and(|r| super::judge::timeout_backed_off(r.timeout_stops));
-        let (seconds, quiet, term) = match &hang {
-            Some(h) => (h.seconds, h.quiet, h.term.clone()),
-            None => (0.0, 0.0, String::new()),
-        };
-        Some(TimeoutAdvice {
-            seconds,
-            quiet,
-            term: term.clone(),
-            mean: w.mean,
-            stddev: w.stddev(),
-            samples: n,
-            confidence: sample_confidence(n),
-            scope: narrow.unwrap_or_default().to_string(),
-            applied: hang.is_some() && !streak,
-            why: if hang.is_none() {
-                format!(
-                    "needs {MIN_TIMEOUT_SAMPLES} normal runs of this project and command, has {n}"
-                )
-            } else if streak {
-                format!(
-                    "it stopped the last {} runs; not applied until a run ends by itself",
-                    own.map_or(0, |r| r.timeout_stops)
-                )
-            } else {
-                format!(
-                    "hang detector: {term} (the second-longest of the last {n} normal runs), then \
-                     {quiet:.1}s without output"
-                )
-            },
-        })
-    } else {
-        None
+        });
+    }
+    if narrow.is_none() || samples.is_empty() {
+        return None;
+    }
+    let n = samples.len() as u64;
+    let hang = hang_from(samples, k.runtimes.timeout_fp);
+    let streak = own.is_some_and(|r| super::judge::timeout_backed_off(r.timeout_stops));
+    let (seconds, quiet, term) = match &hang {
+        Some(h) => (h.seconds, h.quiet, h.term.clone()),
+        None => (0.0, 0.0, String::new()),
     };
+    Some(TimeoutAdvice {
+        seconds,
+        quiet,
+        term: term.clone(),
+        mean: w.mean,
+        stddev: w.stddev(),
+        samples: n,
+        confidence: sample_confidence(n),
+        scope: narrow.unwrap_or_default().to_string(),
+        applied: hang.is_some() && !streak,
+        why: if hang.is_none() {
+            format!("needs {MIN_TIMEOUT_SAMPLES} normal runs of this project and command, has {n}")
+        } else if streak {
+            format!(
+                "it stopped the last {} runs; not applied until a run ends by itself",
+                own.map_or(0, |r| r.timeout_stops)
+            )
+        } else {
+            format!(
+                "hang detector: {term} (the second-longest of the last {n} normal runs), then \
+                 {quiet:.1}s without output"
+            )
+        },
+    })
+}
 
-    // Quiet gap after a match.
-    let quiet = match k
+/// The quiet gap after a match: learned from the most specific scope with enough bursts, else
+/// the default.
+fn quiet_advice(k: &Knowledge, own: Option<&ScopeRow>) -> QuietAdvice {
+    match k
         .scopes
         .iter()
         .filter_map(|s| k.row(s))
@@ -465,9 +509,12 @@ pub fn advise(k: &Knowledge, profile: Option<&Profile>) -> Advice {
             samples: own.map_or(0, |r| r.gap.n),
             why: format!("default (needs {MIN_BURST_SAMPLES} observed bursts)"),
         },
-    };
+    }
+}
 
-    // Observation: the lexicon, plus every watched candidate not applied.
+/// The patterns watched without deciding: the lexicon, plus the first `MAX_WATCHED`
+/// non-withdrawn candidates not applied.
+fn observed(list: &[Ranked]) -> Vec<String> {
     let mut observe: Vec<String> = LEXICON.iter().map(|s| s.to_string()).collect();
     let applied: Vec<&str> = list
         .iter()
@@ -485,22 +532,7 @@ pub fn advise(k: &Knowledge, profile: Option<&Profile>) -> Advice {
             observe.push(p.to_string());
         }
     }
-
-    let level = narrow.map(str::to_string);
-    let basis = own;
-    Advice {
-        check: check_due,
-        scope: level.clone(),
-        executions: basis.map_or(0, |r| r.runs),
-        judged: basis.map_or(0, |r| r.judged),
-        failed: basis.map_or(0, |r| r.failed),
-        ranked: list,
-        profile: profile.map(|p| p.name.clone()),
-        interrupt: profile.is_some_and(|p| p.interrupt),
-        timeout,
-        quiet,
-        observe,
-    }
+    observe
 }
 
 /// "Based on 38 similar executions of `pytest` in python projects".

@@ -545,3 +545,143 @@ fn missed_feedback_is_stored_apart_and_undone_in_both_forms() {
     tx.commit().unwrap();
     assert_eq!(fneg(&c), 0, "undone from the old form");
 }
+
+#[test]
+fn eviction_keeps_the_strongest_mined_and_the_newest_user_patterns() {
+    let mut c = db();
+    let argv = ["fail.sh"];
+    record(&mut c, 1, &failed(&argv, "FAILED test_x"));
+    let narrow: String = c
+        .query_row(
+            "SELECT scope FROM learn_patterns WHERE scope LIKE 'run:%' LIMIT 1",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    let count = |c: &Connection, scope: &str| -> usize {
+        c.query_row(
+            "SELECT count(*) FROM learn_patterns WHERE scope = ?1",
+            [scope],
+            |r| r.get::<_, i64>(0),
+        )
+        .unwrap() as usize
+    };
+    let wider: Vec<(String, usize)> = {
+        let mut st = c
+            .prepare("SELECT DISTINCT scope FROM learn_patterns WHERE scope != ?1")
+            .unwrap();
+        let scopes: Vec<String> = st
+            .query_map([&narrow], |r| r.get(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        scopes
+            .into_iter()
+            .map(|s| (s.clone(), count(&c, &s)))
+            .collect()
+    };
+    // Over both caps in the narrow scope: 45 mined patterns of rising strength, 10 user ones of
+    // rising age.
+    for i in 0..45 {
+        c.execute(
+            "INSERT INTO learn_patterns (scope, pattern, source, tp, fp, last_seen) \
+             VALUES (?1, ?2, 'mined', ?3, 0, 0)",
+            rusqlite::params![narrow, format!("^weak_{i:02}"), 5 + i],
+        )
+        .unwrap();
+    }
+    for i in 0..10 {
+        c.execute(
+            "INSERT INTO learn_patterns (scope, pattern, source, last_seen) \
+             VALUES (?1, ?2, 'user', ?3)",
+            rusqlite::params![narrow, format!("^user_{i}"), i],
+        )
+        .unwrap();
+    }
+    // A run that creates new candidates evicts.
+    record(&mut c, 2, &failed(&argv, "ERROR: something new"));
+    let cap = aggregates::MAX_PATTERNS;
+    let user_cap = aggregates::MAX_USER_PATTERNS;
+    assert_eq!(count(&c, &narrow), cap - (10 - user_cap));
+    let names = |source: &str| -> Vec<String> {
+        let mut st = c
+            .prepare(
+                "SELECT pattern FROM learn_patterns WHERE scope = ?1 AND source = ?2 \
+                 ORDER BY pattern",
+            )
+            .unwrap();
+        let v = st
+            .query_map([narrow.as_str(), source], |r| r.get(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        v
+    };
+    // The oldest user patterns beyond their cap are gone, the others kept.
+    let want: Vec<String> = (10 - user_cap..10).map(|i| format!("^user_{i}")).collect();
+    assert_eq!(names("user"), want);
+    // The weakest mined patterns are gone: what is left of them is the strongest.
+    let weak: Vec<String> = names("mined")
+        .into_iter()
+        .filter(|p| p.starts_with("^weak_"))
+        .collect();
+    assert!(weak.len() < 45 && !weak.is_empty(), "{weak:?}");
+    let first = 45 - weak.len();
+    let strongest: Vec<String> = (first..45).map(|i| format!("^weak_{i:02}")).collect();
+    assert_eq!(weak, strongest);
+    // Scopes under their caps keep every pattern (and gain the new ones).
+    for (s, n) in wider {
+        assert!(count(&c, &s) >= n, "{s}");
+    }
+}
+
+/// What the database says is applied or watched passes the full validation first: a confirmed
+/// pattern that matches ordinary lines is refused, invalid watched ones are dropped, and at most
+/// 16 watched patterns beyond the lexicon are kept (counted before validation).
+#[test]
+fn stored_patterns_are_validated_before_use() {
+    let c = db();
+    let argv = ["edited.sh"];
+    let cx = ctx(&argv);
+    let narrow = aggregates::scopes(&cx)[0].clone();
+    let row = |pattern: &str, source: &str, tp: i64, tn: i64| {
+        c.execute(
+            "INSERT INTO learn_patterns (scope, pattern, source, tp) VALUES (?1, ?2, ?3, ?4)",
+            rusqlite::params![narrow, pattern, source, tp],
+        )
+        .unwrap();
+        c.execute(
+            "INSERT INTO learn_evidence (scope, pattern, tn, lead_n, lead_sum) \
+             VALUES (?1, ?2, ?3, 1, 2.0)",
+            rusqlite::params![narrow, pattern, tn],
+        )
+        .unwrap();
+    };
+    // Confirmed (caught failures, clean in passing runs): one valid, one matching every line.
+    row("^FAILED hard", "mined", 3, 3);
+    row(".", "user", 4, 4);
+    // Watched in shadow (no clean passing run yet): two invalid ones ranked first, then 20 valid.
+    row("x*", "mined", 9, 0);
+    row("(", "mined", 9, 0);
+    for i in 0..20 {
+        row(&format!("^warn_{i:02} x"), "mined", 1, 0);
+    }
+    let a = advise(Some(&c), &cx);
+    assert_eq!(a.applied_patterns(), ["^FAILED hard"], "{a:#?}");
+    let dot = a.ranked.iter().find(|r| r.pattern == ".").unwrap();
+    assert!(!dot.applied);
+    assert!(
+        dot.why
+            .starts_with("refused: pattern . matches ordinary lines (like \" \")"),
+        "{}",
+        dot.why
+    );
+    let watched: Vec<&str> = a
+        .observe
+        .iter()
+        .map(String::as_str)
+        .filter(|p| !super::lexicon::LEXICON.contains(p))
+        .collect();
+    let want: Vec<String> = (0..14).map(|i| format!("^warn_{i:02} x")).collect();
+    assert_eq!(watched, want);
+}

@@ -11,7 +11,7 @@
 //!   `REGEX_SIZE_LIMIT` and does not match ordinary lines (`.`, `\w`, `^`, `x*` would stop
 //!   every run at its first line).
 
-use regex::RegexBuilder;
+use regex::{RegexBuilder, RegexSetBuilder};
 
 /// Largest count kept (runs, true/false positives, samples…): far beyond any real history, far
 /// below where `i64` arithmetic or SQLite's integer-to-real switch could happen.
@@ -152,47 +152,86 @@ pub fn weight(h: &regex_syntax::hir::Hir) -> u64 {
 /// A pattern, fully: its text, its estimated compile cost, compiled within the size limits,
 /// and not matching ordinary lines. For imported patterns and for the few a lookup applies.
 pub fn pattern(p: &str) -> Result<(), String> {
+    syntax(p)?;
+    let re = RegexBuilder::new(p)
+        .size_limit(REGEX_SIZE_LIMIT)
+        .dfa_size_limit(REGEX_SIZE_LIMIT)
+        .nest_limit(64)
+        .build()
+        .map_err(|e| invalid(p, &e.to_string()))?;
+    match ORDINARY.iter().find(|l| re.is_match(l)) {
+        Some(l) => Err(ordinary(p, l)),
+        None => Ok(()),
+    }
+}
+
+/// Several patterns judged as [`pattern`] judges each, for about the cost of one compile: those
+/// whose text and syntax pass are compiled together in one set (within the size limits of one
+/// pattern, so each would compile alone); should the set not build, each is judged alone.
+pub fn patterns(ps: &[&str]) -> Vec<Result<(), String>> {
+    let mut out: Vec<Result<(), String>> = ps.iter().map(|p| syntax(p)).collect();
+    let passed: Vec<usize> = (0..ps.len()).filter(|&i| out[i].is_ok()).collect();
+    if passed.is_empty() {
+        return out;
+    }
+    let set = RegexSetBuilder::new(passed.iter().map(|&i| ps[i]))
+        .size_limit(REGEX_SIZE_LIMIT)
+        .dfa_size_limit(REGEX_SIZE_LIMIT)
+        .nest_limit(64)
+        .build();
+    let Ok(set) = set else {
+        for &i in &passed {
+            out[i] = pattern(ps[i]);
+        }
+        return out;
+    };
+    // Each pattern's first ordinary line, in `ORDINARY` order, as `pattern` reports it.
+    for l in ORDINARY {
+        for k in set.matches(l).iter() {
+            let i = passed[k];
+            if out[i].is_ok() {
+                out[i] = Err(ordinary(ps[i], l));
+            }
+        }
+    }
+    out
+}
+
+/// A pattern's text and syntax tree, without compiling: the text is plain, it parses, and its
+/// estimated compile cost ([`weight`]) is within `MAX_WEIGHT`.
+fn syntax(p: &str) -> Result<(), String> {
     pattern_text(p)?;
     let hir = regex_syntax::ParserBuilder::new()
         .nest_limit(64)
         .build()
         .parse(p)
-        .map_err(|e| {
-            let msg = e.to_string();
-            let last = msg.lines().last().unwrap_or("").trim().to_string();
-            format!(
-                "invalid pattern {}: {}",
-                crate::escape::escape(p),
-                crate::escape::escape(&last)
-            )
-        })?;
+        .map_err(|e| invalid(p, &e.to_string()))?;
     if weight(&hir) > MAX_WEIGHT {
         return Err(format!(
             "pattern {} is too costly to compile",
             crate::escape::escape(p)
         ));
     }
-    let re = RegexBuilder::new(p)
-        .size_limit(REGEX_SIZE_LIMIT)
-        .dfa_size_limit(REGEX_SIZE_LIMIT)
-        .nest_limit(64)
-        .build()
-        .map_err(|e| {
-            let first = e.to_string();
-            let first = first.lines().last().unwrap_or("").trim().to_string();
-            format!(
-                "invalid pattern {}: {}",
-                crate::escape::escape(p),
-                crate::escape::escape(&first)
-            )
-        })?;
-    if let Some(l) = ORDINARY.iter().find(|l| re.is_match(l)) {
-        return Err(format!(
-            "pattern {} matches ordinary lines (like {l:?})",
-            crate::escape::escape(p)
-        ));
-    }
     Ok(())
+}
+
+/// Why a pattern that does not parse or compile is refused: the last line of the error (the
+/// regex crates put the pattern with a caret above it).
+fn invalid(p: &str, error: &str) -> String {
+    let last = error.lines().last().unwrap_or("").trim();
+    format!(
+        "invalid pattern {}: {}",
+        crate::escape::escape(p),
+        crate::escape::escape(last)
+    )
+}
+
+/// Why a pattern that matches the ordinary line `l` is refused.
+fn ordinary(p: &str, l: &str) -> String {
+    format!(
+        "pattern {} matches ordinary lines (like {l:?})",
+        crate::escape::escape(p)
+    )
 }
 
 /// A pattern's source label: `user`, `mined` or `profile:<name>`.
@@ -254,7 +293,7 @@ mod tests {
     }
 
     #[test]
-    fn patterns() {
+    fn single_patterns() {
         for ok in [
             "^FAILED",
             r"error\[E\d+\]",
@@ -276,6 +315,50 @@ mod tests {
         assert!(pattern(r"FAILED(?:a{100}){100}").is_err());
         assert!(t.elapsed() < std::time::Duration::from_secs(2));
         assert!(pattern_text("x\ny").is_err());
+    }
+
+    #[test]
+    fn a_batch_is_judged_as_each_alone() {
+        let mix = [
+            "^FAILED",
+            ".",
+            r"error\[E\d+\]",
+            "(",
+            "x*",
+            r"\w{1000}\w{1000}",
+            "",
+            "o",
+            "^FAILED",
+            r"^ERROR\s+case_1\s+\S+",
+            "(?i)panicked at",
+            "a\x1b[2Jb",
+            r"^\d",
+            "README",
+        ];
+        let each: Vec<Result<(), String>> = mix.iter().map(|p| pattern(p)).collect();
+        assert_eq!(patterns(&mix), each);
+        // Every kind of verdict is in the mix: the batch is compared on each.
+        assert!(each.iter().filter(|r| r.is_ok()).count() >= 4, "{each:?}");
+        assert!(each
+            .iter()
+            .any(|r| r.as_ref().is_err_and(|e| e.contains("ordinary"))));
+        assert!(each
+            .iter()
+            .any(|r| r.as_ref().is_err_and(|e| e.contains("invalid"))));
+        assert!(each
+            .iter()
+            .any(|r| r.as_ref().is_err_and(|e| e.contains("costly"))));
+        // Only valid ones, none, one, and a set too large to build (judged one by one).
+        let valid = ["^FAILED", r"error\[E\d+\]", "(?i)panicked at"];
+        assert_eq!(patterns(&valid), vec![Ok(()); 3]);
+        assert_eq!(patterns(&[]), Vec::<Result<(), String>>::new());
+        assert_eq!(patterns(&["."]), vec![pattern(".")]);
+        let big: Vec<String> = (0..200)
+            .map(|i| format!(r"^E{i}\w{{20}}\s\S{{20}}"))
+            .collect();
+        let big: Vec<&str> = big.iter().map(String::as_str).collect();
+        let each: Vec<Result<(), String>> = big.iter().map(|p| pattern(p)).collect();
+        assert_eq!(patterns(&big), each);
     }
 
     #[test]
