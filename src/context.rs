@@ -516,9 +516,26 @@ pub struct Project {
 /// VCS directories that make a directory a project root.
 const VCS: &[&str] = &[".git", ".hg", ".svn", ".jj", ".bzr", "_darcs", ".fslckout"];
 
+/// The project of a working directory, found once per process and directory: a run asks at
+/// its start (the lookup), on the store's thread (statements warmed) and when it is recorded,
+/// and each search costs a hundred `stat` calls up to `/`. The answer of the run's start holds
+/// for the whole run.
+pub fn project(cwd: &Path) -> Project {
+    static LAST: std::sync::Mutex<Option<(PathBuf, Project)>> = std::sync::Mutex::new(None);
+    let mut last = LAST.lock().unwrap_or_else(|e| e.into_inner());
+    match &*last {
+        Some((dir, p)) if dir == cwd => p.clone(),
+        _ => {
+            let p = detect(cwd);
+            *last = Some((cwd.to_path_buf(), p.clone()));
+            p
+        }
+    }
+}
+
 /// The project of a working directory (see the module doc): one `stat` per marker and VCS name
 /// per directory, from `cwd` upwards to the first hit.
-pub fn project(cwd: &Path) -> Project {
+fn detect(cwd: &Path) -> Project {
     let home = std::env::var_os("HOME").map(PathBuf::from);
     let mut buf = cwd.to_path_buf();
     loop {
@@ -996,17 +1013,17 @@ mod tests {
         let sub = root.join("src/deep");
         std::fs::create_dir_all(&sub).unwrap();
         std::fs::create_dir_all(root.join(".git")).unwrap();
-        let p = project(&sub);
+        let p = detect(&sub);
         assert_eq!(
             (p.root.as_path(), p.project_type),
             (root.as_path(), "unknown")
         );
         std::fs::write(root.join("src/pyproject.toml"), "").unwrap();
-        let p = project(&sub);
+        let p = detect(&sub);
         assert_eq!((p.root, p.project_type), (root.join("src"), "python"));
         let other = t.path().join("loose");
         std::fs::create_dir_all(&other).unwrap();
-        assert_eq!(project(&other).root, other);
+        assert_eq!(detect(&other).root, other);
     }
 
     #[test]
@@ -1043,15 +1060,15 @@ mod tests {
         let root = t.path();
         let sub = root.join("a/b");
         std::fs::create_dir_all(&sub).unwrap();
-        assert_eq!(project_type(&sub), "unknown");
+        assert_eq!(detect(&sub).project_type, "unknown");
         std::fs::write(root.join("Makefile"), "").unwrap();
-        assert_eq!(project_type(&sub), "c/c++");
+        assert_eq!(detect(&sub).project_type, "c/c++");
         std::fs::write(root.join("a/main.tf"), "").unwrap();
-        assert_eq!(project_type(&sub), "terraform");
+        assert_eq!(detect(&sub).project_type, "terraform");
         std::fs::write(sub.join("Dockerfile"), "").unwrap();
-        assert_eq!(project_type(&sub), "container");
+        assert_eq!(detect(&sub).project_type, "container");
         std::fs::write(sub.join("Cargo.toml"), "").unwrap();
-        assert_eq!(project_type(&sub), "rust");
+        assert_eq!(detect(&sub).project_type, "rust");
         assert_eq!(project_type(root), "c/c++");
     }
 }

@@ -209,9 +209,46 @@ pub struct Matcher {
     pub invert: bool,
     /// Regex matching any line that may be interesting (main/success/error/observe); `None` when
     /// nothing is searched or when every line must be looked at (`-v`).
-    any: Option<Re>,
+    any: Option<Any>,
     /// Source of the regex of the text to highlight: the deciding patterns (none with `-v`).
     hl_source: Option<(String, bool)>,
+}
+
+/// The combined search of a matcher.
+#[derive(Debug, Clone)]
+enum Any {
+    /// Built with the matcher (`-P`).
+    Ready(Re),
+    /// Rust syntax, built at first use: the deciding patterns (each already compiled alone, so
+    /// their syntax is known good), then the watched lexicon.
+    Lazy {
+        deciding: Vec<String>,
+        observe: Vec<String>,
+        re: OnceLock<Re>,
+    },
+}
+
+/// Build a lazy combined search. The lexicon is ASCII words, compiled without Unicode classes
+/// (a fraction of the time); a watched pattern that needs Unicode (`\p{Greek}`) falls back to
+/// Unicode mode. Should even that not build (its size limit; every part compiled alone), a
+/// search that stops at every line start makes each line be classified on its own: slower,
+/// never wrong.
+fn combine(deciding: &[String], observe: &[String]) -> Re {
+    let join = |flag: &str| {
+        deciding
+            .iter()
+            .cloned()
+            .chain(observe.iter().map(|p| format!("({flag}:{p})")))
+            .collect::<Vec<_>>()
+            .join("|")
+    };
+    let re = build("(combined)", &join("?i-u"), false)
+        .or_else(|_| build("(combined)", &join("?i"), false))
+        .or_else(|_| build("(every line)", "(?m)^", false));
+    match re {
+        Ok(re) => Re::Rust(re),
+        Err(e) => unreachable!("`(?m)^` always compiles: {}", e.0),
+    }
 }
 
 /// Longest line prefix that is matched; the rest of a longer line is passed through unmatched.
@@ -343,32 +380,26 @@ impl Matcher {
             if parts.is_empty() || !observe.is_empty() {
                 None
             } else {
-                Some(build_pcre("(combined)", &parts.join("|"), ci)?)
+                Some(Any::Ready(build_pcre("(combined)", &parts.join("|"), ci)?))
             }
         } else {
-            let mut parts: Vec<String> = Vec::new();
-            let flag = |ci: bool| if ci { "(?i)" } else { "" };
-            for p in main.iter().chain(&success).chain(&error) {
-                parts.push(format!("(?:{}{})", flag(ci), wrap(&p.source, spec, true)));
-            }
-            let deciding = parts.len();
-            for p in &observe {
-                parts.push(format!("(?i-u:{})", p.source));
-            }
-            if parts.is_empty() {
+            let flag = if ci { "(?i)" } else { "" };
+            let deciding: Vec<String> = main
+                .iter()
+                .chain(&success)
+                .chain(&error)
+                .map(|p| format!("(?:{flag}{})", wrap(&p.source, spec, true)))
+                .collect();
+            if deciding.is_empty() && observe.is_empty() {
                 None
             } else {
-                // A watched pattern that needs Unicode (`\p{Greek}`) falls back to Unicode mode.
-                let ascii = build("(combined)", &parts.join("|"), false);
-                Some(Re::Rust(match ascii {
-                    Ok(re) => re,
-                    Err(_) => {
-                        for (k, p) in observe.iter().enumerate() {
-                            parts[deciding + k] = format!("(?i:{})", p.source);
-                        }
-                        build("(combined)", &parts.join("|"), false)?
-                    }
-                }))
+                // Built at the first output: a command that prints nothing (most of what a
+                // routed `true`-like command does) never pays for the lexicon's regex.
+                Some(Any::Lazy {
+                    deciding,
+                    observe: observe.iter().map(|p| p.source.clone()).collect(),
+                    re: OnceLock::new(),
+                })
             }
         };
         let deciding: Vec<String> = main
@@ -417,9 +448,16 @@ impl Matcher {
         self.any.is_none() && !self.is_empty()
     }
 
-    /// The combined regex for searching whole buffers, if any.
+    /// The combined regex for searching whole buffers, if any (built on the first call).
     pub fn any(&self) -> Option<&Re> {
-        self.any.as_ref()
+        match self.any.as_ref()? {
+            Any::Ready(re) => Some(re),
+            Any::Lazy {
+                deciding,
+                observe,
+                re,
+            } => Some(re.get_or_init(|| combine(deciding, observe))),
+        }
     }
 
     /// Does an `--exclude` pattern match this line?
