@@ -254,6 +254,7 @@ pub fn warm(store: &Store, argv: &[String]) {
     }
     let scopes = crate::learn::aggregates::scopes(&ctx);
     let _ = crate::learn::db::load(store.conn(), &scopes);
+    crate::learn::db::warm(store.conn());
 }
 
 #[cfg(test)]

@@ -82,34 +82,42 @@ fn load_rows(conn: &Connection, scopes: &[String]) -> rusqlite::Result<Vec<Scope
 /// out.
 fn load_patterns(conn: &Connection, scopes: &[String]) -> rusqlite::Result<Vec<PatternRow>> {
     let mut out = Vec::new();
-    // Bounded: at most MAX_ROWS_PER_SCOPE rows per scope, whatever the database holds.
+    // Bounded: at most MAX_ROWS_PER_SCOPE rows per scope, whatever the database holds. One
+    // small statement run per scope: SQLite parses it in a fraction of the time a UNION of one
+    // subquery per scope takes, and the parse is on every `ee run`'s path.
     let mut st = conn.prepare_cached(&format!(
-        "SELECT * FROM ({}) WHERE length(pattern) <= {} AND length(scope) <= {}",
-        (1..=scopes.len())
-            .map(|i| format!(
-                "SELECT * FROM (SELECT scope, pattern, source, tp, fp, fneg, uses, last_seen \
-                 FROM learn_patterns WHERE scope = ?{i} LIMIT {})",
-                validate::MAX_ROWS_PER_SCOPE
-            ))
-            .collect::<Vec<_>>()
-            .join(" UNION ALL "),
+        "SELECT * FROM (SELECT scope, pattern, source, tp, fp, fneg, uses, last_seen \
+         FROM learn_patterns WHERE scope = ?1 LIMIT {}) \
+         WHERE length(pattern) <= {} AND length(scope) <= {}",
+        validate::MAX_ROWS_PER_SCOPE,
         validate::MAX_PATTERN_LEN,
         validate::MAX_SCOPE_LEN
     ))?;
-    let rows = st.query_map(rusqlite::params_from_iter(scopes), |r| {
-        Ok(PatternRow {
-            scope: r.get(0)?,
-            pattern: r.get(1)?,
-            source: r.get(2)?,
-            counts: Counts {
-                tp: validate::count(r.get(3)?),
-                fp: validate::count(r.get(4)?),
-                fneg: validate::count(r.get(5)?),
-            },
-            uses: validate::count(r.get(6)?),
-            last_seen: r.get(7)?,
-        })
-    })?;
+    for scope in scopes {
+        let rows = st.query_map([scope], |r| {
+            Ok(PatternRow {
+                scope: r.get(0)?,
+                pattern: r.get(1)?,
+                source: r.get(2)?,
+                counts: Counts {
+                    tp: validate::count(r.get(3)?),
+                    fp: validate::count(r.get(4)?),
+                    fneg: validate::count(r.get(5)?),
+                },
+                uses: validate::count(r.get(6)?),
+                last_seen: r.get(7)?,
+            })
+        })?;
+        keep_valid(rows, &mut out)?;
+    }
+    Ok(out)
+}
+
+/// Add the rows ee could have written (others are ignored).
+fn keep_valid(
+    rows: impl Iterator<Item = rusqlite::Result<PatternRow>>,
+    out: &mut Vec<PatternRow>,
+) -> rusqlite::Result<()> {
     for r in rows {
         let r = r?;
         // Rows that could not have been written by ee are ignored.
@@ -117,7 +125,7 @@ fn load_patterns(conn: &Connection, scopes: &[String]) -> rusqlite::Result<Vec<P
             out.push(r);
         }
     }
-    Ok(out)
+    Ok(())
 }
 
 /// The narrow scope's evidence and recent runtimes (tables from before these existed read as
@@ -252,13 +260,8 @@ fn scope_values(r: &ScopeRow, at: f64) -> Vec<rusqlite::types::Value> {
 }
 
 fn write_row(tx: &Connection, r: &ScopeRow, at: f64) -> rusqlite::Result<()> {
-    tx.prepare_cached(
-        "INSERT OR REPLACE INTO learn_scopes (scope, runs, judged, failed, stopped, ok_n, ok_mean, \
-         ok_m2, fail_n, fail_mean, fail_m2, gap_n, gap_mean, gap_m2, burst_n, burst_mean, \
-         burst_m2, updated) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, \
-         ?15, ?16, ?17, ?18)",
-    )?
-    .execute(rusqlite::params_from_iter(scope_values(r, at)))?;
+    tx.prepare_cached(WRITE_SCOPE)?
+        .execute(rusqlite::params_from_iter(scope_values(r, at)))?;
     Ok(())
 }
 
@@ -295,30 +298,62 @@ fn trim(
     Ok(())
 }
 
+// The statements a run's judgement writes (prepared early by [`warm`]).
+const WRITE_SCOPE: &str =
+    "INSERT OR REPLACE INTO learn_scopes (scope, runs, judged, failed, stopped, ok_n, ok_mean, \
+         ok_m2, fail_n, fail_mean, fail_m2, gap_n, gap_mean, gap_m2, burst_n, burst_mean, \
+         burst_m2, updated) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, \
+         ?15, ?16, ?17, ?18)";
+const SET_RUNTIMES: &str = "INSERT INTO learn_runtimes (scope, samples) VALUES (?1, ?2) \
+             ON CONFLICT (scope) DO UPDATE SET samples = excluded.samples";
+const STREAK_EXTEND: &str = "INSERT INTO learn_streaks (scope, timeout_stops) VALUES (?1, 1) \
+                     ON CONFLICT (scope) DO UPDATE SET timeout_stops = timeout_stops + 1";
+const STREAK_RESET: &str = "DELETE FROM learn_streaks WHERE scope = ?1";
+const WRITE_EVIDENCE: &str =
+    "INSERT INTO learn_evidence (scope, pattern, tn, checks, since_check, checked_at, \
+         lead_n, lead_sum) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) \
+         ON CONFLICT (scope, pattern) DO UPDATE SET \
+         tn = tn + excluded.tn, checks = checks + excluded.checks, \
+         lead_n = lead_n + excluded.lead_n, lead_sum = lead_sum + excluded.lead_sum, \
+         since_check = CASE WHEN excluded.checks > 0 THEN 0 \
+                            ELSE since_check + excluded.since_check END, \
+         checked_at = max(checked_at, excluded.checked_at)";
+const WRITE_RUN: &str = "INSERT OR REPLACE INTO learn_runs (run_id, scopes, verdicts, feedback) VALUES (?1, ?2, ?3, NULL)";
+const TRIM_RUNS: &str = "DELETE FROM learn_runs WHERE run_id <= ?1";
+
+/// Prepare the statements [`apply`] writes with, into the connection's cache: called on the
+/// store's opening thread while the command runs, so that only binding and stepping remain
+/// after it ends.
+pub fn warm(conn: &Connection) {
+    for sql in [
+        WRITE_SCOPE,
+        SET_RUNTIMES,
+        STREAK_EXTEND,
+        STREAK_RESET,
+        WRITE_EVIDENCE,
+        WRITE_RUN,
+        TRIM_RUNS,
+    ] {
+        let _ = conn.prepare_cached(sql);
+    }
+}
+
 /// Write a run's judgement (inside the run's write transaction, after the run got its id).
 pub fn apply(tx: &Transaction, run_id: i64, j: &Judgement) -> rusqlite::Result<()> {
     for row in &j.rows {
         write_row(tx, row, j.at)?;
     }
     if let Some((n, v)) = &j.runtimes {
-        tx.prepare_cached(
-            "INSERT INTO learn_runtimes (scope, samples) VALUES (?1, ?2) \
-             ON CONFLICT (scope) DO UPDATE SET samples = excluded.samples",
-        )?
-        .execute(params![n, serde_json::to_string(v).unwrap_or_default()])?;
+        tx.prepare_cached(SET_RUNTIMES)?
+            .execute(params![n, serde_json::to_string(v).unwrap_or_default()])?;
     }
     if let Some(own) = j.scopes.first() {
         match j.streak {
             Streak::Extend => {
-                tx.prepare_cached(
-                    "INSERT INTO learn_streaks (scope, timeout_stops) VALUES (?1, 1) \
-                     ON CONFLICT (scope) DO UPDATE SET timeout_stops = timeout_stops + 1",
-                )?
-                .execute([own])?;
+                tx.prepare_cached(STREAK_EXTEND)?.execute([own])?;
             }
             Streak::Reset => {
-                tx.prepare_cached("DELETE FROM learn_streaks WHERE scope = ?1")?
-                    .execute([own])?;
+                tx.prepare_cached(STREAK_RESET)?.execute([own])?;
             }
             Streak::Keep => {}
         }
@@ -346,15 +381,12 @@ pub fn apply(tx: &Transaction, run_id: i64, j: &Judgement) -> rusqlite::Result<(
         .iter()
         .map(|(p, v, s)| serde_json::json!([p, v.as_str(), s]))
         .collect();
-    tx.prepare_cached(
-        "INSERT OR REPLACE INTO learn_runs (run_id, scopes, verdicts, feedback) VALUES (?1, ?2, ?3, NULL)",
-    )?
-    .execute(params![
+    tx.prepare_cached(WRITE_RUN)?.execute(params![
         run_id,
         j.scopes.join("\n"),
         serde_json::Value::Array(vj).to_string()
     ])?;
-    tx.prepare_cached("DELETE FROM learn_runs WHERE run_id <= ?1")?
+    tx.prepare_cached(TRIM_RUNS)?
         .execute(params![run_id - j.keep_runs])?;
     Ok(())
 }
@@ -364,16 +396,7 @@ fn write_evidence(
     n: &str,
     deltas: &[super::judge::EvidenceDelta],
 ) -> rusqlite::Result<()> {
-    let mut st = tx.prepare_cached(
-        "INSERT INTO learn_evidence (scope, pattern, tn, checks, since_check, checked_at, \
-         lead_n, lead_sum) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) \
-         ON CONFLICT (scope, pattern) DO UPDATE SET \
-         tn = tn + excluded.tn, checks = checks + excluded.checks, \
-         lead_n = lead_n + excluded.lead_n, lead_sum = lead_sum + excluded.lead_sum, \
-         since_check = CASE WHEN excluded.checks > 0 THEN 0 \
-                            ELSE since_check + excluded.since_check END, \
-         checked_at = max(checked_at, excluded.checked_at)",
-    )?;
+    let mut st = tx.prepare_cached(WRITE_EVIDENCE)?;
     for d in deltas {
         st.execute(params![
             n,
