@@ -156,8 +156,11 @@ fn words(argv: &[String]) -> Vec<String> {
 impl Profile {
     /// Does this profile fit the command?
     pub fn fits(&self, argv: &[String]) -> bool {
-        // The same wrappers the command key looks through (`env VAR=1 cargo test`).
-        let have = words(crate::context::unwrapped(argv));
+        self.fits_words(&command_words(argv))
+    }
+
+    /// [`Profile::fits`] for the command's words as [`command_words`] gives them.
+    fn fits_words(&self, have: &[String]) -> bool {
         self.commands.iter().any(|c| {
             let want: Vec<String> = words(&shell_words::split(c).unwrap_or_default());
             !want.is_empty() && have.len() >= want.len() && have[..want.len()] == want[..]
@@ -167,7 +170,14 @@ impl Profile {
 
 /// The first profile that fits the command, if any.
 pub fn for_command(profiles: &[Profile], argv: &[String]) -> Option<Profile> {
-    profiles.iter().find(|p| p.fits(argv)).cloned()
+    let have = command_words(argv);
+    profiles.iter().find(|p| p.fits_words(&have)).cloned()
+}
+
+/// The words a profile's commands are compared with: through the same wrappers the command key
+/// looks through (`env VAR=1 cargo test`).
+fn command_words(argv: &[String]) -> Vec<String> {
+    words(crate::context::unwrapped(argv))
 }
 
 #[cfg(test)]

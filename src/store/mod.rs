@@ -187,7 +187,7 @@ fn spawn_open(
             );
             let store = Store::open_for_run(&path)?;
             if let Ok(argv) = rx.recv() {
-                warm_learning(&store, &argv);
+                in_one_read(store.conn(), || warm_learning(&store, &argv));
             }
             Ok(store)
         })
@@ -239,7 +239,7 @@ pub fn with_lookup<R>(record: bool, f: impl FnOnce(Option<&rusqlite::Connection>
         },
     };
     let r = match &opened {
-        Ok(s) => f(Some(s.conn())),
+        Ok(s) => in_one_read(s.conn(), || f(Some(s.conn()))),
         // Cannot be opened for writing: what was learned can still be read.
         Err(_) => {
             let conn = db::open_lookup(std::time::Duration::from_millis(200));
@@ -248,6 +248,17 @@ pub fn with_lookup<R>(record: bool, f: impl FnOnce(Option<&rusqlite::Connection>
     };
     if let Ok(mut slot) = PENDING.lock() {
         *slot = Some(Pending::Open(opened));
+    }
+    r
+}
+
+/// Run the lookup's reads in one read transaction: one shared lock and one look at the
+/// write-ahead log's index for all of them, instead of one per statement.
+fn in_one_read<R>(conn: &rusqlite::Connection, f: impl FnOnce() -> R) -> R {
+    let began = conn.is_autocommit() && conn.execute_batch("BEGIN DEFERRED").is_ok();
+    let r = f();
+    if began {
+        let _ = conn.execute_batch("COMMIT");
     }
     r
 }
