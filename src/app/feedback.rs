@@ -3,7 +3,7 @@
 
 use crate::app::{CmdResult, Fail};
 use crate::cli::FeedbackArgs;
-use crate::learn::aggregates::{apply_feedback, Feedback};
+use crate::learn::feedback::{apply_feedback, Feedback};
 use crate::store::db::Store;
 
 pub fn run(a: FeedbackArgs) -> CmdResult {

@@ -5,10 +5,14 @@
 //! Owns: the aggregate tables (`aggregates`, updated in each run's own write transaction so a
 //! lookup is one indexed read), the statistics (`stats`), ranking and the decisions of what to
 //! apply (`rank`), the observation lexicon and the generalization of error lines into candidate
-//! patterns (`lexicon`), and the pattern profiles (`profiles`). Never opens its own connection.
+//! patterns (`lexicon`), the pattern profiles (`profiles`), the pure decisions of a run's
+//! judgement (`judge`), the learning tables' reads and writes (`db`), `ee feedback`'s corrections
+//! (`feedback`), export and import (`transfer`) and the checks on stored values (`validate`).
+//! Never opens its own connection.
 
 pub mod aggregates;
 pub mod db;
+pub mod feedback;
 pub mod judge;
 pub mod lexicon;
 pub mod profiles;

@@ -6,7 +6,8 @@ use std::time::{Duration, SystemTime};
 
 use rusqlite::Connection;
 
-use super::aggregates::{self, Feedback};
+use super::aggregates;
+use super::feedback::{self, Feedback};
 use super::update;
 use super::Advice;
 use crate::context::RunContext;
@@ -405,16 +406,16 @@ fn uses_feedback_and_burst() {
     assert_eq!((r.counts.tp, r.counts.fp, r.uses), (5, 0, 1));
     // Feedback: false positive, then changed to good (the earlier feedback is undone).
     let tx = c.transaction().unwrap();
-    aggregates::apply_feedback(&tx, None, Feedback::FalsePositive, &[]).unwrap();
+    feedback::apply_feedback(&tx, None, Feedback::FalsePositive, &[]).unwrap();
     tx.commit().unwrap();
     assert_eq!(row(&c).counts.fp, 1);
     let tx = c.transaction().unwrap();
-    aggregates::apply_feedback(&tx, Some(8), Feedback::Good, &[]).unwrap();
+    feedback::apply_feedback(&tx, Some(8), Feedback::Good, &[]).unwrap();
     tx.commit().unwrap();
     let r = row(&c);
     assert_eq!((r.counts.tp, r.counts.fp), (6, 0));
     let tx = c.transaction().unwrap();
-    assert!(aggregates::apply_feedback(&tx, Some(99), Feedback::Good, &[]).is_err());
+    assert!(feedback::apply_feedback(&tx, Some(99), Feedback::Good, &[]).is_err());
 }
 
 #[test]
@@ -462,7 +463,7 @@ fn false_positive_feedback_withdraws_the_sibling_that_matched_too() {
     o.child = Some(ChildStatus::Signaled(15));
     record(&mut c, 20, &o);
     let tx = c.transaction().unwrap();
-    aggregates::apply_feedback(&tx, None, Feedback::FalsePositive, &[]).unwrap();
+    feedback::apply_feedback(&tx, None, Feedback::FalsePositive, &[]).unwrap();
     tx.commit().unwrap();
     let a = advise(Some(&c), &ctx(&argv));
     assert!(a.applied_patterns().is_empty(), "{a:#?}");
@@ -512,7 +513,7 @@ fn missed_feedback_is_stored_apart_and_undone_in_both_forms() {
     };
     let applied = [("^BOOM".to_string(), "mined".to_string())];
     let tx = c.transaction().unwrap();
-    aggregates::apply_feedback(&tx, Some(1), Feedback::Missed, &applied).unwrap();
+    feedback::apply_feedback(&tx, Some(1), Feedback::Missed, &applied).unwrap();
     tx.commit().unwrap();
     let scopes = fneg(&c);
     assert!(scopes > 0, "the miss is counted");
@@ -525,13 +526,13 @@ fn missed_feedback_is_stored_apart_and_undone_in_both_forms() {
         .unwrap();
     assert_eq!(stored, ("missed".into(), r#"[["^BOOM","mined"]]"#.into()));
     let tx = c.transaction().unwrap();
-    aggregates::apply_feedback(&tx, Some(1), Feedback::Good, &[]).unwrap();
+    feedback::apply_feedback(&tx, Some(1), Feedback::Good, &[]).unwrap();
     tx.commit().unwrap();
     assert_eq!(fneg(&c), 0, "undone from the new column");
 
     // The old form, as a build from before the column wrote it.
     let tx = c.transaction().unwrap();
-    aggregates::apply_feedback(&tx, Some(1), Feedback::Missed, &applied).unwrap();
+    feedback::apply_feedback(&tx, Some(1), Feedback::Missed, &applied).unwrap();
     tx.commit().unwrap();
     c.execute(
         "UPDATE learn_runs SET feedback = 'missed' || char(10) || feedback_missed, \
@@ -541,7 +542,7 @@ fn missed_feedback_is_stored_apart_and_undone_in_both_forms() {
     .unwrap();
     assert_eq!(fneg(&c), scopes);
     let tx = c.transaction().unwrap();
-    aggregates::apply_feedback(&tx, Some(1), Feedback::Good, &[]).unwrap();
+    feedback::apply_feedback(&tx, Some(1), Feedback::Good, &[]).unwrap();
     tx.commit().unwrap();
     assert_eq!(fneg(&c), 0, "undone from the old form");
 }
