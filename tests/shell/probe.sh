@@ -11,6 +11,13 @@ case "$1" in
   color) if [ -t 1 ]; then printf '\033[31mRED\033[0m\n'; else echo PLAIN; fi ;;
   ask) printf 'Continue? [y/N] '; read -r ans; echo "answer=$ans"; via ;;
   sleep) echo sleeping; sleep 30; echo woke ;;
-  count) i=0; while [ $i -lt 16 ]; do echo "tick$i"; i=$((i+1)); sleep 0.25; done; echo finished ;;
+  # One process, no fork per tick: a Ctrl-Z that lands between dash's vfork and the exec of
+  # `sleep` stops the vfork child while dash itself waits for it in the kernel, never stopping,
+  # so no shell would ever see the job stop (bare or routed alike).
+  count) exec python3 -c 'import time
+for i in range(16):
+    print("tick%d" % i, flush=True)
+    time.sleep(0.25)
+print("finished", flush=True)' ;;
   *) for a in "$@"; do printf '[%s]' "$a"; done; echo; via ;;
 esac
