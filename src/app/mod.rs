@@ -144,6 +144,7 @@ fn dispatch(cli: Cli) -> RunResult {
 pub fn parse(mut args: Vec<OsString>) -> Result<Cli, Fail> {
     let first = args.get(1).and_then(|a| a.to_str()).unwrap_or("");
     let sub = SUBCOMMANDS.contains(&first);
+    let run_face = first == "run";
     if let Some(env) = std::env::var_os("EARLYEXIT_OPTIONS") {
         let env = env.to_string_lossy().into_owned();
         let extra =
@@ -168,6 +169,16 @@ pub fn parse(mut args: Vec<OsString>) -> Result<Cli, Fail> {
             args.splice(at..at, extra.into_iter().map(OsString::from));
         }
     }
+    if run_face {
+        if let Some(cli) = parse_run_only(&args) {
+            return Ok(cli);
+        }
+    }
+    parse_all(args, sub)
+}
+
+/// Parse with the whole command-line definition (every face and subcommand).
+fn parse_all(mut args: Vec<OsString>, sub: bool) -> Result<Cli, Fail> {
     // Built once: it is most of the parsing cost on every start.
     let mut cmd = Cli::command();
     let dash_implied = !sub && insert_double_dash(&cmd, &mut args);
@@ -179,6 +190,20 @@ pub fn parse(mut args: Vec<OsString>) -> Result<Cli, Fail> {
     std::mem::forget(cmd);
     cli.grep.dash_implied = dash_implied;
     Ok(cli)
+}
+
+/// `ee run ARGS` parsed by `ee run`'s own parser ([`crate::cli::RunOnly`]); None when they do
+/// not parse as they are (the whole parser then says why, in its own words).
+fn parse_run_only(args: &[OsString]) -> Option<Cli> {
+    let mut cmd = crate::cli::RunOnly::command();
+    let mut matches = cmd.try_get_matches_from_mut(&args[1..]).ok()?;
+    let only = crate::cli::RunOnly::from_arg_matches_mut(&mut matches).ok()?;
+    std::mem::forget(matches);
+    std::mem::forget(cmd);
+    Some(Cli {
+        command: Some(Command::Run(Box::new(only.run))),
+        grep: Default::default(),
+    })
 }
 
 fn clap_fail(e: clap::Error) -> Fail {
@@ -283,6 +308,45 @@ mod tests {
         let mut a: Vec<OsString> = v.iter().map(OsString::from).collect();
         insert_double_dash(&Cli::command(), &mut a);
         a.into_iter().map(|s| s.into_string().unwrap()).collect()
+    }
+
+    /// `ee run`'s own parser reads what the whole parser reads, and hands everything it does
+    /// not read as it is (errors, help) to the whole parser.
+    #[test]
+    fn run_face_parses_alone_as_in_the_whole_parser() {
+        let os = |v: &[String]| v.iter().map(OsString::from).collect::<Vec<_>>();
+        for line in [
+            "ee run -- true",
+            "ee run pytest -x tests/",
+            "ee run -e FAILED -s passed -t 5m --idle-timeout 30s -- cargo test",
+            "ee run --no-learn -q -A 0 -i -w --stdout -- make -j8",
+            "ee run --pattern x --dry-run --json -- sh -c 'echo a'",
+            "ee run -m 3 -B 2 --color never --delay-exit 1 -- ./run.sh --flag -v",
+            "ee run --detach --pid-file p --log-dir d -- server",
+            "ee run -- -e not-an-option",
+            "ee run --version",
+            "ee run --bogus -- true",
+        ] {
+            let argv = os(&shell_words::split(line).unwrap());
+            let alone = parse_run_only(&argv).unwrap_or_else(|| panic!("{line}"));
+            let whole = parse_all(argv, true).unwrap_or_else(|_| panic!("{line}"));
+            // (The grep face's options are not read when a subcommand runs.)
+            assert_eq!(
+                format!("{:?}", alone.command),
+                format!("{:?}", whole.command),
+                "{line}"
+            );
+        }
+        for line in [
+            "ee run",
+            "ee run --help",
+            "ee run -h",
+            "ee run -t nonsense -- true",
+            "ee run -m -- true",
+        ] {
+            let argv = os(&shell_words::split(line).unwrap());
+            assert!(parse_run_only(&argv).is_none(), "{line}");
+        }
     }
 
     #[test]

@@ -2,7 +2,7 @@
 
 use std::ffi::OsString;
 
-use clap::Args;
+use clap::{Args, Parser};
 
 use super::grep::EngineOpts;
 
@@ -49,4 +49,15 @@ pub struct CommandArgs {
         allow_hyphen_values = true
     )]
     pub argv: Vec<OsString>,
+}
+
+/// `ee run` alone, as a parser of its own: the hooks start `ee run` for every routed command,
+/// and building only this face's options is a fraction of building every subcommand's. Used for
+/// arguments that parse; anything else (an error, `--help`) goes through the whole [`super::Cli`]
+/// so its messages are exactly the usual ones.
+#[derive(Debug, Parser)]
+#[command(name = "ee run")]
+pub struct RunOnly {
+    #[command(flatten)]
+    pub run: RunArgs,
 }
