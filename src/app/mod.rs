@@ -173,6 +173,10 @@ pub fn parse(mut args: Vec<OsString>) -> Result<Cli, Fail> {
         if let Some(cli) = parse_run_only(&args) {
             return Ok(cli);
         }
+    } else if !sub {
+        if let Some(cli) = parse_grep_only(&args) {
+            return Ok(cli);
+        }
     }
     parse_all(args, sub)
 }
@@ -190,6 +194,31 @@ fn parse_all(mut args: Vec<OsString>, sub: bool) -> Result<Cli, Fail> {
     std::mem::forget(cmd);
     cli.grep.dash_implied = dash_implied;
     Ok(cli)
+}
+
+/// The grep face's arguments parsed by its own parser ([`crate::cli::GrepOnly`]), when no word
+/// names a subcommand (so the whole parser could only read them as the grep face too); None
+/// when they do not parse as they are.
+fn parse_grep_only(args: &[OsString]) -> Option<Cli> {
+    let names_sub = args[1..]
+        .iter()
+        .take_while(|a| *a != "--")
+        .any(|a| a.to_str().is_none_or(|w| SUBCOMMANDS.contains(&w)));
+    if names_sub {
+        return None;
+    }
+    let mut cmd = crate::cli::GrepOnly::command();
+    let mut args = args.to_vec();
+    let dash_implied = insert_double_dash(&cmd, &mut args);
+    let mut matches = cmd.try_get_matches_from_mut(args).ok()?;
+    let mut only = crate::cli::GrepOnly::from_arg_matches_mut(&mut matches).ok()?;
+    std::mem::forget(matches);
+    std::mem::forget(cmd);
+    only.grep.dash_implied = dash_implied;
+    Some(Cli {
+        command: None,
+        grep: only.grep,
+    })
 }
 
 /// `ee run ARGS` parsed by `ee run`'s own parser ([`crate::cli::RunOnly`]); None when they do
@@ -346,6 +375,42 @@ mod tests {
         ] {
             let argv = os(&shell_words::split(line).unwrap());
             assert!(parse_run_only(&argv).is_none(), "{line}");
+        }
+    }
+
+    /// The grep face's own parser reads what the whole parser reads (the `--` it adds included),
+    /// and hands everything else to the whole parser.
+    #[test]
+    fn grep_face_parses_alone_as_in_the_whole_parser() {
+        let os = |v: &[String]| v.iter().map(OsString::from).collect::<Vec<_>>();
+        for line in [
+            "ee -- true",
+            "ee FAILED pytest -x",
+            "ee -i -t 5 error -- make -j8",
+            "ee --pattern x sh -c 'echo a'",
+            "ee -e E -s ok --idle-timeout 3s -A 0 -B 2 -- ./run.sh -v",
+            "ee --profile pytest -- pytest",
+            "ee -q --no-telemetry --json x",
+            "ee x",
+            "ee -it5 x sh",
+            "ee",
+        ] {
+            let argv = os(&shell_words::split(line).unwrap());
+            let alone = parse_grep_only(&argv).unwrap_or_else(|| panic!("{line}"));
+            let whole = parse_all(argv, false).unwrap_or_else(|_| panic!("{line}"));
+            assert_eq!(format!("{alone:?}"), format!("{whole:?}"), "{line}");
+        }
+        for line in [
+            "ee --help",
+            "ee -V",
+            "ee --version",
+            "ee --bogus x",
+            "ee -t nonsense x",
+            "ee -i run",
+            "ee x stats",
+        ] {
+            let argv = os(&shell_words::split(line).unwrap());
+            assert!(parse_grep_only(&argv).is_none(), "{line}");
         }
     }
 

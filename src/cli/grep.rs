@@ -3,7 +3,7 @@
 use std::ffi::OsString;
 use std::time::Duration;
 
-use clap::{Args, ValueEnum};
+use clap::{Args, Parser, ValueEnum};
 
 use super::argv::{parse_before, parse_duration};
 
@@ -49,6 +49,15 @@ pub struct GrepArgs {
     /// Set by `app::parse` when the user left out the `--` before the command.
     #[arg(skip)]
     pub dash_implied: bool,
+}
+
+/// The grep face alone, as a parser of its own (no subcommands to build), for argument lists that
+/// name no subcommand; anything it does not parse goes through the whole [`super::Cli`].
+#[derive(Debug, Parser)]
+#[command(name = "ee", version)]
+pub struct GrepOnly {
+    #[command(flatten)]
+    pub grep: GrepArgs,
 }
 
 impl GrepArgs {
