@@ -346,6 +346,16 @@ pub fn render_runtimes(r: &Runtimes, st: Style) -> String {
     s
 }
 
+/// Print a picture's data: as JSON (`--json`), else drawn by `render` for stdout.
+pub fn print<T: Serialize>(json: bool, data: &T, render: impl FnOnce(&T, Style) -> String) {
+    let out = if json {
+        format!("{}\n", serde_json::to_string(data).unwrap_or_default())
+    } else {
+        render(data, Style::for_stdout())
+    };
+    crate::output::write_bytes(out.as_bytes());
+}
+
 // ---------------------------------------------------------------------------------------------
 // ee stats --plot
 

@@ -339,79 +339,90 @@ mod tests {
         a.into_iter().map(|s| s.into_string().unwrap()).collect()
     }
 
+    /// Each line of `parsed` reads the same (`shown`) through `alone` as through the whole
+    /// parser; each line of `refused` is left to the whole parser.
+    fn alone_as_whole(
+        alone: fn(&[OsString]) -> Option<Cli>,
+        sub: bool,
+        shown: fn(&Cli) -> String,
+        parsed: &[&str],
+        refused: &[&str],
+    ) {
+        let os = |line: &str| {
+            let words = shell_words::split(line).unwrap();
+            words.into_iter().map(OsString::from).collect::<Vec<_>>()
+        };
+        for line in parsed {
+            let a = alone(&os(line)).unwrap_or_else(|| panic!("{line}"));
+            let w = parse_all(os(line), sub).unwrap_or_else(|_| panic!("{line}"));
+            assert_eq!(shown(&a), shown(&w), "{line}");
+        }
+        for line in refused {
+            assert!(alone(&os(line)).is_none(), "{line}");
+        }
+    }
+
     /// `ee run`'s own parser reads what the whole parser reads, and hands everything it does
-    /// not read as it is (errors, help) to the whole parser.
+    /// not read as it is (errors, help) to the whole parser. (The grep face's options are not
+    /// read when a subcommand runs.)
     #[test]
     fn run_face_parses_alone_as_in_the_whole_parser() {
-        let os = |v: &[String]| v.iter().map(OsString::from).collect::<Vec<_>>();
-        for line in [
-            "ee run -- true",
-            "ee run pytest -x tests/",
-            "ee run -e FAILED -s passed -t 5m --idle-timeout 30s -- cargo test",
-            "ee run --no-learn -q -A 0 -i -w --stdout -- make -j8",
-            "ee run --pattern x --dry-run --json -- sh -c 'echo a'",
-            "ee run -m 3 -B 2 --color never --delay-exit 1 -- ./run.sh --flag -v",
-            "ee run --detach --pid-file p --log-dir d -- server",
-            "ee run -- -e not-an-option",
-            "ee run --version",
-            "ee run --bogus -- true",
-        ] {
-            let argv = os(&shell_words::split(line).unwrap());
-            let alone = parse_run_only(&argv).unwrap_or_else(|| panic!("{line}"));
-            let whole = parse_all(argv, true).unwrap_or_else(|_| panic!("{line}"));
-            // (The grep face's options are not read when a subcommand runs.)
-            assert_eq!(
-                format!("{:?}", alone.command),
-                format!("{:?}", whole.command),
-                "{line}"
-            );
-        }
-        for line in [
-            "ee run",
-            "ee run --help",
-            "ee run -h",
-            "ee run -t nonsense -- true",
-            "ee run -m -- true",
-        ] {
-            let argv = os(&shell_words::split(line).unwrap());
-            assert!(parse_run_only(&argv).is_none(), "{line}");
-        }
+        alone_as_whole(
+            parse_run_only,
+            true,
+            |c| format!("{:?}", c.command),
+            &[
+                "ee run -- true",
+                "ee run pytest -x tests/",
+                "ee run -e FAILED -s passed -t 5m --idle-timeout 30s -- cargo test",
+                "ee run --no-learn -q -A 0 -i -w --stdout -- make -j8",
+                "ee run --pattern x --dry-run --json -- sh -c 'echo a'",
+                "ee run -m 3 -B 2 --color never --delay-exit 1 -- ./run.sh --flag -v",
+                "ee run --detach --pid-file p --log-dir d -- server",
+                "ee run -- -e not-an-option",
+                "ee run --version",
+                "ee run --bogus -- true",
+            ],
+            &[
+                "ee run",
+                "ee run --help",
+                "ee run -h",
+                "ee run -t nonsense -- true",
+                "ee run -m -- true",
+            ],
+        );
     }
 
     /// The grep face's own parser reads what the whole parser reads (the `--` it adds included),
     /// and hands everything else to the whole parser.
     #[test]
     fn grep_face_parses_alone_as_in_the_whole_parser() {
-        let os = |v: &[String]| v.iter().map(OsString::from).collect::<Vec<_>>();
-        for line in [
-            "ee -- true",
-            "ee FAILED pytest -x",
-            "ee -i -t 5 error -- make -j8",
-            "ee --pattern x sh -c 'echo a'",
-            "ee -e E -s ok --idle-timeout 3s -A 0 -B 2 -- ./run.sh -v",
-            "ee --profile pytest -- pytest",
-            "ee -q --no-telemetry --json x",
-            "ee x",
-            "ee -it5 x sh",
-            "ee",
-        ] {
-            let argv = os(&shell_words::split(line).unwrap());
-            let alone = parse_grep_only(&argv).unwrap_or_else(|| panic!("{line}"));
-            let whole = parse_all(argv, false).unwrap_or_else(|_| panic!("{line}"));
-            assert_eq!(format!("{alone:?}"), format!("{whole:?}"), "{line}");
-        }
-        for line in [
-            "ee --help",
-            "ee -V",
-            "ee --version",
-            "ee --bogus x",
-            "ee -t nonsense x",
-            "ee -i run",
-            "ee x stats",
-        ] {
-            let argv = os(&shell_words::split(line).unwrap());
-            assert!(parse_grep_only(&argv).is_none(), "{line}");
-        }
+        alone_as_whole(
+            parse_grep_only,
+            false,
+            |c| format!("{c:?}"),
+            &[
+                "ee -- true",
+                "ee FAILED pytest -x",
+                "ee -i -t 5 error -- make -j8",
+                "ee --pattern x sh -c 'echo a'",
+                "ee -e E -s ok --idle-timeout 3s -A 0 -B 2 -- ./run.sh -v",
+                "ee --profile pytest -- pytest",
+                "ee -q --no-telemetry --json x",
+                "ee x",
+                "ee -it5 x sh",
+                "ee",
+            ],
+            &[
+                "ee --help",
+                "ee -V",
+                "ee --version",
+                "ee --bogus x",
+                "ee -t nonsense x",
+                "ee -i run",
+                "ee x stats",
+            ],
+        );
     }
 
     #[test]

@@ -15,7 +15,7 @@ const EXIT_DB: i32 = 1;
 /// `ee stats --plot [--json]`: runs per day, time saved per week, the commands that saved most.
 /// Read-only, creates nothing.
 fn plot(json: bool) -> CmdResult {
-    use crate::plot::{activity, render_activity, Activity, Style};
+    use crate::plot::{activity, render_activity, Activity};
     let conn = crate::store::db::open_lookup(std::time::Duration::from_millis(2000));
     let a = match &conn {
         Some(c) => activity(c)
@@ -26,12 +26,7 @@ fn plot(json: bool) -> CmdResult {
             top_commands: Vec::new(),
         },
     };
-    let out = if json {
-        format!("{}\n", serde_json::to_string(&a).unwrap_or_default())
-    } else {
-        render_activity(&a, Style::for_stdout())
-    };
-    crate::output::write_bytes(out.as_bytes());
+    crate::plot::print(json, &a, render_activity);
     Ok(0)
 }
 

@@ -162,7 +162,7 @@ fn plot(
     timeout: Option<&crate::learn::rank::TimeoutAdvice>,
     json: bool,
 ) -> CmdResult {
-    use crate::plot::{histogram, render_runtimes, runtimes, Style};
+    use crate::plot::{histogram, render_runtimes, runtimes};
     let (normal, failed) = runtimes(conn, key);
     let r = histogram(
         key,
@@ -172,11 +172,6 @@ fn plot(
         timeout.is_some_and(|t| t.applied),
         12,
     );
-    let out = if json {
-        format!("{}\n", serde_json::to_string(&r).unwrap_or_default())
-    } else {
-        render_runtimes(&r, Style::for_stdout())
-    };
-    crate::output::write_bytes(out.as_bytes());
+    crate::plot::print(json, &r, render_runtimes);
     Ok(0)
 }
