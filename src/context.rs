@@ -241,7 +241,7 @@ fn skip_wrappers(argv: &[String]) -> usize {
     i
 }
 
-/// Every project type [`project_type`] returns.
+/// Every project type [`project`] finds.
 pub const PROJECT_TYPES: &[&str] = &[
     "python",
     "nodejs",
@@ -499,11 +499,6 @@ fn subcommand_words<'a>(prog: &str, rest: &'a [String]) -> Vec<&'a str> {
         break;
     }
     out
-}
-
-/// Project type from marker files in `cwd` and its parents (see the module doc).
-pub fn project_type(cwd: &Path) -> &'static str {
-    project(cwd).project_type
 }
 
 /// A project: its root directory and type.
@@ -1069,6 +1064,6 @@ mod tests {
         assert_eq!(detect(&sub).project_type, "container");
         std::fs::write(sub.join("Cargo.toml"), "").unwrap();
         assert_eq!(detect(&sub).project_type, "rust");
-        assert_eq!(project_type(root), "c/c++");
+        assert_eq!(detect(root).project_type, "c/c++");
     }
 }
