@@ -184,16 +184,25 @@ pub fn parse(mut args: Vec<OsString>) -> Result<Cli, Fail> {
 /// Parse with the whole command-line definition (every face and subcommand).
 fn parse_all(mut args: Vec<OsString>, sub: bool) -> Result<Cli, Fail> {
     // Built once: it is most of the parsing cost on every start.
-    let mut cmd = Cli::command();
+    let cmd = Cli::command();
     let dash_implied = !sub && insert_double_dash(&cmd, &mut args);
-    let mut matches = cmd.try_get_matches_from_mut(args).map_err(clap_fail)?;
-    let mut cli = Cli::from_arg_matches_mut(&mut matches).map_err(clap_fail)?;
-    // Taken from the matches rather than cloned, and neither freed: the process ends soon, and
-    // copying and freeing them cost a fifth of the instructions of a start (issue 16).
-    std::mem::forget(matches);
-    std::mem::forget(cmd);
+    let mut cli: Cli = clap_parse(cmd, args).map_err(clap_fail)?;
     cli.grep.dash_implied = dash_implied;
     Ok(cli)
+}
+
+/// Parse `args` with `cmd` into `P`. The command and its matches are taken rather than cloned,
+/// and neither is freed: the process ends soon, and copying and freeing them cost a fifth of
+/// the instructions of a start (issue 16).
+fn clap_parse<P: FromArgMatches>(
+    mut cmd: clap::Command,
+    args: Vec<OsString>,
+) -> Result<P, clap::Error> {
+    let mut matches = cmd.try_get_matches_from_mut(args)?;
+    let parsed = P::from_arg_matches_mut(&mut matches);
+    std::mem::forget(matches);
+    std::mem::forget(cmd);
+    parsed
 }
 
 /// The grep face's arguments parsed by its own parser ([`crate::cli::GrepOnly`]), when no word
@@ -207,13 +216,10 @@ fn parse_grep_only(args: &[OsString]) -> Option<Cli> {
     if names_sub {
         return None;
     }
-    let mut cmd = crate::cli::GrepOnly::command();
+    let cmd = crate::cli::GrepOnly::command();
     let mut args = args.to_vec();
     let dash_implied = insert_double_dash(&cmd, &mut args);
-    let mut matches = cmd.try_get_matches_from_mut(args).ok()?;
-    let mut only = crate::cli::GrepOnly::from_arg_matches_mut(&mut matches).ok()?;
-    std::mem::forget(matches);
-    std::mem::forget(cmd);
+    let mut only: crate::cli::GrepOnly = clap_parse(cmd, args).ok()?;
     only.grep.dash_implied = dash_implied;
     Some(Cli {
         command: None,
@@ -224,11 +230,8 @@ fn parse_grep_only(args: &[OsString]) -> Option<Cli> {
 /// `ee run ARGS` parsed by `ee run`'s own parser ([`crate::cli::RunOnly`]); None when they do
 /// not parse as they are (the whole parser then says why, in its own words).
 fn parse_run_only(args: &[OsString]) -> Option<Cli> {
-    let mut cmd = crate::cli::RunOnly::command();
-    let mut matches = cmd.try_get_matches_from_mut(&args[1..]).ok()?;
-    let only = crate::cli::RunOnly::from_arg_matches_mut(&mut matches).ok()?;
-    std::mem::forget(matches);
-    std::mem::forget(cmd);
+    let only: crate::cli::RunOnly =
+        clap_parse(crate::cli::RunOnly::command(), args[1..].to_vec()).ok()?;
     Some(Cli {
         command: Some(Command::Run(Box::new(only.run))),
         grep: Default::default(),

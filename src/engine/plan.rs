@@ -271,18 +271,10 @@ fn limits(o: &Options, delay: Duration, quiet: Option<Duration>) -> Result<Limit
         max_count: o.max_count.max(1),
         stuck,
         guard: Guard {
-            expect: o
-                .expect
-                .iter()
-                .map(|p| compile_flags(p, o.ignore_case))
-                .collect::<Result<_, _>>()?,
+            expect: compile_all(&o.expect, o.ignore_case)?,
             expect_only: o.expect_only,
             expect_all: o.expect_all,
-            unexpected: o
-                .unexpected
-                .iter()
-                .map(|p| compile_flags(p, o.ignore_case))
-                .collect::<Result<_, _>>()?,
+            unexpected: compile_all(&o.unexpected, o.ignore_case)?,
             on_unexpected: o.on_unexpected,
         },
         transitions: match &o.transition_states {
@@ -340,6 +332,11 @@ fn compile_flags(p: &str, ci: bool) -> Result<regex::bytes::Regex, PatternError>
     } else {
         p.to_string()
     })
+}
+
+/// Every pattern of a list (`--expect`, `--unexpected`), compiled by [`compile_flags`].
+fn compile_all(ps: &[String], ci: bool) -> Result<Vec<regex::bytes::Regex>, PatternError> {
+    ps.iter().map(|p| compile_flags(p, ci)).collect()
 }
 
 /// `--transition-states 'A>B>C'`: one regex per state, in order.
