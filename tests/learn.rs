@@ -83,16 +83,16 @@ fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
-#[test]
-fn fifth_run_is_stopped_once_the_learned_pattern_is_confirmed() {
-    let env = Env::new();
-    // Prints the failure, then keeps going for $NAP seconds, then fails (passes with $PASS).
+/// A suite that prints its failure at once, then keeps going for $NAP seconds, then fails
+/// (passes with $PASS; writes the time it started, in ns, to $STAMP if set), run four times:
+/// failed, passed, failed, passed: `^FAILED` caught 2 failures, clean in 2 passes — confirmed.
+fn train_failing_suite(env: &Env) {
     env.script(
         "suite.sh",
-        "echo collecting\nif [ -n \"$PASS\" ]; then echo done; exit 0; fi\necho 'FAILED'\n\
+        "if [ -n \"$STAMP\" ]; then date +%s%N > \"$STAMP\"; fi\necho collecting\n\
+         if [ -n \"$PASS\" ]; then echo done; exit 0; fi\necho 'FAILED'\n\
          sleep \"${NAP:-1}\"\necho done\nexit 1\n",
     );
-    // Failed, passed, failed, passed: caught 2 failures, clean in 2 passes — confirmed.
     for i in 0..4 {
         let mut c = env.ee();
         if i % 2 == 1 {
@@ -106,6 +106,12 @@ fn fifth_run_is_stopped_once_the_learned_pattern_is_confirmed() {
             stderr(&o)
         );
     }
+}
+
+#[test]
+fn fifth_run_is_stopped_once_the_learned_pattern_is_confirmed() {
+    let env = Env::new();
+    train_failing_suite(&env);
     let mut c = env.ee();
     c.env("NAP", "20").args(["run", "--", "./suite.sh"]);
     let t = Instant::now();
@@ -153,6 +159,53 @@ fn fifth_run_is_stopped_once_the_learned_pattern_is_confirmed() {
     assert_eq!(learned, [0.0, 0.0, 0.0, 0.0, 1.0, 0.0]);
     let saved = env.sql_f64s("SELECT time_saved_s FROM executions WHERE time_saved_s IS NOT NULL");
     assert_eq!(saved.len(), 1, "time saved recorded for the stopped run");
+}
+
+/// `ee run` starts the command while it looks up what was learned (issue 16): a lookup held up
+/// by a locked database does not hold up the command's start, and the failure the command
+/// prints at once, before the lookup is done, is still caught by the learned pattern.
+#[test]
+fn a_slow_lookup_neither_delays_the_command_nor_misses_its_first_lines() {
+    let env = Env::new();
+    train_failing_suite(&env);
+    let now_ns = || {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos()
+    };
+    // Nobody can read the database until this connection closes, 150 ms after ee starts (the
+    // lookup waits up to 200 ms for it).
+    let lock = rusqlite::Connection::open(env.db()).unwrap();
+    lock.execute_batch("PRAGMA locking_mode=EXCLUSIVE; BEGIN EXCLUSIVE")
+        .unwrap();
+    let stamp = env.path().join("started");
+    let mut c = env.ee();
+    c.env("NAP", "20")
+        .env("STAMP", &stamp)
+        .args(["run", "--", "./suite.sh"]);
+    let t = Instant::now();
+    let ee = std::thread::spawn(move || c.output().unwrap());
+    std::thread::sleep(Duration::from_millis(150));
+    drop(lock);
+    let released = now_ns();
+    let o = ee.join().unwrap();
+    let took = t.elapsed();
+    let err = stderr(&o);
+    let started: u128 = std::fs::read_to_string(&stamp)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    assert!(
+        started < released,
+        "the command started only {} ms after the database was released",
+        (started - released) / 1_000_000
+    );
+    assert_eq!(code(&o), 1, "{err}");
+    assert!(took < Duration::from_secs(5), "not stopped early: {took:?}");
+    assert!(err.contains("pattern /^FAILED/ (pattern learned"), "{err}");
+    assert_eq!(String::from_utf8_lossy(&o.stdout), "collecting\nFAILED\n");
 }
 
 #[test]

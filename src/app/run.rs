@@ -11,9 +11,10 @@ use crate::app::options::{self, pattern_spec};
 use crate::app::{runner, Exit, Fail, RunResult};
 use crate::cli::RunArgs;
 use crate::context::RunContext;
-use crate::engine::outcome::{run_exit_code, Mode, Outcome};
+use crate::engine::outcome::{run_exit_code, Outcome};
 use crate::engine::policy::Reason;
 use crate::engine::printer::note;
+use crate::engine::plan::{Plan, DEFAULT_QUIET_RUN};
 use crate::learn::{self, Advice};
 
 /// What `ee run` takes from learning for this command.
@@ -64,58 +65,35 @@ pub fn run(a: RunArgs) -> RunResult {
         crate::store::prepare(&a.command.argv);
     }
     let ctx = context_of(&a.command.argv);
+    // The plan without anything learned: the user's own patterns (at fault if it fails: a usage
+    // error) and the observation lexicon. It is all the command's start depends on, so the
+    // command starts now and the lookup of what was learned runs while it does (issue 16).
+    let user_spec = pattern_spec(a.pattern.as_deref(), &a.engine.matching);
+    let mut spec = user_spec.clone();
+    spec.observe = lexicon();
+    let base = options::plan(spec, &a.engine, true, Some(DEFAULT_QUIET_RUN))
+        .map_err(|e| Fail::usage(e.0))?;
+    let started = if a.dry_run {
+        None
+    } else {
+        Some(
+            runner::start(&base, &a.engine, &a.command.argv)
+                .map_err(|e| runner::spawn_fail(e, true))?,
+        )
+    };
     let t0 = std::time::Instant::now();
-    // One connection for the lookup and (kept open) for recording the run.
-    let advice = crate::store::with_lookup(record, |conn| {
-        learn::advise(crate::team::lookup::knowledge(conn, &ctx), &ctx)
-    });
+    let advice = lookup(record, &ctx);
     if std::env::var_os("EARLYEXIT_TRACE_LOOKUP").is_some() {
         // Hidden, for scripts/bench-learn: the lookup's own cost, measured inside ee.
         eprintln!("ee: lookup {} us", t0.elapsed().as_micros());
     }
     let mut applied = decide(&a, &advice, &ctx);
-
-    let mut spec = pattern_spec(a.pattern.as_deref(), &a.engine.matching);
-    let user_spec = spec.clone();
-    spec.error.extend(applied.patterns.iter().cloned());
-    spec.observe = advice.observe.clone();
-    let mut plan = match options::plan(spec, &a.engine, true, Some(applied.quiet)) {
-        Ok(p) => p,
-        Err(e) => {
-            // The user's own patterns are at fault: a usage error. Otherwise a stored pattern
-            // (a user profile's, say) does not compile: run without what was learned.
-            let mut spec = user_spec;
-            spec.observe = learn::lexicon::LEXICON
-                .iter()
-                .map(|s| s.to_string())
-                .collect();
-            let plan = options::plan(spec, &a.engine, true, Some(applied.quiet))
-                .map_err(|e| Fail::usage(e.0))?;
-            note(
-                a.engine.output.quiet,
-                &format!("learned patterns not applied: {}", e.0),
-            );
-            applied.patterns.clear();
-            plan
-        }
-    };
-    if !applied.patterns.is_empty() {
-        plan.patterns.learned = true;
-    }
-    plan.limits.interrupt_stop = advice.interrupt && !a.no_learn;
-    if let Some(t) = applied.timeout {
-        plan.limits.timeout = Some(t);
-        plan.limits_used.timeout = Some(t.as_secs_f64());
-        plan.limits_used.timeout_learned = true;
-        plan.limits.hang_quiet = advice.applied_hang_quiet();
-        plan.limits_used.hang_quiet = plan.limits.hang_quiet.map(|q| q.as_secs_f64());
-    }
-    plan.highlight_only_when_always();
-    if a.dry_run {
+    let plan = learned_plan(base, user_spec, &a, &advice, &mut applied);
+    let Some(started) = started else {
         dry_run(&a, &ctx, &advice, &applied);
         return Ok(Exit::Code(0));
-    }
-    let mut outcome = runner::execute(&plan, &a.engine, &a.command.argv, Mode::Run)
+    };
+    let mut outcome = runner::watch(started, &plan, &a.engine, &a.command.argv)
         .map_err(|e| runner::spawn_fail(e, true))?;
     outcome.exit_code = run_exit_code(&outcome);
     if outcome.stopped_early {
@@ -129,6 +107,71 @@ pub fn run(a: RunArgs) -> RunResult {
     let code = runner::finish(&a.engine, &outcome);
     crate::team::after_run();
     Ok(code)
+}
+
+fn lexicon() -> Vec<String> {
+    learn::lexicon::LEXICON
+        .iter()
+        .map(|s| s.to_string())
+        .collect()
+}
+
+/// What was learned for this command. The command may already be running: a lookup that
+/// panics must not leave it unwatched, so it then counts as "nothing learned".
+fn lookup(record: bool, ctx: &RunContext) -> Advice {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        // One connection for the lookup and (kept open) for recording the run.
+        crate::store::with_lookup(record, |conn| {
+            learn::advise(crate::team::lookup::knowledge(conn, ctx), ctx)
+        })
+    }))
+    .unwrap_or_else(|_| learn::advise(Default::default(), ctx))
+}
+
+/// The run's final plan: `base` (the user's patterns and the lexicon) with what learning
+/// applies. The matcher is compiled again only when learning watches other patterns than
+/// `base` does; a stored pattern that does not compile leaves `base` as it was, said once.
+fn learned_plan(
+    base: Plan,
+    user_spec: crate::engine::matcher::PatternSpec,
+    a: &RunArgs,
+    advice: &Advice,
+    applied: &mut Applied,
+) -> Plan {
+    let mut plan = if applied.patterns.is_empty() && advice.observe == lexicon() {
+        base
+    } else {
+        let mut spec = user_spec;
+        spec.error.extend(applied.patterns.iter().cloned());
+        spec.observe = advice.observe.clone();
+        match options::plan(spec, &a.engine, true, None) {
+            Ok(p) => p,
+            Err(e) => {
+                // A stored pattern (a user profile's, say) does not compile: run without what
+                // was learned.
+                note(
+                    a.engine.output.quiet,
+                    &format!("learned patterns not applied: {}", e.0),
+                );
+                applied.patterns.clear();
+                base
+            }
+        }
+    };
+    plan.set_quiet(applied.quiet);
+    if !applied.patterns.is_empty() {
+        plan.patterns.learned = true;
+    }
+    plan.limits.interrupt_stop = advice.interrupt && !a.no_learn;
+    if let Some(t) = applied.timeout {
+        plan.limits.timeout = Some(t);
+        plan.limits_used.timeout = Some(t.as_secs_f64());
+        plan.limits_used.timeout_learned = true;
+        plan.limits.hang_quiet = advice.applied_hang_quiet();
+        plan.limits_used.hang_quiet = plan.limits.hang_quiet.map(|q| q.as_secs_f64());
+    }
+    plan.highlight_only_when_always();
+    plan
 }
 
 /// `--dry-run`: what would be applied and why.

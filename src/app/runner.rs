@@ -29,10 +29,49 @@ pub fn execute(
     } else {
         supervisor::watch_command(&setup)?
     };
+    Ok(outcome(plan, argv, mode, started, obs))
+}
+
+/// A command started before its plan is final (`ee run`: the learning lookup runs while the
+/// command starts); [`watch`] takes it over with the final plan.
+pub struct Started {
+    child: supervisor::Started,
+    started: SystemTime,
+}
+
+/// Spawn `argv` as `plan` says (`--json`, ptys, descriptors, logs: what decides how it
+/// starts), without watching it yet.
+pub fn start(plan: &Plan, o: &EngineOpts, argv: &[OsString]) -> Result<Started, SpawnError> {
+    let started = SystemTime::now();
+    let setup = plan.setup(argv, o.output.json, true);
+    let child = supervisor::start_command(&setup)?;
+    Ok(Started { child, started })
+}
+
+/// Watch a command [`start`]ed with an earlier plan, with `plan` (the same options, plus what
+/// was learned: patterns, timeout, quiet gap), and build its outcome.
+pub fn watch(
+    started: Started,
+    plan: &Plan,
+    o: &EngineOpts,
+    argv: &[OsString],
+) -> Result<Outcome, SpawnError> {
+    let setup = plan.setup(argv, o.output.json, true);
+    let obs = supervisor::watch_started(&setup, started.child)?;
+    Ok(outcome(plan, argv, Mode::Run, started.started, obs))
+}
+
+fn outcome(
+    plan: &Plan,
+    argv: &[OsString],
+    mode: Mode,
+    started: SystemTime,
+    run: Observed,
+) -> Outcome {
     let cwd = std::env::current_dir()
         .map(|p| p.to_string_lossy().into_owned())
         .unwrap_or_default();
-    Ok(Outcome {
+    Outcome {
         mode,
         argv: argv
             .iter()
@@ -43,8 +82,8 @@ pub fn execute(
         patterns: plan.patterns.clone(),
         limits: plan.limits_used,
         exit_code: 0,
-        run: obs,
-    })
+        run,
+    }
 }
 
 /// Print the JSON report (when asked) and record the run; returns how ee ends.

@@ -163,6 +163,12 @@ impl Plan {
             highlight,
         })
     }
+    /// `ee run`: the quiet gap that ends the delay after a match, as learned for this command
+    /// (`--delay-exit-quiet` still wins).
+    pub fn set_quiet(&mut self, quiet: Duration) {
+        self.limits.delay_quiet = self.opts.delay_exit_quiet.or(Some(quiet));
+    }
+
     /// `ee run`: a routed command looks as it does bare, so matches are highlighted only when
     /// asked with `--color always`.
     pub fn highlight_only_when_always(&mut self) {

@@ -236,6 +236,27 @@ pub fn watch_stdin(setup: &Setup) -> io::Result<Observed> {
 
 /// Command mode: spawn the child and supervise it.
 pub fn watch_command(setup: &Setup) -> Result<Observed, SpawnError> {
+    watch_started(setup, start_command(setup)?)
+}
+
+/// A child spawned by [`start_command`] and not watched yet: what the watch loop takes over.
+/// Holds no borrow of the setup it was started with, so the run's final setup (with what the
+/// learning lookup added) can be worked out while the child already runs.
+pub struct Started {
+    sigs: signals::SignalPipe,
+    ws: Option<nix::pty::Winsize>,
+    dests: [i32; 2],
+    masters: Vec<Option<OwnedFd>>,
+    strip: [bool; 2],
+    logs: Vec<Option<LogSink>>,
+    child: Child,
+}
+
+/// Spawn the child (its terminal, pipes, logs and signal handling) without reading anything
+/// from it yet: its output waits in the pipes until [`watch_started`] takes over. The fields of
+/// `setup` read here are the ones that decide how the child starts (argv, ptys, colour,
+/// descriptors, logs, process group); the matcher and the limits are read only by the watch.
+pub fn start_command(setup: &Setup) -> Result<Started, SpawnError> {
     let job = foreground::decide();
     let sigs = signals::SignalPipe::install(job.tty().is_some())
         .map_err(|e| SpawnError::Other(e.to_string()))?;
@@ -259,6 +280,29 @@ pub fn watch_command(setup: &Setup) -> Result<Observed, SpawnError> {
         extra,
     };
     let child = Child::spawn(setup, job, io)?;
+    Ok(Started {
+        sigs,
+        ws,
+        dests,
+        masters,
+        strip,
+        logs,
+        child,
+    })
+}
+
+/// Watch a child spawned by [`start_command`] until it ends (or ee detaches from it), with
+/// `setup`'s matcher and limits; the limits' clocks run from the child's start.
+pub fn watch_started(setup: &Setup, started: Started) -> Result<Observed, SpawnError> {
+    let Started {
+        sigs,
+        ws,
+        dests,
+        masters,
+        strip,
+        logs,
+        child,
+    } = started;
     let feed = Feed::new(
         Policy::new(setup.limits.clone(), child.start),
         channels(setup, dests, strip, logs),
