@@ -12,9 +12,9 @@ use crate::app::{runner, Exit, Fail, RunResult};
 use crate::cli::RunArgs;
 use crate::context::RunContext;
 use crate::engine::outcome::{run_exit_code, Outcome};
+use crate::engine::plan::{Plan, DEFAULT_QUIET_RUN};
 use crate::engine::policy::Reason;
 use crate::engine::printer::note;
-use crate::engine::plan::{Plan, DEFAULT_QUIET_RUN};
 use crate::learn::{self, Advice};
 
 /// What `ee run` takes from learning for this command.
