@@ -1314,3 +1314,32 @@ fn a_spooled_run_is_learned_from_like_a_direct_one() {
     );
     assert_eq!(learned(&spooled), want);
 }
+
+/// ee opens the store on a thread it moves to another CPU than its own (issue 16): the command
+/// still gets exactly the CPUs (and memory nodes) it would have bare, in both faces, whether the
+/// database is new or opened before the arguments are parsed.
+#[test]
+fn the_command_runs_on_the_cpus_it_would_have_bare() {
+    let e = Env::new();
+    let script = e.path().join("cpus.sh");
+    std::fs::write(
+        &script,
+        "#!/bin/sh\ngrep -E '^(Cpus_allowed_list|Mems_allowed_list)' /proc/self/status\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let bare = std::process::Command::new(&script).output().unwrap();
+    assert!(
+        stdout(&bare).contains("Cpus_allowed_list"),
+        "{}",
+        stdout(&bare)
+    );
+    let s = script.to_str().unwrap();
+    for args in [["run", "--", s], ["run", "--", s], ["--", s, ""]] {
+        let args: Vec<&str> = args.into_iter().filter(|a| !a.is_empty()).collect();
+        let o = e.run(&args);
+        assert_eq!(o.status.code(), Some(0), "{args:?}: {}", stderr(&o));
+        assert_eq!(stdout(&o), stdout(&bare), "{args:?}");
+    }
+    assert_eq!(e.column::<i64>("SELECT id FROM executions").len(), 3);
+}

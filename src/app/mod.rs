@@ -76,9 +76,12 @@ pub enum Exit {
 pub type RunResult = Result<Exit, Fail>;
 
 /// Start opening the store before the arguments are parsed (see `store::prepare_early`), with
-/// the learning warm-up the store runs on its thread.
+/// the learning lookup and warm-up the store runs on its thread (`store::Hooks`).
 pub fn prepare_early(args: &[OsString]) {
-    let _ = crate::store::WARM.set(record::warm);
+    let _ = crate::store::HOOKS.set(crate::store::Hooks {
+        lookup: run::lookup_on,
+        warm: record::warm,
+    });
     crate::store::prepare_early(args);
 }
 

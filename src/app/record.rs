@@ -244,16 +244,17 @@ fn learning_view(e: &Entry) -> Outcome {
     }
 }
 
-/// Read once what the learning update and lookup read for this command's scopes, on the store's
-/// opening thread, so their statements are prepared before the command ends (issue 16).
-pub fn warm(store: &Store, argv: &[String]) {
-    let cwd = std::env::current_dir().unwrap_or_default();
-    let ctx = RunContext::new(argv, &cwd);
-    if ctx.program.is_empty() {
-        return;
+/// Prepare what the learning update reads and writes with for this command's scopes, on the
+/// store's opening thread, so their statements are ready before the command ends (issue 16):
+/// the reads by reading once, unless `ee run`'s lookup just did (`read`).
+pub fn warm(store: &Store, argv: &[String], read: bool) {
+    if !read {
+        let ctx = RunContext::new(argv, &std::env::current_dir().unwrap_or_default());
+        if !ctx.program.is_empty() {
+            let scopes = crate::learn::aggregates::scopes(&ctx);
+            let _ = crate::learn::db::load(store.conn(), &scopes);
+        }
     }
-    let scopes = crate::learn::aggregates::scopes(&ctx);
-    let _ = crate::learn::db::load(store.conn(), &scopes);
     crate::learn::db::warm(store.conn());
 }
 

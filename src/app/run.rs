@@ -62,7 +62,7 @@ pub fn run(a: RunArgs) -> RunResult {
     let record = !a.engine.output.no_telemetry && !a.dry_run;
     if record && !crate::store::disabled_by_env() {
         // Open the store while the context is worked out; the lookup then uses it.
-        crate::store::prepare(&a.command.argv);
+        crate::store::prepare(&a.command.argv, true);
     }
     let ctx = context_of(&a.command.argv);
     // The plan without anything learned: the user's own patterns (at fault if it fails: a usage
@@ -116,9 +116,15 @@ fn lexicon() -> Vec<String> {
         .collect()
 }
 
-/// What was learned for this command. The command may already be running: a lookup that
+/// What was learned for this command: looked up on the store's thread while the command
+/// started (see `store::prepare`), else here. The command may already be running: a lookup that
 /// panics must not leave it unwatched, so it then counts as "nothing learned".
 fn lookup(record: bool, ctx: &RunContext) -> Advice {
+    if record {
+        if let Some(a) = crate::store::take_looked().and_then(|b| b.downcast::<Advice>().ok()) {
+            return *a;
+        }
+    }
     std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         // One connection for the lookup and (kept open) for recording the run.
         crate::store::with_lookup(record, |conn| {
@@ -126,6 +132,16 @@ fn lookup(record: bool, ctx: &RunContext) -> Advice {
         })
     }))
     .unwrap_or_else(|_| learn::advise(Default::default(), ctx))
+}
+
+/// The lookup the store's thread makes for `ee run` (`store::Hooks::lookup`): the same as
+/// [`lookup`]'s, on the thread's connection, for the command words in the current directory.
+pub fn lookup_on(conn: &rusqlite::Connection, argv: &[String]) -> crate::store::Looked {
+    let ctx = RunContext::new(argv, &std::env::current_dir().unwrap_or_default());
+    Box::new(learn::advise(
+        crate::team::lookup::knowledge(Some(conn), &ctx),
+        &ctx,
+    ))
 }
 
 /// The run's final plan: `base` (the user's patterns and the lexicon) with what learning

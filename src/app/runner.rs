@@ -21,7 +21,7 @@ pub fn execute(
     let started = SystemTime::now();
     if !o.output.no_telemetry && !crate::store::disabled_by_env() {
         // Open the store while the command runs (a no-op when `ee run` already did).
-        crate::store::prepare(argv);
+        crate::store::prepare(argv, false);
     }
     let setup = plan.setup(argv, o.output.json, mode == Mode::Run);
     let obs: Observed = if argv.is_empty() {

@@ -28,15 +28,27 @@ use db::{Store, StoreError};
 
 pub use crate::paths::db_path;
 
+/// What the store thread is told once the command is known.
+struct Job {
+    argv: Vec<String>,
+    /// `ee run`: also look up what was learned, and send it back first.
+    lookup: bool,
+}
+
+/// `ee run`'s lookup of what was learned, made on the store thread: the application's type (the
+/// store does not know learning), see [`Hooks`].
+pub type Looked = Box<dyn std::any::Any + Send>;
+
 /// The store being opened for this process's run: on a thread started while the command runs
 /// ([`prepare`]), or already open from `ee run`'s lookup ([`with_lookup`]) or an earlier record.
 enum Pending {
-    /// The thread, and where to send it the command words once they are known: with them it
-    /// also prepares the learning lookup's statements (see [`prepare`]).
-    Opening(
-        std::thread::JoinHandle<Result<Store, StoreError>>,
-        Option<std::sync::mpsc::Sender<Vec<String>>>,
-    ),
+    Opening {
+        thread: std::thread::JoinHandle<Result<Store, StoreError>>,
+        /// Where to send the command once it is known (taken when sent).
+        job: Option<std::sync::mpsc::Sender<Job>>,
+        /// Where the thread answers `ee run`'s lookup (taken by [`take_looked`]).
+        looked: Option<std::sync::mpsc::Receiver<Option<Looked>>>,
+    },
     Open(Result<Store, StoreError>),
 }
 
@@ -48,12 +60,22 @@ pub fn take_pending() -> Option<Result<Store, StoreError>> {
     let p = PENDING.lock().ok()?.take()?;
     match p {
         Pending::Open(r) => Some(r),
-        // Dropping the sender first: the thread no longer waits for command words.
-        Pending::Opening(h, tx) => {
-            drop(tx);
-            h.join().ok()
+        // Dropping the sender first: the thread no longer waits for the command.
+        Pending::Opening { thread, job, .. } => {
+            drop(job);
+            thread.join().ok()
         }
     }
+}
+
+/// `ee run`'s lookup made on the store thread ([`prepare`] with `lookup`), once it is done; None
+/// when no thread was asked, or it could not look (the caller then looks up itself).
+pub fn take_looked() -> Option<Looked> {
+    let rx = match PENDING.lock().ok()?.as_mut()? {
+        Pending::Opening { looked, .. } => looked.take()?,
+        Pending::Open(_) => return None,
+    };
+    rx.recv().ok().flatten()
 }
 
 /// Leave the store open until the process ends, which comes next: closing only finalizes the
@@ -65,24 +87,27 @@ pub fn keep(store: Store) {
 
 /// Start opening the store on a thread, so that opening, reading the schema and preparing
 /// overlap with the command; only the insert and the commit remain after it ends. With the
-/// command words (`argv`), the thread also prepares the statements the learning update (and
-/// `ee run`'s lookup) reads with, for the command's scopes. The thread blocks all signals (they
-/// are the supervisor's business).
-pub fn prepare(argv: &[std::ffi::OsString]) {
-    let words = || {
-        argv.iter()
+/// command words (`argv`), the thread also prepares the statements the learning update reads and
+/// writes with, for the command's scopes; with `lookup` (`ee run`), it first looks up what was
+/// learned and answers at once ([`take_looked`]), then prepares the rest while the command runs.
+/// The thread blocks all signals (they are the supervisor's business).
+pub fn prepare(argv: &[std::ffi::OsString], lookup: bool) {
+    let job = || Job {
+        argv: argv
+            .iter()
             .map(|a| a.to_string_lossy().into_owned())
-            .collect()
+            .collect(),
+        lookup,
     };
     let Ok(mut slot) = PENDING.lock() else {
         return;
     };
     match slot.as_mut() {
-        // Started early (see `prepare_early`): hand it the command words.
-        Some(Pending::Opening(_, tx)) => {
+        // Started early (see `prepare_early`): tell it the command.
+        Some(Pending::Opening { job: tx, .. }) => {
             if let Some(tx) = tx.take() {
                 if !argv.is_empty() {
-                    let _ = tx.send(words());
+                    let _ = tx.send(job());
                 }
             }
             return;
@@ -95,10 +120,10 @@ pub fn prepare(argv: &[std::ffi::OsString]) {
     };
     let (tx, rx) = std::sync::mpsc::channel();
     if !argv.is_empty() {
-        let _ = tx.send(words());
+        let _ = tx.send(job());
     }
-    if let Some(h) = spawn_open(path, rx) {
-        *slot = Some(Pending::Opening(h, None));
+    if let Some(p) = spawn_open(path, rx) {
+        *slot = Some(p);
     }
 }
 
@@ -123,8 +148,11 @@ pub fn prepare_early(args: &[std::ffi::OsString]) {
         return;
     }
     let (tx, rx) = std::sync::mpsc::channel();
-    if let Some(h) = spawn_open(path, rx) {
-        *slot = Some(Pending::Opening(h, Some(tx)));
+    if let Some(mut p) = spawn_open(path, rx) {
+        if let Pending::Opening { job, .. } = &mut p {
+            *job = Some(tx);
+        }
+        *slot = Some(p);
     }
 }
 
@@ -172,10 +200,9 @@ fn plainly_records(args: &[std::ffi::OsString]) -> bool {
     true
 }
 
-fn spawn_open(
-    path: PathBuf,
-    rx: std::sync::mpsc::Receiver<Vec<String>>,
-) -> Option<std::thread::JoinHandle<Result<Store, StoreError>>> {
+/// The store thread: open, then (once told the command) look up and prepare; see [`prepare`].
+fn spawn_open(path: PathBuf, rx: std::sync::mpsc::Receiver<Job>) -> Option<Pending> {
+    let (looked_tx, looked_rx) = std::sync::mpsc::channel();
     std::thread::Builder::new()
         .name("ee-store".into())
         .spawn(move || {
@@ -186,40 +213,90 @@ fn spawn_open(
                 None,
             );
             let store = Store::open_for_run(&path)?;
-            if let Ok(argv) = rx.recv() {
-                in_one_read(store.conn(), || warm_learning(&store, &argv));
+            if let Ok(job) = rx.recv() {
+                run_hooks(&store, &job, looked_tx);
             }
+            store.warm();
             Ok(store)
         })
         .ok()
+        .inspect(elsewhere)
+        .map(|thread| Pending::Opening {
+            thread,
+            job: None,
+            looked: Some(looked_rx),
+        })
 }
 
-/// Prepare (into the connection's statement cache) what the learning update and lookup read
-/// with for this command's scopes, by reading them once: parsing those statements is most of
-/// the work left after the command ends otherwise.
-fn warm_learning(store: &Store, argv: &[String]) {
-    if let Some(warm) = WARM.get() {
-        warm(store, argv);
+/// On the store thread, in one read transaction: `ee run`'s lookup, answered at once (a lookup
+/// that panics answers "none", and `ee run` then looks up itself), then the statements the
+/// learning update reads and writes with, prepared into the connection's cache.
+fn run_hooks(store: &Store, job: &Job, looked: std::sync::mpsc::Sender<Option<Looked>>) {
+    let Some(hooks) = HOOKS.get() else {
+        return;
+    };
+    in_one_read(store.conn(), || {
+        if job.lookup {
+            let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                (hooks.lookup)(store.conn(), &job.argv)
+            }));
+            let _ = looked.send(r.ok());
+        }
+        drop(looked);
+        (hooks.warm)(store, &job.argv, job.lookup);
+    });
+}
+
+/// Let the store thread run on another CPU than the one ee's main thread is on. Linux places a
+/// new thread on its creator's CPU, and while the creator keeps running (parsing the command
+/// line, starting the command) the thread waits there, however idle the other CPUs are: the
+/// open then overlaps nothing (measured on the 2-core machine: the thread's first instruction
+/// ran only when the main thread blocked, 300 µs later). Only this thread's own affinity
+/// changes (it starts no process); the command inherits ee's, untouched.
+fn elsewhere<T>(h: &std::thread::JoinHandle<T>) {
+    use nix::libc;
+    use std::os::unix::thread::JoinHandleExt;
+    let size = std::mem::size_of::<libc::cpu_set_t>();
+    // SAFETY: plain calls on a zeroed cpu_set_t of the right size and a live thread's handle.
+    unsafe {
+        let mut set: libc::cpu_set_t = std::mem::zeroed();
+        if libc::sched_getaffinity(0, size, &mut set) != 0 {
+            return;
+        }
+        let here = libc::sched_getcpu();
+        if here < 0 || libc::CPU_COUNT(&set) < 2 || !libc::CPU_ISSET(here as usize, &set) {
+            return;
+        }
+        libc::CPU_CLR(here as usize, &mut set);
+        libc::pthread_setaffinity_np(h.as_pthread_t(), size, &set);
     }
 }
 
-/// What [`warm_learning`] runs: set by the application (the store does not know the learning
-/// module's statements), before [`prepare_early`].
-pub static WARM: std::sync::OnceLock<fn(&Store, &[String])> = std::sync::OnceLock::new();
+/// What the store thread runs for the application once the command is known (set before
+/// [`prepare_early`]; the store does not know the learning module).
+pub struct Hooks {
+    /// `ee run`'s lookup of what was learned for the command, on the thread's connection.
+    pub lookup: fn(&rusqlite::Connection, &[String]) -> Looked,
+    /// Prepare what the learning update reads and writes with for the command's scopes; `read`:
+    /// the lookup already prepared (and ran) the reads.
+    pub warm: fn(&Store, &[String], bool),
+}
+
+pub static HOOKS: std::sync::OnceLock<Hooks> = std::sync::OnceLock::new();
 
 /// Wait for a store still being opened on a thread (started by [`prepare_early`] for a command
 /// line that then did not record): the process must not end in the middle of an open.
 pub fn settle() {
     let pending = PENDING.lock().ok().and_then(|mut s| {
-        if matches!(s.as_ref(), Some(Pending::Opening(..))) {
+        if matches!(s.as_ref(), Some(Pending::Opening { .. })) {
             s.take()
         } else {
             None
         }
     });
-    if let Some(Pending::Opening(h, tx)) = pending {
-        drop(tx);
-        let _ = h.join();
+    if let Some(Pending::Opening { thread, job, .. }) = pending {
+        drop(job);
+        let _ = thread.join();
     }
 }
 
