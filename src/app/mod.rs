@@ -172,6 +172,16 @@ pub fn parse(mut args: Vec<OsString>) -> Result<Cli, Fail> {
             args.splice(at..at, extra.into_iter().map(OsString::from));
         }
     }
+    if run_face && args.len() > 3 && args[2] == "--" {
+        // `ee run -- COMMAND…`, the hooks' own call for every routed command: nothing for a
+        // parser to read (every word after `--` is the command's), and building one is a tenth
+        // of ee's own start-up.
+        let run = crate::cli::RunArgs::command_only(args.split_off(3));
+        return Ok(Cli {
+            command: Some(Command::Run(Box::new(run))),
+            grep: Default::default(),
+        });
+    }
     if run_face {
         if let Some(cli) = parse_run_only(&args) {
             return Ok(cli);
@@ -397,6 +407,34 @@ mod tests {
                 "ee run -m -- true",
             ],
         );
+    }
+
+    /// `ee run -- COMMAND…` (no option: the hooks' call) is read without a parser, exactly as
+    /// the whole parser reads it; anything with an option before `--`, or no command, still
+    /// goes through a parser.
+    #[test]
+    fn run_with_no_option_skips_the_parser_as_the_parser_reads_it() {
+        let shown = |c: &Cli| format!("{:?}", c.command);
+        let os = |line: &str| -> Vec<OsString> {
+            let words = shell_words::split(line).unwrap();
+            words.into_iter().map(OsString::from).collect()
+        };
+        for line in [
+            "ee run -- true",
+            "ee run -- pytest -x tests/",
+            "ee run -- -e not-an-option",
+            "ee run -- --help",
+            "ee run -- sh -c 'echo a -- b'",
+            "ee run -- run -- true",
+        ] {
+            let fast = parse(os(line)).unwrap_or_else(|_| panic!("{line}"));
+            let whole = parse_all(os(line), true).unwrap_or_else(|_| panic!("{line}"));
+            assert_eq!(shown(&fast), shown(&whole), "{line}");
+        }
+        // An option given before `--` is read, not taken for its default.
+        let with = parse(os("ee run -m 3 -- true")).unwrap();
+        assert!(shown(&with).contains("max_count: 3"), "{}", shown(&with));
+        assert!(parse(os("ee run --")).is_err());
     }
 
     /// The grep face's own parser reads what the whole parser reads (the `--` it adds included),

@@ -115,6 +115,21 @@ pub struct EngineOpts {
     pub logs: LogOpts,
 }
 
+impl EngineOpts {
+    /// Every option as the parser leaves it when the command line does not give it: the Rust
+    /// defaults but for the four options with a default value of their own (the test
+    /// `app::tests::run_with_no_option_skips_the_parser_as_the_parser_reads_it` holds the two
+    /// together).
+    pub fn unset() -> EngineOpts {
+        let mut o = EngineOpts::default();
+        o.matching.max_count = 1;
+        o.context.before = 3;
+        o.context.delay_exit_after_lines = 100;
+        o.process.kill_after = Duration::from_secs(5);
+        o
+    }
+}
+
 /// What counts as a match, and on which stream.
 #[derive(Debug, Args, Clone, Default)]
 #[command(next_help_heading = MATCHING)]

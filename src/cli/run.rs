@@ -36,6 +36,19 @@ pub struct RunArgs {
     pub engine: EngineOpts,
 }
 
+impl RunArgs {
+    /// `ee run -- COMMAND…`: the command with no option given (see [`EngineOpts::unset`]).
+    pub fn command_only(argv: Vec<OsString>) -> RunArgs {
+        RunArgs {
+            pattern: None,
+            no_learn: false,
+            dry_run: false,
+            command: CommandArgs { argv },
+            engine: EngineOpts::unset(),
+        }
+    }
+}
+
 /// The trailing `COMMAND [ARGS...]` of `ee run` and `ee suggest`: every word after the first
 /// positional belongs to the command, options included. `ee suggest` words its help itself.
 #[derive(Debug, Args)]
