@@ -294,27 +294,20 @@ pub fn start_command(setup: &Setup) -> Result<Started, SpawnError> {
 /// Watch a child spawned by [`start_command`] until it ends (or ee detaches from it), with
 /// `setup`'s matcher and limits; the limits' clocks run from the child's start.
 pub fn watch_started(setup: &Setup, started: Started) -> Result<Observed, SpawnError> {
-    let Started {
-        sigs,
-        ws,
-        dests,
-        masters,
-        strip,
-        logs,
-        child,
-    } = started;
+    let s = started;
     let feed = Feed::new(
-        Policy::new(setup.limits.clone(), child.start),
-        channels(setup, dests, strip, logs),
+        Policy::new(setup.limits.clone(), s.child.start),
+        channels(setup, s.dests, s.strip, s.logs),
         setup.quiet,
         setup.progress,
     );
+    let sigs = s.sigs;
     let mut w = Watch {
         setup,
         feed,
-        masters,
-        child,
-        last_ws: ws,
+        masters: s.masters,
+        child: s.child,
+        last_ws: s.ws,
         buf: vec![0u8; READ_CHUNK],
     };
     loop {
