@@ -4,9 +4,9 @@
 //! its judgement) → retention, in one transaction; runs merged from the spool go through the
 //! same [`entry`], so they teach exactly what they would have taught at once.
 //!
-//! Hot path (`ee run`): the store was opened and its statements prepared on a thread while the
-//! command ran (`store::prepare`), or by the lookup on the same connection
-//! (`store::with_lookup`); a lock held longer than `store::db::RUN_WAIT` (10 ms) sends the run to
+//! Hot path (`ee run`): the store was opened, the lookup made and the statements prepared on a
+//! thread while the command ran (`store::prepare`, [`warm`]), or by the lookup on the same
+//! connection (`store::with_lookup`); a lock held longer than `store::db::RUN_WAIT` (10 ms) sends the run to
 //! the spool at once and a background `ee telemetry checkpoint` merges it; the next `ee run`
 //! reads what this run taught, since it is committed before ee exits.
 

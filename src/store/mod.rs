@@ -2,8 +2,11 @@
 //! learning module builds on. The store never calls learning: `app::record` runs both in one
 //! write transaction.
 //!
-//! Owns: where the database lives ([`db_path`]), the store opened on a thread while the command
-//! runs ([`prepare`], [`with_lookup`], taken over by the recording with [`take_pending`]), the
+//! Owns: where the database lives ([`db_path`]), the store opened on a thread (on another CPU)
+//! while the command starts and runs ([`prepare`]; `ee run`'s lookup made there through the
+//! application's [`Hooks`] and answered with [`take_looked`], or made with [`with_lookup`];
+//! taken over by the recording with [`take_pending`]), SQLite's process-wide settings
+//! ([`db::configure`]), the
 //! store itself ([`db`]: open, WAL, migrations run, lookups; [`insert`]: a run's rows and
 //! retention; [`files`]: the database's directory, modes and lock files; [`checkpoint`]: the
 //! background checkpoint and spool merge; `salvage`: a corrupt database), the ordered

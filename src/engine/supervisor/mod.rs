@@ -10,7 +10,9 @@
 //! signalled after it was reaped; on a stop ee decides, the descendants outside the group too, see
 //! `reaper`), and the terminal's modes put back after a child that did not exit by itself.
 //!
-//! Here: the two entry points ([`watch_stdin`], [`watch_command`]) and the command-mode loop
+//! Here: the entry points ([`watch_stdin`]; [`watch_command`], or its two halves
+//! [`start_command`] and [`watch_started`] for `ee run`, whose plan is completed while the
+//! command starts) and the command-mode loop
 //! (`Watch`: poll → feed → decide → act). `child` is the process and its stop sequence, `poll`
 //! the poll set, `feed` the bytes-in, decisions-out half, `pipes` the pty/pipe set-up, `detach`
 //! `--detach`.
