@@ -135,7 +135,7 @@ fn lookup(record: bool, ctx: &RunContext) -> Advice {
 }
 
 /// The lookup the store's thread makes for `ee run` (`store::Hooks::lookup`): the same as
-/// [`lookup`]'s, on the thread's connection, for the command words in the current directory.
+/// `lookup`'s, on the thread's connection, for the command words in the current directory.
 pub fn lookup_on(conn: &rusqlite::Connection, argv: &[String]) -> crate::store::Looked {
     let ctx = RunContext::new(argv, &std::env::current_dir().unwrap_or_default());
     Box::new(learn::advise(
