@@ -20,10 +20,7 @@ pub fn run(a: GrepArgs) -> RunResult {
         if a.command.is_empty() {
             return Err(Fail::usage("--watch needs a command to run"));
         }
-        spec.observe = crate::learn::lexicon::LEXICON
-            .iter()
-            .map(|s| s.to_string())
-            .collect();
+        spec.observe = crate::learn::lexicon::owned();
     }
     let command_mode = !a.command.is_empty();
     if a.engine.output.test_pattern {

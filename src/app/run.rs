@@ -70,7 +70,7 @@ pub fn run(a: RunArgs) -> RunResult {
     // command starts now and the lookup of what was learned runs while it does (issue 16).
     let user_spec = pattern_spec(a.pattern.as_deref(), &a.engine.matching);
     let mut spec = user_spec.clone();
-    spec.observe = lexicon();
+    spec.observe = learn::lexicon::owned();
     let base = options::plan(spec, &a.engine, true, Some(DEFAULT_QUIET_RUN))
         .map_err(|e| Fail::usage(e.0))?;
     let started = if a.dry_run {
@@ -107,13 +107,6 @@ pub fn run(a: RunArgs) -> RunResult {
     let code = runner::finish(&a.engine, &outcome);
     crate::team::after_run();
     Ok(code)
-}
-
-fn lexicon() -> Vec<String> {
-    learn::lexicon::LEXICON
-        .iter()
-        .map(|s| s.to_string())
-        .collect()
 }
 
 /// What was learned for this command: looked up on the store's thread while the command
@@ -154,7 +147,12 @@ fn learned_plan(
     advice: &Advice,
     applied: &mut Applied,
 ) -> Plan {
-    let mut plan = if applied.patterns.is_empty() && advice.observe == lexicon() {
+    let only_lexicon = advice
+        .observe
+        .iter()
+        .map(String::as_str)
+        .eq(learn::lexicon::LEXICON.iter().copied());
+    let mut plan = if applied.patterns.is_empty() && only_lexicon {
         base
     } else {
         let mut spec = user_spec;

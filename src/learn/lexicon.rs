@@ -31,6 +31,11 @@ const ANCHORS: &[&str] = &[
     "aborted",
 ];
 
+/// The lexicon as the owned pattern list a `PatternSpec` watches.
+pub fn owned() -> Vec<String> {
+    LEXICON.iter().map(|s| s.to_string()).collect()
+}
+
 /// The lexicon as one case-insensitive regex (for tests and generalization).
 pub fn lexicon_regex() -> Regex {
     Regex::new(&format!("(?i){}", LEXICON.join("|"))).expect("static lexicon")

@@ -6,7 +6,6 @@ use std::time::Duration;
 use serde::Serialize;
 
 use super::aggregates::{Knowledge, PatternRow, ScopeRow};
-use super::lexicon::LEXICON;
 use super::profiles::Profile;
 use super::stats::{
     floor2, hang_from, quiet_from, sample_confidence, CHECK_EVERY, CONFIRM_TN, CONFIRM_TP,
@@ -515,7 +514,7 @@ fn quiet_advice(k: &Knowledge, own: Option<&ScopeRow>) -> QuietAdvice {
 /// The patterns watched without deciding: the lexicon, plus the first `MAX_WATCHED`
 /// non-withdrawn candidates not applied.
 fn observed(list: &[Ranked]) -> Vec<String> {
-    let mut observe: Vec<String> = LEXICON.iter().map(|s| s.to_string()).collect();
+    let mut observe = super::lexicon::owned();
     let applied: Vec<&str> = list
         .iter()
         .filter(|r| r.applied)
