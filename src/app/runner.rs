@@ -11,7 +11,8 @@ use crate::engine::plan::Plan;
 use crate::engine::policy::Reason;
 use crate::engine::supervisor::{self, Observed, SpawnError};
 
-/// Run the plan. `argv` empty means pipe mode.
+/// Run the grep face's plan (`ee run` goes through [`start`] and [`watch`]). `argv` empty
+/// means pipe mode.
 pub fn execute(
     plan: &Plan,
     o: &EngineOpts,
@@ -23,7 +24,7 @@ pub fn execute(
         // Open the store while the command runs (a no-op when `ee run` already did).
         crate::store::prepare(argv, false);
     }
-    let setup = plan.setup(argv, o.output.json, mode == Mode::Run);
+    let setup = plan.setup(argv, o.output.json, false);
     let obs: Observed = if argv.is_empty() {
         supervisor::watch_stdin(&setup).map_err(|e| SpawnError::Other(e.to_string()))?
     } else {

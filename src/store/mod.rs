@@ -125,7 +125,7 @@ pub fn prepare(argv: &[std::ffi::OsString], lookup: bool) {
     if !argv.is_empty() {
         let _ = tx.send(job());
     }
-    if let Some(p) = spawn_open(path, rx) {
+    if let Some(p) = spawn_open(path, rx, None) {
         *slot = Some(p);
     }
 }
@@ -151,10 +151,7 @@ pub fn prepare_early(args: &[std::ffi::OsString]) {
         return;
     }
     let (tx, rx) = std::sync::mpsc::channel();
-    if let Some(mut p) = spawn_open(path, rx) {
-        if let Pending::Opening { job, .. } = &mut p {
-            *job = Some(tx);
-        }
+    if let Some(p) = spawn_open(path, rx, Some(tx)) {
         *slot = Some(p);
     }
 }
@@ -203,8 +200,13 @@ fn plainly_records(args: &[std::ffi::OsString]) -> bool {
     true
 }
 
-/// The store thread: open, then (once told the command) look up and prepare; see [`prepare`].
-fn spawn_open(path: PathBuf, rx: std::sync::mpsc::Receiver<Job>) -> Option<Pending> {
+/// The store thread: open, then (once told the command on `rx`) look up and prepare; see
+/// [`prepare`]. `job`: where the command is to be sent later (None: already sent).
+fn spawn_open(
+    path: PathBuf,
+    rx: std::sync::mpsc::Receiver<Job>,
+    job: Option<std::sync::mpsc::Sender<Job>>,
+) -> Option<Pending> {
     let (looked_tx, looked_rx) = std::sync::mpsc::channel();
     std::thread::Builder::new()
         .name("ee-store".into())
@@ -226,7 +228,7 @@ fn spawn_open(path: PathBuf, rx: std::sync::mpsc::Receiver<Job>) -> Option<Pendi
         .inspect(elsewhere)
         .map(|thread| Pending::Opening {
             thread,
-            job: None,
+            job,
             looked: Some(looked_rx),
         })
 }
