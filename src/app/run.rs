@@ -61,7 +61,8 @@ pub fn context_of(command: &[std::ffi::OsString]) -> RunContext {
 pub fn run(a: RunArgs) -> RunResult {
     let record = !a.engine.output.no_telemetry && !a.dry_run;
     if record && !crate::store::disabled_by_env() {
-        // Open the store while the context is worked out; the lookup then uses it.
+        // Open the store on its thread (or tell the one already opening it the command): it
+        // looks up what was learned while the command starts, then prepares the recording.
         crate::store::prepare(&a.command.argv, true);
     }
     let ctx = context_of(&a.command.argv);

@@ -21,7 +21,8 @@ pub fn execute(
 ) -> Result<Outcome, SpawnError> {
     let started = SystemTime::now();
     if !o.output.no_telemetry && !crate::store::disabled_by_env() {
-        // Open the store while the command runs (a no-op when `ee run` already did).
+        // Open the store while the command runs (a no-op when `app::prepare_early` began it:
+        // the thread is told the command).
         crate::store::prepare(argv, false);
     }
     let setup = plan.setup(argv, o.output.json, false);
